@@ -1,0 +1,101 @@
+"""Plain records the bank API takes and returns: banks, content with provenance, hash-list rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a piece of bank content came from. `added_by` defaults to the session's actor."""
+
+    source: str = ""
+    external_id: str | None = None
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    added_by: str | None = None
+
+
+@dataclass(frozen=True)
+class BankInfo:
+    id: int
+    name: str
+    description: str
+    pdq_threshold: int
+    negative: bool
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    content_count: int = 0
+    signal_counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        d["updated_at"] = self.updated_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class ContentInfo:
+    id: int
+    bank: str
+    signals: dict[str, str]
+    source: str
+    external_id: str | None
+    note: str
+    tags: list[str]
+    added_at: datetime
+    added_by: str
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["content_id"] = d.pop("id")
+        d["added_at"] = self.added_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The outcome of adding one item: its content id, and whether it was new."""
+
+    content_id: int
+    created: bool
+
+
+@dataclass
+class HashRecord:
+    """One content item of a hash list: one or more signals plus provenance."""
+
+    signals: dict[str, str]
+    external_id: str | None = None
+    source: str = ""
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
+    line: int = 0
+
+    def dedupe_key(self) -> str:
+        return content_key(self.signals)
+
+
+def content_key(signals: dict[str, str]) -> str:
+    """What makes two additions the same content: the strongest signal they carry."""
+    for t in ("sha256", "md5", "pdq"):
+        if t in signals:
+            return f"{t}:{signals[t]}"
+    t = sorted(signals)[0]
+    return f"{t}:{signals[t]}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    bank: str
+    lines: int
+    added: int
+    already_present: int
+    duplicates_in_file: int
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)

@@ -1,0 +1,461 @@
+"""Bank operations: the one place where banks and their content change.
+
+Every method that changes state runs in a single transaction and appends a row to the
+change log in that same transaction, so the audit trail and the data can never disagree,
+and a failure half way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from safeguard.banks.records import (
+    AddResult,
+    BankInfo,
+    ContentInfo,
+    HashRecord,
+    ImportReport,
+    Provenance,
+    content_key,
+)
+from safeguard.errors import (
+    BankExists,
+    BankNotFound,
+    ContentNotFound,
+    InvalidRequest,
+    SafeguardError,
+)
+from safeguard.signals import validate_signal
+from safeguard.signals.pdq import DEFAULT_THRESHOLD
+from safeguard.store import Bank, Change, Content, ContentSignal, Database
+from safeguard.store.models import utcnow
+
+BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+MAX_PDQ_THRESHOLD = 128
+_BATCH = 2000
+
+
+def check_bank_name(name: str) -> str:
+    if not isinstance(name, str) or not BANK_NAME.match(name):
+        raise InvalidRequest(
+            f"invalid bank name {name!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_threshold(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"PDQ threshold must be an integer, got {value!r}")
+    if not 0 <= value <= MAX_PDQ_THRESHOLD:
+        raise InvalidRequest(f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {value}")
+    return value
+
+
+class BankService:
+    """Create, change and query banks and their content, recording who did what."""
+
+    def __init__(self, db: Database, actor: str) -> None:
+        self.db = db
+        self.actor = actor
+
+    # -- banks -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        *,
+        pdq_threshold: int = DEFAULT_THRESHOLD,
+        negative: bool = False,
+        description: str = "",
+    ) -> BankInfo:
+        check_bank_name(name)
+        check_threshold(pdq_threshold)
+        try:
+            with self.db.transaction() as s:
+                if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+                    raise BankExists(name)
+                now = utcnow()
+                bank = Bank(
+                    name=name,
+                    description=description,
+                    pdq_threshold=pdq_threshold,
+                    negative=negative,
+                    enabled=True,
+                    created_at=now,
+                    created_by=self.actor,
+                    updated_at=now,
+                )
+                s.add(bank)
+                s.flush()
+                self._log(
+                    s, "bank.create", bank, threshold=pdq_threshold, negative=negative
+                )
+                return self._info(s, bank)
+        except IntegrityError:  # created concurrently by someone else
+            raise BankExists(name) from None
+
+    def list(self) -> list[BankInfo]:
+        with self.db.transaction() as s:
+            banks = s.scalars(select(Bank).order_by(Bank.name)).all()
+            counts = dict(
+                s.execute(select(Content.bank_id, func.count()).group_by(Content.bank_id)).all()
+            )
+            sig = self._signal_counts(s, None)
+            return [
+                self._info(s, b, counts.get(b.id, 0), sig.get(b.id, {})) for b in banks
+            ]
+
+    def get(self, name: str) -> BankInfo:
+        with self.db.transaction() as s:
+            return self._info(s, self._bank(s, name))
+
+    def update(
+        self,
+        name: str,
+        *,
+        pdq_threshold: int | None = None,
+        negative: bool | None = None,
+        description: str | None = None,
+    ) -> BankInfo:
+        if pdq_threshold is not None:
+            check_threshold(pdq_threshold)
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            changed: dict[str, object] = {}
+            for attr, value in (
+                ("pdq_threshold", pdq_threshold),
+                ("negative", negative),
+                ("description", description),
+            ):
+                if value is not None and getattr(bank, attr) != value:
+                    changed[attr] = {"from": getattr(bank, attr), "to": value}
+                    setattr(bank, attr, value)
+            if changed:
+                bank.updated_at = utcnow()
+                self._log(s, "bank.update", bank, **changed)
+            return self._info(s, bank)
+
+    def rename(self, name: str, new_name: str) -> BankInfo:
+        check_bank_name(new_name)
+        try:
+            with self.db.transaction() as s:
+                bank = self._bank(s, name)
+                if new_name == name:
+                    return self._info(s, bank)
+                if s.scalar(select(Bank.id).where(Bank.name == new_name)) is not None:
+                    raise BankExists(new_name)
+                bank.name = new_name
+                bank.updated_at = utcnow()
+                self._log(s, "bank.rename", bank, old_name=name)
+                return self._info(s, bank)
+        except IntegrityError:
+            raise BankExists(new_name) from None
+
+    def set_enabled(self, name: str, enabled: bool) -> BankInfo:
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            if bank.enabled != enabled:
+                bank.enabled = enabled
+                bank.updated_at = utcnow()
+                self._log(s, "bank.enable" if enabled else "bank.disable", bank)
+            return self._info(s, bank)
+
+    def delete(self, name: str) -> int:
+        """Delete a bank and all its content; returns how many content items went with it."""
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            n = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
+            self._log(s, "bank.delete", bank, content_removed=n)
+            s.delete(bank)
+            return n
+
+    # -- content ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        signals: dict[str, str],
+        provenance: Provenance = Provenance(),
+        *,
+        pdq_quality: int | None = None,
+    ) -> AddResult:
+        """Add one content item with its signals. Adding the same content again adds nothing."""
+        clean = _clean_signals(signals)
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            existing = self._find_existing(s, bank.id, clean)
+            if existing is not None:
+                return AddResult(existing, created=False)
+            content = Content(
+                bank_id=bank.id,
+                dedupe_key=content_key(clean),
+                source=provenance.source,
+                external_id=provenance.external_id,
+                note=provenance.note,
+                tags=list(provenance.tags),
+                added_at=utcnow(),
+                added_by=provenance.added_by or self.actor,
+            )
+            s.add(content)
+            s.flush()
+            for t, v in clean.items():
+                s.add(
+                    ContentSignal(
+                        content_id=content.id,
+                        bank_id=bank.id,
+                        signal_type=t,
+                        signal_value=v,
+                        quality=pdq_quality if t == "pdq" else None,
+                    )
+                )
+            self._log(s, "content.add", bank, content.id, signals=sorted(clean))
+            return AddResult(content.id, created=True)
+
+    def import_records(
+        self, name: str, records: Iterable[HashRecord], *, source: str = ""
+    ) -> ImportReport:
+        """Add many validated records in one transaction: all of them, or none."""
+        records = list(records)
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            keys = set(s.scalars(select(Content.dedupe_key).where(Content.bank_id == bank.id)))
+            present = set(
+                s.execute(
+                    select(ContentSignal.signal_type, ContentSignal.signal_value).where(
+                        ContentSignal.bank_id == bank.id
+                    )
+                ).all()
+            )
+            new: list[HashRecord] = []
+            already = dup = 0
+            seen: set[str] = set()
+            for r in records:
+                key = r.dedupe_key()
+                if key in keys or any(p in present for p in r.signals.items()):
+                    already += 1
+                elif key in seen:
+                    dup += 1
+                else:
+                    seen.add(key)
+                    new.append(r)
+            now = utcnow()
+            first_id = last_id = None
+            for i in range(0, len(new), _BATCH):
+                batch = new[i : i + _BATCH]
+                ids = s.scalars(
+                    insert(Content).returning(Content.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "bank_id": bank.id,
+                            "dedupe_key": r.dedupe_key(),
+                            "source": r.source or source,
+                            "external_id": r.external_id,
+                            "note": r.note,
+                            "tags": list(r.tags),
+                            "added_at": now,
+                            "added_by": self.actor,
+                        }
+                        for r in batch
+                    ],
+                ).all()
+                s.execute(
+                    insert(ContentSignal),
+                    [
+                        {
+                            "content_id": cid,
+                            "bank_id": bank.id,
+                            "signal_type": t,
+                            "signal_value": v,
+                        }
+                        for cid, r in zip(ids, batch, strict=True)
+                        for t, v in r.signals.items()
+                    ],
+                )
+                first_id = ids[0] if first_id is None else first_id
+                last_id = ids[-1]
+            report = ImportReport(
+                bank=name,
+                lines=len(records),
+                added=len(new),
+                already_present=already,
+                duplicates_in_file=dup,
+            )
+            if new:
+                self._log(
+                    s,
+                    "content.import",
+                    bank,
+                    added=len(new),
+                    first_content_id=first_id,
+                    last_content_id=last_id,
+                    source=source,
+                )
+            return report
+
+    def get_content(self, content_id: int, bank: str | None = None) -> ContentInfo:
+        with self.db.transaction() as s:
+            row = s.get(Content, content_id)
+            b = s.get(Bank, row.bank_id) if row is not None else None
+            if row is None or b is None or (bank is not None and b.name != bank):
+                where = f" in bank {bank!r}" if bank else ""
+                raise ContentNotFound(f"no content with id {content_id}{where}")
+            return self._content_infos(s, b.name, [row])[0]
+
+    def iter_content(self, name: str, *, batch: int = 5000) -> Iterator[ContentInfo]:
+        """Every content item of a bank, in id order, read in batches."""
+        last = 0
+        while True:
+            with self.db.transaction() as s:
+                bank = self._bank(s, name)
+                rows = s.scalars(
+                    select(Content)
+                    .where(Content.bank_id == bank.id, Content.id > last)
+                    .order_by(Content.id)
+                    .limit(batch)
+                ).all()
+                infos = self._content_infos(s, bank.name, rows)
+            if not infos:
+                return
+            yield from infos
+            last = infos[-1].id
+
+    def remove_content(self, name: str, content_id: int) -> None:
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            row = s.get(Content, content_id)
+            if row is None or row.bank_id != bank.id:
+                raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
+            self._log(s, "content.remove", bank, content_id)
+            s.delete(row)
+
+    def change_head(self) -> int:
+        """Id of the newest change-log row (0 when empty): moves whenever anything changes."""
+        with self.db.transaction() as s:
+            return s.scalar(select(func.max(Change.id))) or 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _bank(self, s: Session, name: str) -> Bank:
+        bank = s.scalar(select(Bank).where(Bank.name == name))
+        if bank is None:
+            raise BankNotFound(name)
+        return bank
+
+    def _log(
+        self,
+        s: Session,
+        action: str,
+        bank: Bank | None,
+        content_id: int | None = None,
+        **detail: object,
+    ) -> None:
+        s.add(
+            Change(
+                at=utcnow(),
+                actor=self.actor,
+                action=action,
+                bank_id=bank.id if bank else None,
+                bank_name=bank.name if bank else None,
+                content_id=content_id,
+                detail=detail,
+            )
+        )
+
+    def _find_existing(self, s: Session, bank_id: int, signals: dict[str, str]) -> int | None:
+        found = s.scalar(
+            select(Content.id).where(
+                Content.bank_id == bank_id, Content.dedupe_key == content_key(signals)
+            )
+        )
+        if found is None and "sha256" not in signals and "md5" not in signals:
+            # a listed hash already held by other content of this bank
+            t, v = next(iter(signals.items()))
+            found = s.scalar(
+                select(ContentSignal.content_id)
+                .where(
+                    ContentSignal.bank_id == bank_id,
+                    ContentSignal.signal_type == t,
+                    ContentSignal.signal_value == v,
+                )
+                .limit(1)
+            )
+        return found
+
+    def _signal_counts(self, s: Session, bank_id: int | None) -> dict[int, dict[str, int]]:
+        q = select(ContentSignal.bank_id, ContentSignal.signal_type, func.count()).group_by(
+            ContentSignal.bank_id, ContentSignal.signal_type
+        )
+        if bank_id is not None:
+            q = q.where(ContentSignal.bank_id == bank_id)
+        out: dict[int, dict[str, int]] = {}
+        for b, t, n in s.execute(q).all():
+            out.setdefault(b, {})[t] = n
+        return out
+
+    def _info(
+        self,
+        s: Session,
+        bank: Bank,
+        count: int | None = None,
+        signal_counts: dict[str, int] | None = None,
+    ) -> BankInfo:
+        if count is None:
+            count = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
+        if signal_counts is None:
+            signal_counts = self._signal_counts(s, bank.id).get(bank.id, {})
+        return BankInfo(
+            id=bank.id,
+            name=bank.name,
+            description=bank.description,
+            pdq_threshold=bank.pdq_threshold,
+            negative=bank.negative,
+            enabled=bank.enabled,
+            created_at=bank.created_at,
+            created_by=bank.created_by,
+            updated_at=bank.updated_at,
+            content_count=count,
+            signal_counts=dict(sorted(signal_counts.items())),
+        )
+
+    def _content_infos(self, s: Session, bank_name: str, rows: list[Content]) -> list[ContentInfo]:
+        if not rows:
+            return []
+        sigs: dict[int, dict[str, str]] = {}
+        for cid, t, v in s.execute(
+            select(
+                ContentSignal.content_id, ContentSignal.signal_type, ContentSignal.signal_value
+            ).where(ContentSignal.content_id.in_([r.id for r in rows]))
+        ).all():
+            sigs.setdefault(cid, {})[t] = v
+        return [
+            ContentInfo(
+                id=r.id,
+                bank=bank_name,
+                signals=dict(sorted(sigs.get(r.id, {}).items())),
+                source=r.source,
+                external_id=r.external_id,
+                note=r.note,
+                tags=list(r.tags or []),
+                added_at=r.added_at,
+                added_by=r.added_by,
+            )
+            for r in rows
+        ]
+
+
+def _clean_signals(signals: dict[str, str]) -> dict[str, str]:
+    if not signals:
+        raise InvalidRequest("content needs at least one signal")
+    clean: dict[str, str] = {}
+    for t, v in signals.items():
+        name, value = validate_signal(t, v)
+        if name in clean and clean[name] != value:
+            raise SafeguardError(f"two different {name} values given for one content item")
+        clean[name] = value
+    return clean

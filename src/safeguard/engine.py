@@ -1,0 +1,170 @@
+"""The library API: one `Safeguard` object to hash content, keep banks and match against them.
+
+    from safeguard import Safeguard
+
+    with Safeguard.open() as sg:                  # SAFEGUARD_HOME / SAFEGUARD_DATABASE_URL
+        sg.banks.create("known-images", pdq_threshold=31)
+        sg.add_file("known-images", "listed.jpg", Provenance(source="NCMEC", external_id="A1"))
+        result = sg.match_file("upload.jpg")
+        if result.matched:
+            ...
+
+The CLI (and later the HTTP API) are thin layers over this class.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from safeguard.banks import BankService, HashRecord, ImportReport, Provenance
+from safeguard.banks.formats import read_hash_list, write_hash_list
+from safeguard.banks.records import AddResult
+from safeguard.config import Settings
+from safeguard.errors import FileProblem
+from safeguard.matching import Matcher, MatchResult
+from safeguard.signals import validate_signal
+from safeguard.signals.files import FileSignals, hash_bytes, hash_file, hash_paths
+from safeguard.store import Database
+
+
+class Safeguard:
+    """A handle on one safeguard store: banks, hashing and matching."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.banks = BankService(db, settings.actor)
+        self.matcher = Matcher(db)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        database_url: str | None = None,
+        home: str | os.PathLike[str] | None = None,
+        actor: str | None = None,
+    ) -> Safeguard:
+        """Open (and if needed create and migrate) the store named by settings or arguments."""
+        settings = settings or Settings.from_env()
+        if home is not None:
+            settings = settings.with_(home=Path(home))
+            if database_url is None and not os.environ.get("SAFEGUARD_DATABASE_URL"):
+                database_url = f"sqlite:///{Path(home) / 'safeguard.db'}"
+        if database_url is not None:
+            settings = settings.with_(database_url=database_url)
+        if actor is not None:
+            settings = settings.with_(actor=actor)
+        return cls(settings, Database.open(settings.database_url))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Safeguard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- hashing ---------------------------------------------------------------------------
+
+    def hash_file(self, path: str | os.PathLike[str]) -> FileSignals:
+        s = self.settings
+        return hash_file(
+            path,
+            quality_floor=s.pdq_quality_floor,
+            max_pixels=s.max_image_pixels,
+            max_image_bytes=s.max_image_bytes,
+        )
+
+    def hash_bytes(self, data: bytes, name: str = "<bytes>") -> FileSignals:
+        s = self.settings
+        return hash_bytes(
+            data, name, quality_floor=s.pdq_quality_floor, max_pixels=s.max_image_pixels
+        )
+
+    def hash_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        workers: int | None = None,
+    ) -> Iterator[FileSignals]:
+        return hash_paths(paths, self.settings, workers=workers)
+
+    # -- banking ---------------------------------------------------------------------------
+
+    def add_file(
+        self, bank: str, path: str | os.PathLike[str], provenance: Provenance = Provenance()
+    ) -> tuple[FileSignals, AddResult]:
+        """Hash a file and add it to `bank`. Raises FileProblem if it has no usable signal."""
+        signals = self.hash_file(path)
+        return signals, self.add_signals_of(bank, signals, provenance)
+
+    def add_signals_of(
+        self, bank: str, signals: FileSignals, provenance: Provenance = Provenance()
+    ) -> AddResult:
+        """Add already-hashed file signals to `bank` (a file that is not an image adds its
+        digests only, and a file that could not be read raises FileProblem)."""
+        found = signals.signals()
+        if not found:
+            raise FileProblem(signals.error or "no signal could be computed", signals.error_code
+                              or "unreadable")
+        return self.banks.add(bank, found, provenance, pdq_quality=signals.pdq_quality)
+
+    def import_list(
+        self,
+        bank: str,
+        path: str | os.PathLike[str],
+        fmt: str | None = None,
+        *,
+        signal_type: str | None = None,
+        source: str = "",
+    ) -> ImportReport:
+        """Validate a whole hash list, then add it in one transaction (all or nothing)."""
+        self.banks.get(bank)  # fail on an unknown bank before reading a large file
+        records = read_hash_list(path, fmt, signal_type=signal_type)
+        return self.banks.import_records(bank, records, source=source or Path(path).name)
+
+    def export_list(self, bank: str, out: TextIO, fmt: str = "jsonl") -> int:
+        return write_hash_list(self.banks.iter_content(bank), out, fmt)
+
+    # -- matching --------------------------------------------------------------------------
+
+    def match_signals(self, signals: dict[str, str]) -> MatchResult:
+        """Match raw signal values ({"pdq": "...", "md5": "..."}); values are validated."""
+        clean = dict(validate_signal(t, v) for t, v in signals.items())
+        return self.matcher.lookup(clean)
+
+    def match_records(self, records: list[HashRecord]) -> list[MatchResult]:
+        return self.matcher.lookup_many([r.signals for r in records])
+
+    def match_file(self, path: str | os.PathLike[str]) -> MatchResult:
+        return self.matcher.lookup(self.hash_file(path).signals())
+
+    def match_bytes(self, data: bytes, name: str = "<bytes>") -> MatchResult:
+        return self.matcher.lookup(self.hash_bytes(data, name).signals())
+
+    def match_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        workers: int | None = None,
+        batch: int = 256,
+        on_hashed: Callable[[FileSignals], None] | None = None,
+    ) -> Iterator[tuple[FileSignals, MatchResult]]:
+        """Hash and match every file under `paths`, in order, batching index lookups."""
+        pending: list[FileSignals] = []
+        for fs in hash_paths(paths, self.settings, workers=workers, on_result=on_hashed):
+            pending.append(fs)
+            if len(pending) >= batch:
+                yield from self._match_batch(pending)
+                pending = []
+        if pending:
+            yield from self._match_batch(pending)
+
+    def _match_batch(self, items: list[FileSignals]) -> Iterator[tuple[FileSignals, MatchResult]]:
+        results = self.matcher.lookup_many([fs.signals() for fs in items])
+        yield from zip(items, results, strict=True)

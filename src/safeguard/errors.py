@@ -1,0 +1,80 @@
+"""Errors a user can cause. Each carries a message for humans and a stable code for programs.
+
+The CLI prints them on one line and exits non-zero; later the HTTP API maps them to 4xx
+responses. Anything that is not a SafeguardError is a bug in safeguard.
+"""
+
+from __future__ import annotations
+
+
+class SafeguardError(Exception):
+    """Base class: a problem with the user's input or request, explained in words."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(SafeguardError):
+    code = "bad_config"
+
+
+class InvalidSignal(SafeguardError):
+    """A hash value or signal type that is not well formed."""
+
+    code = "invalid_signal"
+
+
+class FileProblem(SafeguardError):
+    """A file that could not be read or decoded. `code` names the kind of problem."""
+
+    def __init__(self, message: str, code: str = "unreadable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BankNotFound(SafeguardError):
+    code = "bank_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no bank named {name!r} (see `safeguard bank list`)")
+        self.name = name
+
+
+class BankExists(SafeguardError):
+    code = "bank_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a bank named {name!r} already exists")
+        self.name = name
+
+
+class ContentNotFound(SafeguardError):
+    code = "content_not_found"
+
+
+class InvalidRequest(SafeguardError):
+    """A bad argument: a threshold out of range, an empty name, a missing confirmation."""
+
+    code = "invalid_request"
+
+
+class ImportFormatError(SafeguardError):
+    """A hash list that failed validation. `problems` lists (line number, message)."""
+
+    code = "invalid_hash_list"
+
+    def __init__(
+        self, source: str, problems: list[tuple[int, str]], total: int | None = None
+    ) -> None:
+        total = len(problems) if total is None else total
+        shown = 20
+        lines = [f"line {n}: {msg}" for n, msg in problems[:shown]]
+        if total > shown:
+            lines.append(f"... and {total - shown} more")
+        summary = f"{source}: {total} invalid line(s); nothing was imported"
+        super().__init__(summary + "\n  " + "\n  ".join(lines))
+        self.problems = problems
+        self.total = total

@@ -1,0 +1,29 @@
+"""The index interface: find stored signal values within a distance of a query, fast.
+
+An index maps integer entry ids to signal values. The matcher owns the mapping from entry
+ids to banks and content; indexes know only values and distances, so a faster PDQ index
+(multi-index hashing, snapshots) can replace the linear one without touching the matcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+
+class SignalIndex(Protocol):
+    def add(self, entries: Iterable[tuple[int, str]]) -> None:
+        """Add (entry id, canonical value) pairs. Ids must be unique."""
+
+    def remove(self, entry_ids: Iterable[int]) -> None:
+        """Forget these entry ids (unknown ids are ignored)."""
+
+    def query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
+        """Every (entry id, distance) with distance <= max_distance; nothing beyond it."""
+
+    def query_many(
+        self, values: Sequence[str], max_distance: int
+    ) -> list[list[tuple[int, int]]]:
+        """`query` for many values at once."""
+
+    def __len__(self) -> int: ...

@@ -1,0 +1,264 @@
+"""Hash files: read bytes once, compute MD5, SHA-256 and PDQ, and report problems per file.
+
+`hash_file` never raises for a bad file: the returned `FileSignals` carries `error` and
+`error_code` instead, so one bad upload never stops a batch. `hash_paths` walks files and
+directories and hashes them on several processes, yielding results in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+
+from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
+from safeguard.errors import FileProblem
+from safeguard.signals.images import decode_rgb
+from safeguard.signals.pdq import pdq_from_rgb
+
+_READ_CHUNK = 1 << 20
+
+
+@dataclass
+class FileSignals:
+    """What safeguard extracted from one file; `error` is set when something failed."""
+
+    path: str
+    md5: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    width: int | None = None
+    height: int | None = None
+    low_quality: bool | None = None
+    size: int | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def signals(self) -> dict[str, str]:
+        """The signal values present, by signal type name."""
+        return {k: v for k in ("pdq", "md5", "sha256") if (v := getattr(self, k)) is not None}
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        if self.ok:
+            data.pop("error")
+            data.pop("error_code")
+        return data
+
+
+def hash_bytes(
+    data: bytes,
+    path: str = "<bytes>",
+    *,
+    quality_floor: int = 50,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> FileSignals:
+    """Signals of in-memory content (for example an upload) named `path` in the result."""
+    result = FileSignals(path=path, size=len(data))
+    if data:
+        result.md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        result.sha256 = hashlib.sha256(data).hexdigest()
+    return _add_pdq(result, data, quality_floor, max_pixels)
+
+
+def hash_file(
+    path: str | os.PathLike[str],
+    *,
+    quality_floor: int = 50,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+) -> FileSignals:
+    """Signals of one file. Never raises for a bad file: see `FileSignals.error`."""
+    name = str(path)
+    try:
+        return _hash_file(name, quality_floor, max_pixels, max_image_bytes)
+    except FileProblem as e:
+        return FileSignals(path=name, error=e.message, error_code=e.code)
+    except MemoryError:
+        return FileSignals(path=name, error="out of memory decoding file", error_code="too_large")
+    except Exception as e:  # a bug or an exotic OS error; keep the batch going
+        return FileSignals(path=name, error=f"unexpected error: {e!r}"[:300], error_code="internal")
+
+
+def _hash_file(name: str, quality_floor: int, max_pixels: int, max_image_bytes: int) -> FileSignals:
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        if os.path.islink(name):
+            raise FileProblem("broken symbolic link", "unreadable") from None
+        raise FileProblem("no such file or directory", "not_found") from None
+    except OSError as e:
+        raise FileProblem(f"cannot stat file: {e.strerror}", "unreadable") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileProblem(f"not a regular file ({_file_kind(st.st_mode)})", "not_a_file")
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    chunks: list[bytes] | None = []
+    size = 0
+    try:
+        with open(name, "rb") as fh:
+            while chunk := fh.read(_READ_CHUNK):
+                md5.update(chunk)
+                sha256.update(chunk)
+                size += len(chunk)
+                if chunks is not None:
+                    chunks.append(chunk)
+                    if size > max_image_bytes:
+                        chunks = None  # keep digesting, but it is too big to decode
+    except PermissionError:
+        raise FileProblem("permission denied", "unreadable") from None
+    except OSError as e:
+        raise FileProblem(f"cannot read file: {e.strerror or e}", "unreadable") from None
+    if size == 0:
+        raise FileProblem("empty file (0 bytes)", "empty_file")
+    if chunks is None:
+        return FileSignals(
+            path=name,
+            md5=md5.hexdigest(),
+            sha256=sha256.hexdigest(),
+            size=size,
+            error=f"file is {size:,} bytes, over the image limit of {max_image_bytes:,} "
+            "(SAFEGUARD_MAX_IMAGE_BYTES): digests computed, no PDQ",
+            error_code="too_large",
+        )
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    result = FileSignals(path=name, md5=md5.hexdigest(), sha256=sha256.hexdigest(), size=size)
+    return _add_pdq(result, data, quality_floor, max_pixels)
+
+
+def _add_pdq(result: FileSignals, data: bytes, quality_floor: int, max_pixels: int) -> FileSignals:
+    try:
+        pixels = decode_rgb(data, max_pixels)
+    except FileProblem as e:
+        result.error, result.error_code = e.message, e.code
+        return result
+    result.height, result.width = int(pixels.shape[0]), int(pixels.shape[1])
+    result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
+    result.low_quality = result.pdq_quality < quality_floor
+    return result
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def iter_input_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | FileSignals]:
+    """Expand files and directories (recursively, sorted) into file paths.
+
+    Yields a path string for each candidate file and a FileSignals error record for each
+    input that cannot be listed (a missing path, an unreadable directory). Symbolic links to
+    directories are not followed, so a link loop cannot hang the walk.
+    """
+    for raw in paths:
+        p = os.fspath(raw)
+        if os.path.isdir(p) and not os.path.islink(p):
+            yield from _walk(p)
+        elif os.path.lexists(p):
+            yield p
+        else:
+            yield FileSignals(path=p, error="no such file or directory", error_code="not_found")
+
+
+def _walk(top: str) -> Iterator[str | FileSignals]:
+    problems: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(top, onerror=problems.append):
+        while problems:
+            e = problems.pop()
+            yield FileSignals(
+                path=str(e.filename or dirpath),
+                error=f"cannot list directory: {e.strerror or e}",
+                error_code="unreadable",
+            )
+        dirnames.sort()
+        for fn in sorted(filenames):
+            yield os.path.join(dirpath, fn)
+        # os.walk lists symlinks to directories in dirnames but does not descend: report them
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                yield FileSignals(
+                    path=full,
+                    error="symbolic link to a directory: not followed",
+                    error_code="not_a_file",
+                )
+    while problems:
+        e = problems.pop()
+        yield FileSignals(
+            path=str(e.filename or top),
+            error=f"cannot list directory: {e.strerror or e}",
+            error_code="unreadable",
+        )
+
+
+def hash_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+    on_result: Callable[[FileSignals], None] | None = None,
+) -> Iterator[FileSignals]:
+    """Hash every file under `paths`, in input order, on `workers` processes.
+
+    Directories are walked recursively; every input yields exactly one record.
+    """
+    settings = settings or Settings.from_env()
+    workers = workers or settings.workers
+    fn = partial(
+        hash_file,
+        quality_floor=settings.pdq_quality_floor,
+        max_pixels=settings.max_image_pixels,
+        max_image_bytes=settings.max_image_bytes,
+    )
+    items = list(iter_input_files(paths))
+    for result in _ordered_map(fn, items, workers):
+        if on_result is not None:
+            on_result(result)
+        yield result
+
+
+def _ordered_map(
+    fn: Callable[[str], FileSignals], items: list[str | FileSignals], workers: int
+) -> Iterator[FileSignals]:
+    """Apply `fn` to the path items (error records pass through), in order, in parallel."""
+    paths = [i for i in items if isinstance(i, str)]
+    if workers <= 1 or len(paths) < 4:
+        for item in items:
+            yield item if isinstance(item, FileSignals) else fn(item)
+        return
+    chunk = max(1, min(32, len(paths) // (workers * 8)))
+    batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[tuple[list[str | FileSignals], Future[list[FileSignals]]]] = deque()
+        it = iter(batches)
+        for batch in it:
+            pending.append((batch, pool.submit(_run_batch, fn, batch)))
+            if len(pending) >= workers * 4:
+                break
+        while pending:
+            batch, fut = pending.popleft()
+            yield from fut.result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_run_batch, fn, nxt)))
+
+
+def _run_batch(fn: Callable[[str], FileSignals], batch: list[str | FileSignals]) -> list[FileSignals]:
+    return [item if isinstance(item, FileSignals) else fn(item) for item in batch]

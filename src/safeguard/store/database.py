@@ -1,0 +1,111 @@
+"""Connections and transactions: one `Database` per store, SQLite by default, PostgreSQL in production.
+
+`Database.open(url)` creates the engine, brings the schema up to date with Alembic (on an
+empty or older database), and hands out sessions with `db.transaction()`, which commits on
+success and rolls back everything on any error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from safeguard.errors import ConfigError
+
+#: the newest migration in store/migrations/versions (tests check they agree)
+SCHEMA_REVISION = "0001"
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgres://` and `postgresql://` and use the psycopg 3 driver for them."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"not a valid database URL: {url!r}") from None
+    if u.drivername in ("postgres", "postgresql"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Database:
+        url = normalize_url(url)
+        u = make_url(url)
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:":
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        db = cls(engine)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+        except OperationalError as e:
+            engine.dispose()
+            reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
+            raise ConfigError(f"cannot connect to database {u.render_as_string()}: {reason}") from None
+        if migrate:
+            try:
+                db.migrate()
+            except SQLAlchemyError as e:
+                engine.dispose()
+                reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+                raise ConfigError(f"cannot prepare the database schema: {reason}") from None
+        return db
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("select version_num from alembic_version")).scalar()
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision (fast no-op when it is current)."""
+        if self.revision() == SCHEMA_REVISION:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = None
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed at the end, rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

@@ -1,0 +1,12 @@
+"""Alembic environment: runs migrations on the connection safeguard hands it."""
+
+from alembic import context
+
+from safeguard.store.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - safeguard always passes a connection
+    raise RuntimeError("run migrations through safeguard.store.Database.migrate()")
+context.configure(connection=connection, target_metadata=Base.metadata)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,119 @@
+"""Database tables: banks, their content, the signals of that content, and the change log.
+
+Content ids are integers that never change and are never reused. Every change to banks or
+content is recorded in `change_log` in the same transaction (see safeguard.banks.service):
+it is the audit trail, append-only (enforced by triggers), and the feed later index
+replicas follow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    negative: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Content(Base):
+    """One item in a bank: a file or a listed hash, with where it came from."""
+
+    __tablename__ = "bank_content"
+    __table_args__ = (UniqueConstraint("bank_id", "dedupe_key", name="uq_content_dedupe"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    # what makes two additions "the same": sha256 of a file, or type:value of a listed hash
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    external_id: Mapped[str | None] = mapped_column(String(500), nullable=True, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ContentSignal(Base):
+    """One signal value (a PDQ hash, an MD5...) of one content item."""
+
+    __tablename__ = "content_signals"
+    __table_args__ = (
+        UniqueConstraint("content_id", "signal_type", name="uq_signal_per_content"),
+        Index("ix_signal_lookup", "signal_type", "signal_value"),
+        Index("ix_signal_bank", "bank_id", "signal_type", "signal_value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("bank_content.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(50))
+    signal_value: Mapped[str] = mapped_column(String(200))
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Change(Base):
+    """Append-only record of a state change: who did what, to which bank or content, when."""
+
+    __tablename__ = "change_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    bank_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    bank_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    content_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
