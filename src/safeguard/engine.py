@@ -15,7 +15,7 @@ The CLI (and later the HTTP API) are thin layers over this class.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -26,7 +26,14 @@ from safeguard.config import Settings
 from safeguard.errors import FileProblem
 from safeguard.matching import Matcher, MatchResult
 from safeguard.signals import validate_signal
-from safeguard.signals.files import FileSignals, hash_bytes, hash_file, hash_paths
+from safeguard.signals.files import (
+    FileSignals,
+    hash_bytes,
+    hash_file,
+    hash_items,
+    hash_paths,
+    iter_input_files,
+)
 from safeguard.store import Database
 
 
@@ -152,12 +159,16 @@ class Safeguard:
         paths: Iterable[str | os.PathLike[str]],
         *,
         workers: int | None = None,
-        batch: int = 256,
-        on_hashed: Callable[[FileSignals], None] | None = None,
     ) -> Iterator[tuple[FileSignals, MatchResult]]:
-        """Hash and match every file under `paths`, in order, batching index lookups."""
+        """Hash and match every file under `paths` (directories walked), in input order."""
+        return self.match_items(list(iter_input_files(paths)), workers=workers)
+
+    def match_items(
+        self, items: list[str | FileSignals], *, workers: int | None = None, batch: int = 256
+    ) -> Iterator[tuple[FileSignals, MatchResult]]:
+        """Hash and match the output of `iter_input_files`, batching index lookups."""
         pending: list[FileSignals] = []
-        for fs in hash_paths(paths, self.settings, workers=workers, on_result=on_hashed):
+        for fs in hash_items(items, self.settings, workers=workers):
             pending.append(fs)
             if len(pending) >= batch:
                 yield from self._match_batch(pending)

@@ -219,19 +219,27 @@ def hash_paths(
 
     Directories are walked recursively; every input yields exactly one record.
     """
+    for result in hash_items(list(iter_input_files(paths)), settings, workers=workers):
+        if on_result is not None:
+            on_result(result)
+        yield result
+
+
+def hash_items(
+    items: list[str | FileSignals],
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+) -> Iterator[FileSignals]:
+    """Hash the output of `iter_input_files` (error records pass through), in order."""
     settings = settings or Settings.from_env()
-    workers = workers or settings.workers
     fn = partial(
         hash_file,
         quality_floor=settings.pdq_quality_floor,
         max_pixels=settings.max_image_pixels,
         max_image_bytes=settings.max_image_bytes,
     )
-    items = list(iter_input_files(paths))
-    for result in _ordered_map(fn, items, workers):
-        if on_result is not None:
-            on_result(result)
-        yield result
+    return _ordered_map(fn, items, workers or settings.workers)
 
 
 def _ordered_map(

@@ -32,7 +32,9 @@ def decode_rgb(data: bytes, max_pixels: int) -> np.ndarray:
         except UnidentifiedImageError:
             raise FileProblem("not an image format Pillow can read", "not_an_image") from None
         except Image.DecompressionBombError as e:
-            raise FileProblem(f"image too large to decode safely: {e}", "too_many_pixels") from None
+            raise FileProblem(
+                f"refused as a possible decompression bomb: {e}", "too_many_pixels"
+            ) from None
         except Exception as e:  # malformed headers raise many exception types
             raise FileProblem(f"corrupt image header: {_short(e)}", "corrupt_image") from None
         width, height = im.size

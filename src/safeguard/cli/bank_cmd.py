@@ -1,0 +1,295 @@
+"""`safeguard bank ...`: create and curate hash banks, add content, import and export lists."""
+
+from __future__ import annotations
+
+import sys
+from itertools import islice
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from safeguard.banks import BankInfo, Provenance
+from safeguard.cli.context import state
+from safeguard.cli.output import out_console, print_json, reporter
+from safeguard.errors import InvalidRequest
+from safeguard.signals.files import hash_items, iter_input_files
+from safeguard.signals.pdq import DEFAULT_THRESHOLD
+
+app = typer.Typer(help="Create and curate hash banks.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _show(info: BankInfo, json_output: bool) -> None:
+    if json_output:
+        print_json(info.to_json())
+        return
+    kind = "negative (suppresses matches)" if info.negative else "positive"
+    counts = ", ".join(f"{n} {t}" for t, n in info.signal_counts.items()) or "no signals"
+    out_console.print(
+        f"[bold]{info.name}[/]  {kind}, {'enabled' if info.enabled else 'DISABLED'}, "
+        f"PDQ threshold {info.pdq_threshold}\n"
+        f"  {info.content_count} content item(s): {counts}\n"
+        f"  created {info.created_at:%Y-%m-%d %H:%M} UTC by {info.created_by}"
+        + (f"\n  {info.description}" if info.description else "")
+    )
+
+
+@app.command("create")
+def create(
+    name: str,
+    threshold: int = typer.Option(DEFAULT_THRESHOLD, "--threshold", help="PDQ distance threshold."),
+    negative: bool = typer.Option(
+        False, "--negative", help="Known false positives: suppress other banks' matches."
+    ),
+    description: str = typer.Option("", "--description", "-d"),
+    json_output: bool = JSON,
+) -> None:
+    """Create a bank."""
+    with state.open() as sg:
+        _show(sg.banks.create(name, pdq_threshold=threshold, negative=negative,
+                              description=description), json_output)
+
+
+@app.command("list")
+def list_banks(json_output: bool = JSON) -> None:
+    """List banks with their settings and sizes."""
+    with state.open() as sg:
+        banks = sg.banks.list()
+    if json_output:
+        print_json([b.to_json() for b in banks])
+        return
+    if not banks:
+        out_console.print("no banks yet: create one with `safeguard bank create NAME`")
+        return
+    table = Table("name", "kind", "enabled", "PDQ threshold", "content", "signals")
+    for b in banks:
+        table.add_row(
+            b.name,
+            "negative" if b.negative else "positive",
+            "yes" if b.enabled else "no",
+            str(b.pdq_threshold),
+            str(b.content_count),
+            ", ".join(f"{n} {t}" for t, n in b.signal_counts.items()),
+        )
+    out_console.print(table)
+
+
+@app.command("show")
+def show(name: str, json_output: bool = JSON) -> None:
+    """Show one bank."""
+    with state.open() as sg:
+        _show(sg.banks.get(name), json_output)
+
+
+@app.command("update")
+def update(
+    name: str,
+    threshold: int | None = typer.Option(None, "--threshold", help="New PDQ threshold."),
+    negative: bool | None = typer.Option(None, "--negative/--positive"),
+    description: str | None = typer.Option(None, "--description", "-d"),
+    json_output: bool = JSON,
+) -> None:
+    """Change a bank's threshold, kind or description."""
+    with state.open() as sg:
+        _show(
+            sg.banks.update(
+                name, pdq_threshold=threshold, negative=negative, description=description
+            ),
+            json_output,
+        )
+
+
+@app.command("rename")
+def rename(name: str, new_name: str, json_output: bool = JSON) -> None:
+    """Rename a bank (content ids do not change)."""
+    with state.open() as sg:
+        _show(sg.banks.rename(name, new_name), json_output)
+
+
+@app.command("enable")
+def enable(name: str, json_output: bool = JSON) -> None:
+    """Match against this bank again."""
+    with state.open() as sg:
+        _show(sg.banks.set_enabled(name, True), json_output)
+
+
+@app.command("disable")
+def disable(name: str, json_output: bool = JSON) -> None:
+    """Stop matching against this bank, keeping its content."""
+    with state.open() as sg:
+        _show(sg.banks.set_enabled(name, False), json_output)
+
+
+@app.command("delete")
+def delete(
+    name: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm deleting a bank with content."),
+    json_output: bool = JSON,
+) -> None:
+    """Delete a bank and all its content."""
+    with state.open() as sg:
+        info = sg.banks.get(name)
+        if info.content_count and not yes:
+            if not sys.stdin.isatty():
+                raise InvalidRequest(
+                    f"bank {name!r} holds {info.content_count} item(s); pass --yes to delete it"
+                )
+            typer.confirm(f"Delete bank {name!r} and its {info.content_count} item(s)?", abort=True)
+        removed = sg.banks.delete(name)
+    if json_output:
+        print_json({"bank": name, "deleted": True, "content_removed": removed})
+    else:
+        out_console.print(f"deleted bank {name} ({removed} item(s))")
+
+
+@app.command("add")
+def add(
+    name: str,
+    paths: list[Path] = typer.Argument(..., help="Files and directories to hash and add."),
+    source: str = typer.Option("", "--source", help="Where this content came from."),
+    external_id: str | None = typer.Option(
+        None, "--external-id", help="The source's id (only with a single file)."
+    ),
+    note: str = typer.Option("", "--note"),
+    tags: list[str] = typer.Option([], "--tag", help="A tag (repeat for several)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per file."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Hash files and add them to a bank. Adding a file already in the bank adds nothing."""
+    failed = 0
+    with state.open() as sg, reporter(progress) as out:
+        sg.banks.get(name)
+        items = list(iter_input_files(paths))
+        if external_id is not None and len(items) != 1:
+            raise InvalidRequest("--external-id applies to a single file")
+        out.start(len(items), f"adding to {name}")
+        prov = Provenance(source=source, external_id=external_id, note=note, tags=tuple(tags))
+        for fs in hash_items(items, sg.settings, workers=workers):
+            out.advance()
+            record: dict[str, object] = {"path": fs.path, "bank": name}
+            if not fs.signals():
+                failed += 1
+                record.update(error=fs.error, error_code=fs.error_code)
+                out.warn(f"error: {fs.path}: {fs.error}")
+            else:
+                added = sg.add_signals_of(name, fs, prov)
+                record.update(content_id=added.content_id, created=added.created,
+                              signals=sorted(fs.signals()))
+                if fs.low_quality:
+                    record["low_quality"] = True
+                    out.warn(f"warning: {fs.path}: low PDQ quality {fs.pdq_quality}")
+                if not fs.ok:  # digests added, but no PDQ
+                    failed += 1
+                    record.update(error=fs.error, error_code=fs.error_code)
+                    out.warn(f"error: {fs.path}: {fs.error} (added by digest only)")
+            if json_output:
+                out.record(record)
+            elif "content_id" in record:
+                verb = "added" if record["created"] else "already present"
+                out.line(f"{verb}: {fs.path} -> content {record['content_id']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("add-hash")
+def add_hash(
+    name: str,
+    signal_type: str = typer.Argument(..., help="pdq, md5 or sha256."),
+    value: str = typer.Argument(..., help="The hash, in hex."),
+    source: str = typer.Option("", "--source"),
+    external_id: str | None = typer.Option(None, "--external-id"),
+    note: str = typer.Option("", "--note"),
+    tags: list[str] = typer.Option([], "--tag"),
+    json_output: bool = JSON,
+) -> None:
+    """Add one hash to a bank."""
+    with state.open() as sg:
+        added = sg.banks.add(
+            name,
+            {signal_type: value},
+            Provenance(source=source, external_id=external_id, note=note, tags=tuple(tags)),
+        )
+    if json_output:
+        print_json({"bank": name, "content_id": added.content_id, "created": added.created})
+    else:
+        verb = "added" if added.created else "already present"
+        out_console.print(f"{verb}: content {added.content_id}")
+
+
+@app.command("import")
+def import_list(
+    name: str,
+    file: Path = typer.Argument(..., help="Hash list: JSON Lines, CSV or TYPE VALUE text."),
+    fmt: str | None = typer.Option(None, "--format", help="jsonl, csv or txt (default: detect)."),
+    signal_type: str | None = typer.Option(
+        None, "--signal-type", help="Type of bare values, e.g. pdq."
+    ),
+    source: str = typer.Option("", "--source", help="Provenance (default: the file name)."),
+    json_output: bool = JSON,
+) -> None:
+    """Import a hash list: every line is validated first; all lines are added, or none."""
+    with state.open() as sg:
+        report = sg.import_list(name, file, fmt, signal_type=signal_type, source=source)
+    if json_output:
+        print_json(report.to_json())
+    else:
+        out_console.print(
+            f"{report.lines} line(s): {report.added} added, {report.already_present} already "
+            f"in {name}, {report.duplicates_in_file} repeated in the file"
+        )
+
+
+@app.command("export")
+def export_list(
+    name: str,
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv or txt."),
+) -> None:
+    """Export a bank's content as a hash list."""
+    with state.open() as sg:
+        sg.banks.get(name)
+        if output is None:
+            sg.export_list(name, sys.stdout, fmt)
+            return
+        tmp = output.with_name(output.name + ".partial")
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            n = sg.export_list(name, fh, fmt)
+        tmp.replace(output)  # never leave a half-written list under the real name
+    out_console.print(f"exported {n} item(s) from {name} to {output}", highlight=False)
+
+
+@app.command("content")
+def content(
+    name: str,
+    limit: int = typer.Option(50, "--limit", min=0, help="At most this many (0: all)."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per item."),
+) -> None:
+    """List a bank's content with provenance."""
+    with state.open() as sg:
+        items = sg.banks.iter_content(name)
+        items = items if limit == 0 else islice(items, limit)
+        if json_output:
+            for c in items:
+                print_json(c.to_json())
+            return
+        table = Table("id", "external id", "source", "added", "by", "signals", "tags")
+        for c in items:
+            table.add_row(
+                str(c.id), c.external_id or "", c.source, f"{c.added_at:%Y-%m-%d %H:%M}",
+                c.added_by, ", ".join(c.signals), " ".join(c.tags),
+            )
+        out_console.print(table)
+
+
+@app.command("remove")
+def remove(name: str, content_id: int, json_output: bool = JSON) -> None:
+    """Remove one content item from a bank."""
+    with state.open() as sg:
+        sg.banks.remove_content(name, content_id)
+    if json_output:
+        print_json({"bank": name, "content_id": content_id, "removed": True})
+    else:
+        out_console.print(f"removed content {content_id} from {name}")
