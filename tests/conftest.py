@@ -146,12 +146,19 @@ def cli(db_url: str, home: Path) -> Cli:
     )
 
 
+def safeguard_exe() -> str:
+    return str(Path(sys.executable).with_name("safeguard"))
+
+
 def run_safeguard(
-    args: list[str], env: dict[str, str], **kwargs: object
+    args: list[str], env: dict[str, str], prefix: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `safeguard` entry point as a real process."""
-    full_env = {**os.environ, **env}
-    exe = Path(sys.executable).with_name("safeguard")
-    return subprocess.run(  # type: ignore[call-overload]
-        [str(exe), *args], env=full_env, capture_output=True, text=True, timeout=600, **kwargs
+    """Run the installed `safeguard` entry point as a real process (stdin closed)."""
+    return subprocess.run(
+        [*(prefix or []), safeguard_exe(), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
     )

@@ -117,8 +117,9 @@ class Safeguard:
         digests only, and a file that could not be read raises FileProblem)."""
         found = signals.signals()
         if not found:
-            raise FileProblem(signals.error or "no signal could be computed", signals.error_code
-                              or "unreadable")
+            raise FileProblem(
+                signals.error or "no signal could be computed", signals.error_code or "unreadable"
+            )
         return self.banks.add(bank, found, provenance, pdq_quality=signals.pdq_quality)
 
     def import_list(

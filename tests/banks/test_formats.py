@@ -49,8 +49,10 @@ def test_every_bad_line_reported_by_number() -> None:
 
 def test_jsonl_single_and_multi_signal() -> None:
     text = (
-        json.dumps({"signal_type": "pdq", "signal_value": PDQ, "tags": ["x"]}) + "\n\n"
-        + json.dumps({"signals": {"md5": MD5, "pdq": PDQ}, "external_id": 7}) + "\n"
+        json.dumps({"signal_type": "pdq", "signal_value": PDQ, "tags": ["x"]})
+        + "\n\n"
+        + json.dumps({"signals": {"md5": MD5, "pdq": PDQ}, "external_id": 7})
+        + "\n"
     )
     records = parse_hash_list(text, "l.jsonl")
     assert records[0].signals == {"pdq": PDQ} and records[0].tags == ["x"]
@@ -93,7 +95,10 @@ def test_txt_export_is_read_by_python_threatexchange(tmp_path: Path, sg) -> None
     (delta,) = list(api.fetch_iter([PdqSignal, VideoMD5Signal], None))
     assert set(delta.updates) == {("pdq", PDQ), ("video_md5", MD5)}
     # and our reader takes the same file back
-    assert {tuple(r.signals.items())[0] for r in read_hash_list(out)} == {("pdq", PDQ), ("md5", MD5)}
+    assert {tuple(r.signals.items())[0] for r in read_hash_list(out)} == {
+        ("pdq", PDQ),
+        ("md5", MD5),
+    }
 
 
 def test_csv_export_round_trips(sg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

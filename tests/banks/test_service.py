@@ -31,7 +31,12 @@ def _flip(h: str, bits: int) -> str:
 
 def test_bank_lifecycle(sg: Safeguard) -> None:
     info = sg.banks.create("known", pdq_threshold=20, description="test list")
-    assert (info.name, info.pdq_threshold, info.negative, info.enabled) == ("known", 20, False, True)
+    assert (info.name, info.pdq_threshold, info.negative, info.enabled) == (
+        "known",
+        20,
+        False,
+        True,
+    )
     with pytest.raises(BankExists):
         sg.banks.create("known")
     assert sg.banks.rename("known", "known-2").name == "known-2"
@@ -60,7 +65,11 @@ def test_content_provenance_and_idempotent_add(sg: Safeguard, train_images: list
     assert again == type(first)(first.content_id, created=False)
     c = sg.banks.get_content(first.content_id)
     assert (c.source, c.external_id, c.note, c.tags, c.added_by) == (
-        "NCMEC", "X-1", "stand-in", ["a", "b"], "test"
+        "NCMEC",
+        "X-1",
+        "stand-in",
+        ["a", "b"],
+        "test",
     )
     assert c.signals == {"md5": fs.md5, "pdq": fs.pdq, "sha256": fs.sha256}
     assert c.added_at.tzinfo is not None
@@ -81,7 +90,8 @@ def test_per_bank_thresholds_and_disabled_banks(sg: Safeguard) -> None:
     hits = sg.match_signals({"pdq": _flip(PDQ_A, 20)}).matches
     assert [(m.bank, m.distance) for m in hits] == [("loose", 20)]
     assert {m.bank for m in sg.match_signals({"pdq": _flip(PDQ_A, 10)}).matches} == {
-        "strict", "loose"
+        "strict",
+        "loose",
     }
     sg.banks.set_enabled("loose", False)
     assert sg.match_signals({"pdq": _flip(PDQ_A, 20)}).matches == []
@@ -141,8 +151,12 @@ def test_change_log_records_every_change_and_is_append_only(sg: Safeguard) -> No
 def test_failed_transaction_leaves_nothing(sg: Safeguard) -> None:
     sg.banks.create("known")
     with pytest.raises(RuntimeError), sg.db.transaction() as s:
-        s.execute(text("INSERT INTO banks (name, description, pdq_threshold, negative, enabled, "
-                       "created_at, created_by, updated_at) VALUES ('half', '', 31, false, true, "
-                       "CURRENT_TIMESTAMP, 'x', CURRENT_TIMESTAMP)"))
+        s.execute(
+            text(
+                "INSERT INTO banks (name, description, pdq_threshold, negative, enabled, "
+                "created_at, created_by, updated_at) VALUES ('half', '', 31, false, true, "
+                "CURRENT_TIMESTAMP, 'x', CURRENT_TIMESTAMP)"
+            )
+        )
         raise RuntimeError("fail half way")
     assert [b.name for b in sg.banks.list()] == ["known"]

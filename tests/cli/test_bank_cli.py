@@ -37,8 +37,19 @@ def test_bank_lifecycle(cli) -> None:  # type: ignore[no-untyped-def]
 def test_add_files_with_provenance(cli, train_images: list[Path]) -> None:  # type: ignore[no-untyped-def]
     cli("bank", "create", "known")
     rows = cli.lines(
-        "bank", "add", "known", *train_images[:3], "--json", "--source", "hotline",
-        "--note", "stand-ins", "--tag", "t1", "--tag", "t2",
+        "bank",
+        "add",
+        "known",
+        *train_images[:3],
+        "--json",
+        "--source",
+        "hotline",
+        "--note",
+        "stand-ins",
+        "--tag",
+        "t1",
+        "--tag",
+        "t2",
     )
     assert [r["path"] for r in rows] == [str(p) for p in train_images[:3]]
     assert all(r["created"] and r["content_id"] for r in rows)
@@ -65,8 +76,10 @@ def test_import_is_validated_atomic_and_idempotent(cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     new_pdq = "0" * 63 + "1"
     bad.write_text(
-        json.dumps({"signal_type": "pdq", "signal_value": new_pdq}) + "\n"
-        + json.dumps({"signal_type": "pdq", "signal_value": "12"}) + "\n"
+        json.dumps({"signal_type": "pdq", "signal_value": new_pdq})
+        + "\n"
+        + json.dumps({"signal_type": "pdq", "signal_value": "12"})
+        + "\n"
         + "not json\n"
     )
     result = cli("bank", "import", "known", bad)

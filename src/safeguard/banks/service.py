@@ -53,7 +53,9 @@ def check_threshold(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(f"PDQ threshold must be an integer, got {value!r}")
     if not 0 <= value <= MAX_PDQ_THRESHOLD:
-        raise InvalidRequest(f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {value}")
+        raise InvalidRequest(
+            f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {value}"
+        )
     return value
 
 
@@ -93,9 +95,7 @@ class BankService:
                 )
                 s.add(bank)
                 s.flush()
-                self._log(
-                    s, "bank.create", bank, threshold=pdq_threshold, negative=negative
-                )
+                self._log(s, "bank.create", bank, threshold=pdq_threshold, negative=negative)
                 return self._info(s, bank)
         except IntegrityError:  # created concurrently by someone else
             raise BankExists(name) from None
@@ -107,9 +107,7 @@ class BankService:
                 s.execute(select(Content.bank_id, func.count()).group_by(Content.bank_id)).all()
             )
             sig = self._signal_counts(s, None)
-            return [
-                self._info(s, b, counts.get(b.id, 0), sig.get(b.id, {})) for b in banks
-            ]
+            return [self._info(s, b, counts.get(b.id, 0), sig.get(b.id, {})) for b in banks]
 
     def get(self, name: str) -> BankInfo:
         with self.db.transaction() as s:

@@ -21,6 +21,7 @@ from safeguard.cli.output import err_console
 from safeguard.config import Settings, sqlite_url
 from safeguard.errors import SafeguardError
 
+
 class _SafeguardGroup(TyperGroup):
     """Turns errors into one line on stderr and an exit code, never a traceback."""
 

@@ -48,8 +48,12 @@ def create(
 ) -> None:
     """Create a bank."""
     with state.open() as sg:
-        _show(sg.banks.create(name, pdq_threshold=threshold, negative=negative,
-                              description=description), json_output)
+        _show(
+            sg.banks.create(
+                name, pdq_threshold=threshold, negative=negative, description=description
+            ),
+            json_output,
+        )
 
 
 @app.command("list")
@@ -176,8 +180,9 @@ def add(
                 out.warn(f"error: {fs.path}: {fs.error}")
             else:
                 added = sg.add_signals_of(name, fs, prov)
-                record.update(content_id=added.content_id, created=added.created,
-                              signals=sorted(fs.signals()))
+                record.update(
+                    content_id=added.content_id, created=added.created, signals=sorted(fs.signals())
+                )
                 if fs.low_quality:
                     record["low_quality"] = True
                     out.warn(f"warning: {fs.path}: low PDQ quality {fs.pdq_quality}")
@@ -278,8 +283,13 @@ def content(
         table = Table("id", "external id", "source", "added", "by", "signals", "tags")
         for c in items:
             table.add_row(
-                str(c.id), c.external_id or "", c.source, f"{c.added_at:%Y-%m-%d %H:%M}",
-                c.added_by, ", ".join(c.signals), " ".join(c.tags),
+                str(c.id),
+                c.external_id or "",
+                c.source,
+                f"{c.added_at:%Y-%m-%d %H:%M}",
+                c.added_by,
+                ", ".join(c.signals),
+                " ".join(c.tags),
             )
         out_console.print(table)
 

@@ -59,11 +59,16 @@ def demo_command(
             sg.banks.create("demo-known", description="benign stand-ins for listed images")
         out.start(len(listed), "banking")
         for fs in sg.hash_paths(listed):
-            sg.add_signals_of("demo-known", fs, Provenance(source="demo", external_id=Path(fs.path).name))
+            sg.add_signals_of(
+                "demo-known", fs, Provenance(source="demo", external_id=Path(fs.path).name)
+            )
             out.advance()
         edits = _make_edits(listed, work / "edited", out)
-        groups = {"JPEG quality 50": edits["jpeg50"], "half size": edits["half"],
-                  "never banked": [str(p) for p in unseen]}
+        groups = {
+            "JPEG quality 50": edits["jpeg50"],
+            "half size": edits["half"],
+            "never banked": [str(p) for p in unseen],
+        }
         rows = []
         for label, paths in groups.items():
             out.start(len(paths), f"matching {label}")
@@ -77,8 +82,11 @@ def demo_command(
         table.add_row(label, str(hits), str(total))
     out_console.print(table)
     ok = all(h == t for label, h, t in rows if label != "never banked") and rows[-1][1] == 0
-    out_console.print("every edited copy matched its original; no unseen photo matched" if ok
-                      else "[red]unexpected result: see the table above[/]")
+    out_console.print(
+        "every edited copy matched its original; no unseen photo matched"
+        if ok
+        else "[red]unexpected result: see the table above[/]"
+    )
     if not ok:
         raise typer.Exit(1)
 

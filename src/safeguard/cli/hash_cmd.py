@@ -22,7 +22,9 @@ def hash_command(
     quality_floor: int | None = typer.Option(
         None, "--quality-floor", min=0, max=100, help="PDQ quality below this is low quality."
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on a terminal."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on a terminal."
+    ),
 ) -> None:
     """Print md5, sha256, pdq, pdq_quality, width and height of every file.
 
@@ -46,4 +48,3 @@ def hash_command(
                 out.warn(f"error: {fs.path}: {fs.error}")
     if failed:
         raise typer.Exit(1)
-

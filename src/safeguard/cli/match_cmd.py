@@ -17,7 +17,9 @@ from safeguard.signals.files import iter_input_files
 def match_command(
     paths: list[Path] = typer.Argument(None, help="Files and directories (walked recursively)."),
     hashes: str | None = typer.Option(
-        None, "--hashes", help="Match the hashes in this list instead (JSONL, CSV, txt; - for stdin)."
+        None,
+        "--hashes",
+        help="Match the hashes in this list instead (JSONL, CSV, txt; - for stdin).",
     ),
     fmt: str | None = typer.Option(None, "--format", help="Format of --hashes (default: detect)."),
     signal_type: str | None = typer.Option(
@@ -27,7 +29,9 @@ def match_command(
         True, "--json/--no-json", help="JSON Lines on stdout (the default)."
     ),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Hashing processes."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on a terminal."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on a terminal."
+    ),
 ) -> None:
     """Print, for each input, `path` (or `hash`) and its `matches` in enabled banks.
 
@@ -68,14 +72,16 @@ def match_command(
 
 def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:  # type: ignore[no-untyped-def]
     if source == "-":
-        records = parse_hash_list(sys.stdin.read(), "<stdin>", fmt or "txt", signal_type=signal_type)
+        records = parse_hash_list(
+            sys.stdin.read(), "<stdin>", fmt or "txt", signal_type=signal_type
+        )
     else:
         records = read_hash_list(source, fmt, signal_type=signal_type)
     with reporter(False) as out:
         for record, result in zip(records, sg.match_records(records), strict=True):
             query: dict[str, object]
             if len(record.signals) == 1:
-                (t, v), = record.signals.items()
+                ((t, v),) = record.signals.items()
                 query = {"hash": v, "signal_type": t}
             else:
                 query = {"signals": record.signals}
@@ -88,7 +94,9 @@ def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:
 
 def _human(name: str, result) -> str:  # type: ignore[no-untyped-def]
     if not result.matches:
-        extra = f" ({len(result.suppressed)} suppressed by negative banks)" if result.suppressed else ""
+        extra = (
+            f" ({len(result.suppressed)} suppressed by negative banks)" if result.suppressed else ""
+        )
         return f"no match  {name}{extra}"
     best = result.matches[0]
     return (

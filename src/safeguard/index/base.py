@@ -21,9 +21,7 @@ class SignalIndex(Protocol):
     def query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
         """Every (entry id, distance) with distance <= max_distance; nothing beyond it."""
 
-    def query_many(
-        self, values: Sequence[str], max_distance: int
-    ) -> list[list[tuple[int, int]]]:
+    def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
         """`query` for many values at once."""
 
     def __len__(self) -> int: ...

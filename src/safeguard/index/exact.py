@@ -27,7 +27,9 @@ class ExactIndex:
     def query(self, value: str, max_distance: int = 0) -> list[tuple[int, int]]:
         return [(i, 0) for i in sorted(self._by_value.get(value, ()))]
 
-    def query_many(self, values: Sequence[str], max_distance: int = 0) -> list[list[tuple[int, int]]]:
+    def query_many(
+        self, values: Sequence[str], max_distance: int = 0
+    ) -> list[list[tuple[int, int]]]:
         return [self.query(v) for v in values]
 
     def __len__(self) -> int:

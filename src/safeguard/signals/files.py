@@ -268,5 +268,7 @@ def _ordered_map(
                 pending.append((nxt, pool.submit(_run_batch, fn, nxt)))
 
 
-def _run_batch(fn: Callable[[str], FileSignals], batch: list[str | FileSignals]) -> list[FileSignals]:
+def _run_batch(
+    fn: Callable[[str], FileSignals], batch: list[str | FileSignals]
+) -> list[FileSignals]:
     return [item if isinstance(item, FileSignals) else fn(item) for item in batch]

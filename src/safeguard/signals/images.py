@@ -12,6 +12,7 @@ Policy (the same as the reference path, so hashes agree with HMA and python-thre
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -32,9 +33,10 @@ def decode_rgb(data: bytes, max_pixels: int) -> np.ndarray:
         except UnidentifiedImageError:
             raise FileProblem("not an image format Pillow can read", "not_an_image") from None
         except Image.DecompressionBombError as e:
-            raise FileProblem(
-                f"refused as a possible decompression bomb: {e}", "too_many_pixels"
-            ) from None
+            # Pillow's own guard fired first (far above our limit); it states the pixel count
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            pixels = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+            raise FileProblem(_bomb_message(pixels, max_pixels), "too_many_pixels") from None
         except Exception as e:  # malformed headers raise many exception types
             raise FileProblem(f"corrupt image header: {_short(e)}", "corrupt_image") from None
         width, height = im.size
@@ -42,9 +44,7 @@ def decode_rgb(data: bytes, max_pixels: int) -> np.ndarray:
             raise FileProblem(f"image has no pixels ({width}x{height})", "corrupt_image")
         if width * height > max_pixels:
             raise FileProblem(
-                f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
-                f"{max_pixels:,} (SAFEGUARD_MAX_IMAGE_PIXELS); refused as a possible "
-                "decompression bomb",
+                _bomb_message(f"{width}x{height} = {width * height:,} pixels", max_pixels),
                 "too_many_pixels",
             )
         try:
@@ -60,6 +60,13 @@ def decode_rgb(data: bytes, max_pixels: int) -> np.ndarray:
                 f"cannot convert image mode {im.mode} to RGB: {_short(e)}", "unsupported_mode"
             ) from None
         return np.asarray(rgb)
+
+
+def _bomb_message(size: str, max_pixels: int) -> str:
+    return (
+        f"image is {size}, over the limit of {max_pixels:,} (SAFEGUARD_MAX_IMAGE_PIXELS): "
+        "refused unread as a possible decompression bomb"
+    )
 
 
 def _short(e: BaseException) -> str:

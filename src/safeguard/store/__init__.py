@@ -3,4 +3,12 @@
 from safeguard.store.database import SCHEMA_REVISION, Database, normalize_url
 from safeguard.store.models import Bank, Change, Content, ContentSignal
 
-__all__ = ["SCHEMA_REVISION", "Bank", "Change", "Content", "ContentSignal", "Database", "normalize_url"]
+__all__ = [
+    "SCHEMA_REVISION",
+    "Bank",
+    "Change",
+    "Content",
+    "ContentSignal",
+    "Database",
+    "normalize_url",
+]

@@ -1,4 +1,4 @@
-"""Connections and transactions: one `Database` per store, SQLite by default, PostgreSQL in production.
+"""Connections and transactions: SQLite by default, PostgreSQL in production.
 
 `Database.open(url)` creates the engine, brings the schema up to date with Alembic (on an
 empty or older database), and hands out sessions with `db.transaction()`, which commits on
@@ -59,7 +59,9 @@ class Database:
         except OperationalError as e:
             engine.dispose()
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
-            raise ConfigError(f"cannot connect to database {u.render_as_string()}: {reason}") from None
+            raise ConfigError(
+                f"cannot connect to database {u.render_as_string()}: {reason}"
+            ) from None
         if migrate:
             try:
                 db.migrate()

@@ -12,8 +12,13 @@ from safeguard.banks.records import ContentInfo, HashRecord
 
 COLUMNS = ["signal_type", "signal_value", "external_id", "source", "note", "tags"]
 EXPORT_COLUMNS = [*COLUMNS, "content_id", "added_at", "added_by"]
-_ALIASES = {"signal_str": "signal_value", "value": "signal_value", "hash": "signal_value",
-            "type": "signal_type", "collab": "source"}
+_ALIASES = {
+    "signal_str": "signal_value",
+    "value": "signal_value",
+    "hash": "signal_value",
+    "type": "signal_type",
+    "collab": "source",
+}
 
 
 def parse(text: str, *, signal_type: str | None = None) -> Iterator[HashRecord | Problem]:
@@ -63,8 +68,17 @@ def write(contents: Iterable[ContentInfo], out: TextIO) -> int:
     for c in contents:
         for t, v in c.signals.items():
             w.writerow(
-                [t, v, c.external_id or "", c.source, c.note, " ".join(c.tags), c.id,
-                 c.added_at.isoformat(), c.added_by]
+                [
+                    t,
+                    v,
+                    c.external_id or "",
+                    c.source,
+                    c.note,
+                    " ".join(c.tags),
+                    c.id,
+                    c.added_at.isoformat(),
+                    c.added_by,
+                ]
             )
         n += 1
     return n

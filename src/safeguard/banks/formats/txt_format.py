@@ -1,4 +1,4 @@
-"""Plain-text hash lists: `TYPE VALUE` per line (python-threatexchange's file format) or bare values."""
+"""Plain-text hash lists: `TYPE VALUE` per line (python-threatexchange's format) or bare values."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def parse(text: str, *, signal_type: str | None = None) -> Iterator[HashRecord |
         parts = line.split()
         if len(parts) == 1:
             if signal_type is None:
-                yield (n, "bare value with no signal type; write `TYPE VALUE` or pass --signal-type")
+                yield (
+                    n,
+                    "bare value with no signal type; write `TYPE VALUE` or pass --signal-type",
+                )
                 continue
             yield make_record(n, [(signal_type, parts[0])])
         elif len(parts) == 2:

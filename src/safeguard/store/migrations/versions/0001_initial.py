@@ -33,9 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "bank_content",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column(
-            "bank_id", BigId, sa.ForeignKey("banks.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("bank_id", BigId, sa.ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
         sa.Column("dedupe_key", sa.String(200), nullable=False),
         sa.Column("source", sa.String(500), nullable=False, server_default=""),
         sa.Column("external_id", sa.String(500), nullable=True),
@@ -56,18 +54,14 @@ def upgrade() -> None:
             sa.ForeignKey("bank_content.id", ondelete="CASCADE"),
             nullable=False,
         ),
-        sa.Column(
-            "bank_id", BigId, sa.ForeignKey("banks.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("bank_id", BigId, sa.ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
         sa.Column("signal_type", sa.String(50), nullable=False),
         sa.Column("signal_value", sa.String(200), nullable=False),
         sa.Column("quality", sa.Integer, nullable=True),
         sa.UniqueConstraint("content_id", "signal_type", name="uq_signal_per_content"),
     )
     op.create_index("ix_signal_lookup", "content_signals", ["signal_type", "signal_value"])
-    op.create_index(
-        "ix_signal_bank", "content_signals", ["bank_id", "signal_type", "signal_value"]
-    )
+    op.create_index("ix_signal_bank", "content_signals", ["bank_id", "signal_type", "signal_value"])
     op.create_table(
         "change_log",
         sa.Column("id", BigId, primary_key=True),
