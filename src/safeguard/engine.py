@@ -15,7 +15,7 @@ The CLI (and later the HTTP API) are thin layers over this class.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -130,11 +130,17 @@ class Safeguard:
         *,
         signal_type: str | None = None,
         source: str = "",
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
-        """Validate a whole hash list, then add it in one transaction (all or nothing)."""
+        """Validate a whole hash list, then add it in one transaction (all or nothing).
+
+        `on_progress(done, total)` is called as new items are written.
+        """
         self.banks.get(bank)  # fail on an unknown bank before reading a large file
         records = read_hash_list(path, fmt, signal_type=signal_type)
-        return self.banks.import_records(bank, records, source=source or Path(path).name)
+        return self.banks.import_records(
+            bank, records, source=source or Path(path).name, on_progress=on_progress
+        )
 
     def export_list(self, bank: str, out: TextIO, fmt: str = "jsonl") -> int:
         return write_hash_list(self.banks.iter_content(bank), out, fmt)

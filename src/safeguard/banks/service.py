@@ -8,7 +8,7 @@ and a failure half way leaves nothing behind.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -216,7 +216,12 @@ class BankService:
             return AddResult(content.id, created=True)
 
     def import_records(
-        self, name: str, records: Iterable[HashRecord], *, source: str = ""
+        self,
+        name: str,
+        records: Iterable[HashRecord],
+        *,
+        source: str = "",
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """Add many validated records in one transaction: all of them, or none."""
         records = list(records)
@@ -243,40 +248,49 @@ class BankService:
                     seen.add(key)
                     new.append(r)
             now = utcnow()
+            conn = s.connection()
             first_id = last_id = None
             for i in range(0, len(new), _BATCH):
                 batch = new[i : i + _BATCH]
-                ids = s.scalars(
-                    insert(Content).returning(Content.id, sort_by_parameter_order=True),
+                keys = [r.dedupe_key() for r in batch]
+                # RETURNING in batched multi-row INSERTs (SQLAlchemy "insertmanyvalues");
+                # ids are mapped back by the per-bank unique key, not by row order
+                id_of = dict(
+                    conn.execute(
+                        insert(Content.__table__).returning(Content.dedupe_key, Content.id),
+                        [
+                            {
+                                "bank_id": bank.id,
+                                "dedupe_key": key,
+                                "source": r.source or source,
+                                "external_id": r.external_id,
+                                "note": r.note,
+                                "tags": list(r.tags),
+                                "added_at": now,
+                                "added_by": self.actor,
+                            }
+                            for key, r in zip(keys, batch, strict=True)
+                        ],
+                    ).all()
+                )
+                conn.execute(
+                    insert(ContentSignal.__table__),
                     [
                         {
-                            "bank_id": bank.id,
-                            "dedupe_key": r.dedupe_key(),
-                            "source": r.source or source,
-                            "external_id": r.external_id,
-                            "note": r.note,
-                            "tags": list(r.tags),
-                            "added_at": now,
-                            "added_by": self.actor,
-                        }
-                        for r in batch
-                    ],
-                ).all()
-                s.execute(
-                    insert(ContentSignal),
-                    [
-                        {
-                            "content_id": cid,
+                            "content_id": id_of[key],
                             "bank_id": bank.id,
                             "signal_type": t,
                             "signal_value": v,
                         }
-                        for cid, r in zip(ids, batch, strict=True)
+                        for key, r in zip(keys, batch, strict=True)
                         for t, v in r.signals.items()
                     ],
                 )
-                first_id = ids[0] if first_id is None else first_id
-                last_id = ids[-1]
+                ids = [id_of[k] for k in keys]
+                first_id = min(ids) if first_id is None else min(first_id, *ids)
+                last_id = max(ids) if last_id is None else max(last_id, *ids)
+                if on_progress is not None:
+                    on_progress(min(i + _BATCH, len(new)), len(new))
             report = ImportReport(
                 bank=name,
                 lines=len(records),

@@ -236,8 +236,16 @@ def import_list(
     json_output: bool = JSON,
 ) -> None:
     """Import a hash list: every line is validated first; all lines are added, or none."""
-    with state.open() as sg:
-        report = sg.import_list(name, file, fmt, signal_type=signal_type, source=source)
+    with state.open() as sg, reporter() as out:
+        out.start(0, f"importing into {name}")
+
+        def progress(done: int, total: int) -> None:
+            out.start(total, f"importing into {name}")
+            out.advance(done - out.completed)
+
+        report = sg.import_list(
+            name, file, fmt, signal_type=signal_type, source=source, on_progress=progress
+        )
     if json_output:
         print_json(report.to_json())
     else:

@@ -32,12 +32,14 @@ class Reporter:
     def __init__(self, progress: Progress | None = None) -> None:
         self._progress = progress
         self._task = progress.add_task("", total=None) if progress else None
+        self.completed = 0
 
     def start(self, total: int, description: str) -> None:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=total, description=description)
 
     def advance(self, n: int = 1) -> None:
+        self.completed += n
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
 
