@@ -12,9 +12,10 @@ import os
 import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import BinaryIO
 
 from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
 from safeguard.errors import FileProblem
@@ -22,6 +23,7 @@ from safeguard.signals.images import decode_rgb
 from safeguard.signals.pdq import pdq_from_rgb
 
 _READ_CHUNK = 1 << 20
+_THREADED_DIGEST_BYTES = 64 * 1024
 
 
 @dataclass
@@ -64,11 +66,9 @@ def hash_bytes(
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> FileSignals:
     """Signals of in-memory content (for example an upload) named `path` in the result."""
-    result = FileSignals(path=path, size=len(data))
-    if data:
-        result.md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        result.sha256 = hashlib.sha256(data).hexdigest()
-    return _add_pdq(result, data, quality_floor, max_pixels)
+    if not data:
+        return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
+    return _signals_of(path, data, quality_floor, max_pixels)
 
 
 def hash_file(
@@ -101,37 +101,68 @@ def _hash_file(name: str, quality_floor: int, max_pixels: int, max_image_bytes: 
         raise FileProblem(f"cannot stat file: {e.strerror}", "unreadable") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileProblem(f"not a regular file ({_file_kind(st.st_mode)})", "not_a_file")
-    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    chunks: list[bytes] | None = []
-    size = 0
     try:
         with open(name, "rb") as fh:
-            while chunk := fh.read(_READ_CHUNK):
-                md5.update(chunk)
-                sha256.update(chunk)
-                size += len(chunk)
-                if chunks is not None:
-                    chunks.append(chunk)
-                    if size > max_image_bytes:
-                        chunks = None  # keep digesting, but it is too big to decode
+            if st.st_size > max_image_bytes:
+                return _digest_only(name, fh, b"", max_image_bytes)
+            data = fh.read(st.st_size + 1)  # one exact-size read; +1 notices a growing file
+            if len(data) > st.st_size:
+                data += fh.read(max_image_bytes + 1 - len(data))
+                if len(data) > max_image_bytes:
+                    return _digest_only(name, fh, data, max_image_bytes)
     except PermissionError:
         raise FileProblem("permission denied", "unreadable") from None
     except OSError as e:
         raise FileProblem(f"cannot read file: {e.strerror or e}", "unreadable") from None
-    if size == 0:
+    if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
-    if chunks is None:
-        return FileSignals(
-            path=name,
-            md5=md5.hexdigest(),
-            sha256=sha256.hexdigest(),
-            size=size,
-            error=f"file is {size:,} bytes, over the image limit of {max_image_bytes:,} "
-            "(SAFEGUARD_MAX_IMAGE_BYTES): digests computed, no PDQ",
-            error_code="too_large",
-        )
-    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    result = FileSignals(path=name, md5=md5.hexdigest(), sha256=sha256.hexdigest(), size=size)
+    return _signals_of(name, data, quality_floor, max_pixels)
+
+
+def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
+    """Stream a file too large to decode through the digests only."""
+    md5, sha256 = hashlib.md5(head, usedforsecurity=False), hashlib.sha256(head)
+    size = len(head)
+    while chunk := fh.read(_READ_CHUNK):
+        md5.update(chunk)
+        sha256.update(chunk)
+        size += len(chunk)
+    return FileSignals(
+        path=name,
+        md5=md5.hexdigest(),
+        sha256=sha256.hexdigest(),
+        size=size,
+        error=f"file is {size:,} bytes, over the image limit of {max_image_bytes:,} "
+        "(SAFEGUARD_MAX_IMAGE_BYTES): digests computed, no PDQ",
+        error_code="too_large",
+    )
+
+
+def _digests(data: bytes) -> tuple[str, str]:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+_digest_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _digest_executor() -> ThreadPoolExecutor:
+    """One helper thread per process (re-made after fork: threads do not survive it)."""
+    global _digest_pool
+    if _digest_pool is None or _digest_pool[0] != os.getpid():
+        _digest_pool = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="digests"))
+    return _digest_pool[1]
+
+
+def _signals_of(path: str, data: bytes, quality_floor: int, max_pixels: int) -> FileSignals:
+    """Digests and PDQ of in-memory bytes. Digests of larger inputs run on a helper thread
+    while the image decodes (both release the GIL), so they cost almost nothing."""
+    if len(data) >= _THREADED_DIGEST_BYTES:
+        pending = _digest_executor().submit(_digests, data)
+        result = _add_pdq(FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels)
+        result.md5, result.sha256 = pending.result()
+        return result
+    md5, sha256 = _digests(data)
+    result = FileSignals(path=path, md5=md5, sha256=sha256, size=len(data))
     return _add_pdq(result, data, quality_floor, max_pixels)
 
 
