@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def bomb_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @pytest.fixture
-def bad_dir(tmp_path: Path, train_images: list[Path], bomb_bytes: bytes) -> Path:
+def bad_dir(tmp_path: Path, train_images: list[Path], bomb_bytes: bytes) -> Iterator[Path]:
     d = tmp_path / "uploads"
     d.mkdir()
     shutil.copy(train_images[0], d / "good.jpg")
@@ -43,7 +44,11 @@ def bad_dir(tmp_path: Path, train_images: list[Path], bomb_bytes: bytes) -> Path
     secret.chmod(0)
     os.symlink(d / "missing-target.jpg", d / "dangling.jpg")
     os.mkfifo(d / "pipe.jpg")
-    return d
+    (d / "locked").mkdir()
+    shutil.copy(train_images[4], d / "locked" / "hidden.jpg")
+    (d / "locked").chmod(0)
+    yield d
+    (d / "locked").chmod(0o755)
 
 
 EXPECTED_CODES = {
@@ -54,6 +59,7 @@ EXPECTED_CODES = {
     "unreadable.jpg": "unreadable",
     "dangling.jpg": "unreadable",
     "pipe.jpg": "not_a_file",
+    "locked": "unreadable",  # a directory that cannot be listed
 }
 
 

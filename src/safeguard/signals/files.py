@@ -211,13 +211,7 @@ def iter_input_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | 
 def _walk(top: str) -> Iterator[str | FileSignals]:
     problems: list[OSError] = []
     for dirpath, dirnames, filenames in os.walk(top, onerror=problems.append):
-        while problems:
-            e = problems.pop()
-            yield FileSignals(
-                path=str(e.filename or dirpath),
-                error=f"cannot list directory: {e.strerror or e}",
-                error_code="unreadable",
-            )
+        yield from _listing_errors(problems, dirpath)
         dirnames.sort()
         for fn in sorted(filenames):
             yield os.path.join(dirpath, fn)
@@ -230,10 +224,14 @@ def _walk(top: str) -> Iterator[str | FileSignals]:
                     error="symbolic link to a directory: not followed",
                     error_code="not_a_file",
                 )
+    yield from _listing_errors(problems, top)
+
+
+def _listing_errors(problems: list[OSError], where: str) -> Iterator[FileSignals]:
     while problems:
         e = problems.pop()
         yield FileSignals(
-            path=str(e.filename or top),
+            path=str(e.filename or where),
             error=f"cannot list directory: {e.strerror or e}",
             error_code="unreadable",
         )
