@@ -114,8 +114,7 @@ class Matcher:
                     rows[t].append((sid, cid, bid, v))
         types: dict[str, _TypeIndex] = {}
         for t, items in rows.items():
-            index = index_for(t)
-            index.add((sid, v) for sid, _, _, v in items)
+            index = index_for(t, [(sid, v) for sid, _, _, v in items])
             types[t] = _TypeIndex(
                 index=index,
                 entry_ids=np.array([r[0] for r in items], dtype=np.int64),

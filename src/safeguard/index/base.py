@@ -2,7 +2,7 @@
 
 An index maps integer entry ids to signal values. The matcher owns the mapping from entry
 ids to banks and content; indexes know only values and distances, so a faster PDQ index
-(multi-index hashing, snapshots) can replace the linear one without touching the matcher.
+(multi-index hashing, snapshots) serves without the matcher knowing which one it has.
 """
 
 from __future__ import annotations

@@ -59,11 +59,14 @@ class LinearPdqIndex:
         return self.query_many([value], max_distance)[0]
 
     def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
+        return self.query_words(pdq_to_words(list(values)), max_distance)
+
+    def query_words(self, q_all: np.ndarray, max_distance: int) -> list[list[tuple[int, int]]]:
+        """`query_many` for queries already packed by `pdq_to_words`."""
         out: list[list[tuple[int, int]]] = []
         stored = self._words[: self._n]
         live = self._live[: self._n]
         ids = self._ids[: self._n]
-        q_all = pdq_to_words(list(values))
         block = max(1, min(256, _BLOCK_CELLS // max(self._n, 1)))
         for start in range(0, len(q_all), block):
             q = q_all[start : start + block]
@@ -78,6 +81,14 @@ class LinearPdqIndex:
 
     def __len__(self) -> int:
         return len(self._row_of)
+
+    def contains(self, entry_id: int) -> bool:
+        return entry_id in self._row_of
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """(entry ids, packed words) of every live entry."""
+        rows = np.flatnonzero(self._live[: self._n])
+        return self._ids[rows].copy(), self._words[rows].copy()
 
     def _compact(self) -> None:
         keep = np.flatnonzero(self._live[: self._n])

@@ -34,9 +34,13 @@ def pdq_from_rgb(pixels: np.ndarray) -> tuple[str, int]:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
 
 
-def pdq_to_words(hex_values: list[str]) -> np.ndarray:
-    """Pack PDQ hex strings into an (N, 4) uint64 array for fast Hamming distance."""
-    if not hex_values:
-        return np.zeros((0, 4), dtype=np.uint64)
-    raw = bytes.fromhex("".join(hex_values))
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 4)
+def pdq_to_words(hex_values: list[str], chunk: int = 1 << 20) -> np.ndarray:
+    """Pack PDQ hex strings into an (N, 4) uint64 array for fast Hamming distance.
+
+    Word 0 holds the first 16 hex characters, most significant bit first.
+    """
+    out = np.empty((len(hex_values), 4), dtype=np.uint64)
+    for start in range(0, len(hex_values), chunk):
+        raw = bytes.fromhex("".join(hex_values[start : start + chunk]))
+        out[start : start + chunk] = np.frombuffer(raw, dtype=">u8").reshape(-1, 4)
+    return out
