@@ -138,3 +138,17 @@ def test_layout_choice_follows_bank_size() -> None:
     lengths = tuple(length for _, length in big.tables)
     flips = allocate_flips(10_000_000, lengths, 31)
     assert flips is not None and sum(flips) >= 31 - len(lengths) + 1
+
+
+def test_removal_during_a_background_compaction_sticks() -> None:
+    rng = random.Random(11)
+    stored = {i: rng.getrandbits(256) for i in range(20_000)}
+    index = MihPdqIndex.build(((i, _hex(h)) for i, h in stored.items()), delta_limit=10)
+    new = {20_000 + k: rng.getrandbits(256) for k in range(10)}
+    index.add((i, _hex(h)) for i, h in new.items())  # the 10th add starts a compaction
+    index.remove([20_003, 5])  # one from the delta being folded in, one from the old part
+    index.compact(wait=True)
+    assert index.query(_hex(new[20_003]), 0) == []
+    assert index.query(_hex(stored[5]), 0) == []
+    assert index.query(_hex(new[20_004]), 0) == [(20_004, 0)]
+    assert len(index) == 20_000 + 10 - 2

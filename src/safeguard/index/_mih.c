@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PREFETCH 8
+
 static inline uint32_t key_of(const uint64_t *h, int start, int length) {
     int w = start >> 6, off = start & 63;
     unsigned __int128 v = ((unsigned __int128)h[w] << 64) | (w + 1 < 4 ? h[w + 1] : 0);
@@ -152,6 +154,8 @@ static PyObject *py_query(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     results_t res = {0};
     uint64_t *scratch = NULL;
+    uint32_t *cand = NULL;
+    size_t cand_cap = 0;
     if (!tables) { PyErr_NoMemory(); goto done; }
     if (get_buf(ho, &hb, 0, 32, "hashes") < 0) goto done;
     have_h = 1;
@@ -195,16 +199,29 @@ static PyObject *py_query(PyObject *self, PyObject *args) {
         for (Py_ssize_t ti = 0; ti < nt && !failed; ti++) {
             const table_t *t = &tables[ti];
             uint32_t key = key_of(q, t->start, t->length);
+            /* phase 1: collect candidate rows. The directory lookups are independent, so
+             * prefetching a few probes ahead keeps several cache misses in flight. */
+            size_t nc = 0;
             for (int m = 0; m < t->nmasks; m++) {
+                if (m + PREFETCH < t->nmasks)
+                    __builtin_prefetch(t->offsets + (key ^ t->masks[m + PREFETCH]));
                 uint32_t k = key ^ t->masks[m];
-                for (uint32_t j = t->offsets[k], e = t->offsets[k + 1]; j < e; j++) {
-                    uint32_t row = t->rows[j];
-                    int d = dist256(q, hashes + 4 * (size_t)row);
-                    if (d <= radius && live[row] && push(&res, (uint32_t)qi, row, d) < 0) {
-                        failed = 1;
-                        break;
-                    }
+                uint32_t j = t->offsets[k], e = t->offsets[k + 1];
+                if (nc + (e - j) > cand_cap) {
+                    size_t cap = (nc + (e - j)) * 2 + 1024;
+                    uint32_t *nb = realloc(cand, cap * 4);
+                    if (!nb) { failed = 1; break; }
+                    cand = nb;
+                    cand_cap = cap;
                 }
+                for (; j < e; j++) cand[nc++] = t->rows[j];
+            }
+            /* phase 2: verify, prefetching the hashes of candidates a few steps ahead */
+            for (size_t c = 0; c < nc && !failed; c++) {
+                if (c + PREFETCH < nc) __builtin_prefetch(hashes + 4 * (size_t)cand[c + PREFETCH]);
+                uint32_t row = cand[c];
+                int d = dist256(q, hashes + 4 * (size_t)row);
+                if (d <= radius && live[row] && push(&res, (uint32_t)qi, row, d) < 0) failed = 1;
             }
         }
         /* a row found through several tables is reported once: sort by row, drop repeats */
@@ -241,7 +258,7 @@ done:
     if (have_h) PyBuffer_Release(&hb);
     if (have_l) PyBuffer_Release(&lb);
     if (have_q) PyBuffer_Release(&qb);
-    free(tables); free(res.q); free(res.row); free(res.dist); free(scratch);
+    free(tables); free(res.q); free(res.row); free(res.dist); free(scratch); free(cand);
     Py_DECREF(seq);
     return result;
 }

@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ class _Static:
     live: np.ndarray  # uint8[n], writable
     tables: list[_Table]
     id_order: np.ndarray | None  # argsort of ids, None when ids are sorted
+    plans: dict[int, list[tuple[object, ...]]] = field(default_factory=dict)  # by radius
 
     @property
     def n(self) -> int:
@@ -169,6 +170,9 @@ class MihPdqIndex:
     def remove(self, entry_ids: Iterable[int]) -> None:
         with self._lock:
             for entry_id in entry_ids:
+                if self._compacting is not None:
+                    # the rebuild may have copied it already: drop it from the new part too
+                    self._removed_while_compacting.add(entry_id)
                 if self._delta.contains(entry_id):
                     self._delta.remove([entry_id])
                     continue
@@ -176,8 +180,6 @@ class MihPdqIndex:
                 if row is not None and self._static.live[row]:
                     self._static.live[row] = 0
                     self._dead += 1
-                if self._compacting is not None:
-                    self._removed_while_compacting.add(entry_id)
 
     def compact(self, wait: bool = True) -> None:
         """Rebuild the static part with the delta folded in and removed rows dropped."""
@@ -252,26 +254,34 @@ class MihPdqIndex:
     def _query_static(
         self, static: _Static, q: np.ndarray, radius: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = static.n
-        lengths = tuple(t.length for t in static.tables)
-        flips = allocate_flips(n, lengths, radius) if lengths else None
-        if n == 0 or radius < 0:
+        if static.n == 0 or radius < 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        if flips is None or (self.layout is None and query_cost(n, lengths, radius) > BRUTE_NS * n):
+        plan = static.plans.get(radius)
+        if plan is None:
+            plan = static.plans[radius] = self._plan(static, radius)
+        if not plan:
             return _scan(static, q, radius)
-        tables = []
-        for t, f in zip(static.tables, flips, strict=True):
-            masks = flip_masks(t.length, max(f, 0))
-            tables.append(
-                (t.start, t.length, t.offsets, t.rows, masks, len(masks) if f >= 0 else 0)
-            )
-        qb, rb, db = _mih.query(static.words, static.live, tables, np.ascontiguousarray(q), radius)
+        qb, rb, db = _mih.query(static.words, static.live, plan, np.ascontiguousarray(q), radius)
         return (
             np.frombuffer(qb, dtype=np.uint32).astype(np.int64),
             np.frombuffer(rb, dtype=np.uint32).astype(np.int64),
             np.frombuffer(db, dtype=np.uint16).astype(np.int64),
         )
+
+    def _plan(self, static: _Static, radius: int) -> list[tuple[object, ...]]:
+        """The tables to probe, with how many flip masks each, for `radius` ([]: scan)."""
+        n = static.n
+        lengths = tuple(t.length for t in static.tables)
+        flips = allocate_flips(n, lengths, radius) if lengths else None
+        if flips is None or (self.layout is None and query_cost(n, lengths, radius) > BRUTE_NS * n):
+            return []
+        plan: list[tuple[object, ...]] = []
+        for t, f in zip(static.tables, flips, strict=True):
+            masks = flip_masks(t.length, max(f, 0))
+            used = len(masks) if f >= 0 else 0  # f == -1: table not probed
+            plan.append((t.start, t.length, t.offsets, t.rows, masks, used))
+        return plan
 
     def __len__(self) -> int:
         return self._static.n - self._dead + len(self._delta)
