@@ -26,3 +26,4 @@ test: lint
 
 bench: install
 	$(PY) bench/hashing.py
+	$(PY) bench/index.py --size 1000000 --queries 2000

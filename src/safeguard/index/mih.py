@@ -54,6 +54,7 @@ class _Static:
     live: np.ndarray  # uint8[n], writable
     tables: list[_Table]
     id_order: np.ndarray | None  # argsort of ids, None when ids are sorted
+    sorted_ids: np.ndarray  # ids in ascending order (ids itself when already sorted)
     plans: dict[int, list[tuple[object, ...]]] = field(default_factory=dict)  # by radius
 
     @property
@@ -61,20 +62,33 @@ class _Static:
         return len(self.ids)
 
     def row_of(self, entry_id: int) -> int | None:
-        ids = self.ids if self.id_order is None else self.ids[self.id_order]
+        ids = self.sorted_ids
         pos = int(np.searchsorted(ids, entry_id))
         if pos < len(ids) and int(ids[pos]) == entry_id:
             return pos if self.id_order is None else int(self.id_order[pos])
         return None
 
 
-def _empty_static() -> _Static:
+def _make_static(
+    words: np.ndarray, ids: np.ndarray, live: np.ndarray, tables: list[_Table]
+) -> _Static:
+    order = None if len(ids) < 2 or bool(np.all(ids[:-1] < ids[1:])) else np.argsort(ids)
     return _Static(
-        words=np.zeros((0, 4), dtype=np.uint64),
-        ids=np.zeros(0, dtype=np.int64),
-        live=np.zeros(0, dtype=np.uint8),
-        tables=[],
-        id_order=None,
+        words=words,
+        ids=ids,
+        live=live,
+        tables=tables,
+        id_order=order,
+        sorted_ids=ids if order is None else ids[order],
+    )
+
+
+def _empty_static() -> _Static:
+    return _make_static(
+        np.zeros((0, 4), dtype=np.uint64),
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.uint8),
+        [],
     )
 
 
@@ -95,14 +109,7 @@ def build_static(words: np.ndarray, ids: np.ndarray, layout: Layout, threads: in
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         tables = list(pool.map(one, layout.tables))
-    sorted_ids = n < 2 or bool(np.all(ids[:-1] < ids[1:]))
-    return _Static(
-        words=words,
-        ids=ids,
-        live=np.ones(n, dtype=np.uint8),
-        tables=tables,
-        id_order=None if sorted_ids else np.argsort(ids, kind="stable"),
-    )
+    return _make_static(words, ids, np.ones(n, dtype=np.uint8), tables)
 
 
 class MihPdqIndex:
@@ -289,8 +296,11 @@ class MihPdqIndex:
     # -- snapshots ----------------------------------------------------------------------
 
     def save(self, path: str | Path) -> int:
-        """Write a snapshot (static arrays, live flags, delta, version); returns its size."""
-        self.compact(wait=True)
+        """Write a snapshot (arrays, live flags, version); returns its size in bytes.
+
+        The delta is folded in first, so the file holds every entry."""
+        while len(self._delta) or self._compacting is not None:
+            self.compact(wait=True)
         with self._lock:
             static = self._static
             arrays: dict[str, np.ndarray] = {
@@ -352,18 +362,11 @@ class MihPdqIndex:
         index = cls(**kwargs)  # type: ignore[arg-type]
         ids = array("ids")
         live = np.array(array("live"))  # writable copy: removals flip it
-        index._static = _Static(
-            words=array("words"),
-            ids=ids,
-            live=live,
-            tables=[
-                _Table(s, ln, array(f"offsets{i}"), array(f"rows{i}"))
-                for i, (s, ln) in enumerate(header["tables"])
-            ],
-            id_order=None
-            if len(ids) < 2 or bool(np.all(ids[:-1] < ids[1:]))
-            else np.argsort(ids, kind="stable"),
-        )
+        tables = [
+            _Table(s, ln, array(f"offsets{i}"), array(f"rows{i}"))
+            for i, (s, ln) in enumerate(header["tables"])
+        ]
+        index._static = _make_static(array("words"), ids, live, tables)
         index._dead = int(len(live) - int(live.sum()))
         index.version = header["version"]
         return index
