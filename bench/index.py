@@ -12,7 +12,8 @@ Data (`--data`):
   random      uniform 256-bit hashes
   clustered   families of near-duplicates (a centre and members 0-16 bits from it), as real
               hash lists hold re-encodes and crops of one image
-  lowentropy  hashes with few bits set (about 4%), like flat and near-flat images
+  lowentropy  random hashes, 5% of them with few bits set (about 4%), like the hashes of
+              flat and near-flat images that real lists contain
   photos      PDQ hashes of the COCO photos in ../shared and edited copies of them, planted
               in a random background
 Queries: half are stored hashes with 0-31 bits flipped (true matches), half fresh hashes
@@ -62,9 +63,15 @@ def _flip(rng: np.random.Generator, words: np.ndarray, max_bits: int) -> np.ndar
     return out
 
 
-def _low_entropy(rng: np.random.Generator, n: int) -> np.ndarray:
-    bits = rng.random((n, 256)) < 0.04
-    return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+def _low_entropy(rng: np.random.Generator, n: int, share: float = 0.05) -> np.ndarray:
+    """Random hashes with `share` of them low-entropy (about 4% of bits set). Such hashes
+    are all within distance ~20 of each other, so each low-entropy query truly matches
+    every low-entropy row: a list made only of them would be one giant match set."""
+    out = _random_words(rng, n)
+    k = int(n * share)
+    bits = rng.random((k, 256)) < 0.04
+    out[rng.choice(n, size=k, replace=False)] = np.packbits(bits, axis=1).view(">u8")
+    return out
 
 
 def _photo_hashes() -> np.ndarray:
