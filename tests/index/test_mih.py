@@ -152,3 +152,18 @@ def test_removal_during_a_background_compaction_sticks() -> None:
     assert index.query(_hex(stored[5]), 0) == []
     assert index.query(_hex(new[20_004]), 0) == [(20_004, 0)]
     assert len(index) == 20_000 + 10 - 2
+
+
+def test_remove_and_add_again_during_a_compaction() -> None:
+    rng = random.Random(12)
+    stored = {i: rng.getrandbits(256) for i in range(20_000)}
+    index = MihPdqIndex.build(((i, _hex(h)) for i, h in stored.items()), delta_limit=10)
+    new = {20_000 + k: rng.getrandbits(256) for k in range(10)}
+    index.add((i, _hex(h)) for i, h in new.items())  # starts a compaction
+    replacement = rng.getrandbits(256)
+    index.remove([20_003])
+    index.add([(20_003, _hex(replacement))])
+    index.compact(wait=True)
+    assert index.query(_hex(new[20_003]), 0) == []
+    assert index.query(_hex(replacement), 0) == [(20_003, 0)]
+    assert len(index) == 20_010

@@ -136,6 +136,7 @@ class MihPdqIndex:
         self._lock = threading.RLock()
         self._compacting: threading.Thread | None = None
         self._removed_while_compacting: set[int] = set()
+        self._added_while_compacting: set[int] = set()
 
     # -- building -----------------------------------------------------------------------
 
@@ -170,6 +171,8 @@ class MihPdqIndex:
                 if row is not None and self._static.live[row]:
                     raise ValueError(f"entry id {entry_id} is already in the index")
             self._delta.add(entries)
+            if self._compacting is not None:
+                self._added_while_compacting.update(entry_id for entry_id, _ in entries)
             full = len(self._delta) >= self.delta_limit
         if full:  # outside the lock: the compaction thread needs it to swap
             self.compact(wait=not self.background)
@@ -205,6 +208,7 @@ class MihPdqIndex:
             words = np.concatenate([static.words[keep], delta_words])
             ids = np.concatenate([static.ids[keep], delta_ids])
             self._removed_while_compacting = set()
+            self._added_while_compacting = set()
             thread = threading.Thread(
                 target=self._finish_compaction, args=(words, ids, delta_ids), daemon=True
             )
@@ -226,11 +230,15 @@ class MihPdqIndex:
                         new.live[row] = 0
                 self._dead = int(len(new.live) - int(new.live.sum()))
                 self._static = new
-                self._delta.remove(int(i) for i in folded)
+                # drop what was folded in, but keep an id removed and added again meanwhile
+                self._delta.remove(
+                    i for i in map(int, folded) if i not in self._added_while_compacting
+                )
         finally:
             with self._lock:
                 self._compacting = None
                 self._removed_while_compacting = set()
+                self._added_while_compacting = set()
 
     # -- queries ------------------------------------------------------------------------
 
