@@ -19,11 +19,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safeguard.index import SignalIndex, index_for
 from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import Bank, Change, Content, ContentSignal, Database
+
+#: how far below the newest change-log id a late-committing change is still noticed
+_LATE_COMMIT_WINDOW = 100_000
 
 
 @dataclass(frozen=True)
@@ -79,19 +82,27 @@ class Matcher:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = threading.Lock()
-        self._head: int | None = None
+        self._head: tuple[int, int] | None = None
         self._banks: dict[int, _BankMeta] = {}
         self._types: dict[str, _TypeIndex] = {}
 
     def refresh(self, force: bool = False) -> None:
-        """Rebuild the indexes if anything changed since they were built."""
-        with self.db.transaction() as s:
-            head = s.scalar(select(Change.id).order_by(Change.id.desc()).limit(1)) or 0
-        with self._lock:
-            if force or head != self._head:
-                self._build(head)
+        """Rebuild the indexes if anything changed since they were built.
 
-    def _build(self, head: int) -> None:
+        The state is identified by the newest change-log id and the number of change rows
+        in the window just below it. On PostgreSQL a transaction can commit after another
+        that took a later id; its row then appears below the newest id, which the count
+        notices (the max alone would not).
+        """
+        with self.db.transaction() as s:
+            newest = s.scalar(select(func.max(Change.id))) or 0
+            recent = s.scalar(select(func.count()).where(Change.id > newest - _LATE_COMMIT_WINDOW))
+        state = (newest, int(recent or 0))
+        with self._lock:
+            if force or state != self._head:
+                self._build(state)
+
+    def _build(self, head: tuple[int, int]) -> None:
         banks: dict[int, _BankMeta] = {}
         rows: dict[str, list[tuple[int, int, int, str]]] = {t: [] for t in SIGNAL_TYPES}
         with self.db.transaction() as s:
