@@ -104,7 +104,10 @@ class Matcher:
 
     def _build(self, head: tuple[int, int]) -> None:
         banks: dict[int, _BankMeta] = {}
-        rows: dict[str, list[tuple[int, int, int, str]]] = {t: [] for t in SIGNAL_TYPES}
+        # one list per column and type: far smaller than a tuple per row for large banks
+        cols: dict[str, tuple[list[int], list[int], list[int], list[str]]] = {
+            t: ([], [], [], []) for t in SIGNAL_TYPES
+        }
         with self.db.transaction() as s:
             for b in s.scalars(select(Bank).where(Bank.enabled.is_(True))):
                 banks[b.id] = _BankMeta(b.name, b.pdq_threshold, b.negative)
@@ -121,16 +124,19 @@ class Matcher:
                 .order_by(ContentSignal.id)
             )
             for sid, cid, bid, t, v in s.execute(q).yield_per(50_000):
-                if t in rows:
-                    rows[t].append((sid, cid, bid, v))
+                if t in cols:
+                    c = cols[t]
+                    c[0].append(sid)
+                    c[1].append(cid)
+                    c[2].append(bid)
+                    c[3].append(v)
         types: dict[str, _TypeIndex] = {}
-        for t, items in rows.items():
-            index = index_for(t, [(sid, v) for sid, _, _, v in items])
+        for t, (sids, cids, bids, values) in cols.items():
             types[t] = _TypeIndex(
-                index=index,
-                entry_ids=np.array([r[0] for r in items], dtype=np.int64),
-                content_ids=np.array([r[1] for r in items], dtype=np.int64),
-                bank_ids=np.array([r[2] for r in items], dtype=np.int64),
+                index=index_for(t, sids, values),
+                entry_ids=np.array(sids, dtype=np.int64),
+                content_ids=np.array(cids, dtype=np.int64),
+                bank_ids=np.array(bids, dtype=np.int64),
             )
         self._banks, self._types, self._head = banks, types, head
 

@@ -4,18 +4,23 @@
 brute-force reference the tests and the MIH delta use; `ExactIndex` serves digests.
 """
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from safeguard.index.base import SignalIndex
 from safeguard.index.exact import ExactIndex
 from safeguard.index.linear import LinearPdqIndex
 from safeguard.index.mih import MihPdqIndex
+from safeguard.signals.pdq import pdq_to_words
 
 __all__ = ["ExactIndex", "LinearPdqIndex", "MihPdqIndex", "SignalIndex", "index_for"]
 
 
-def index_for(signal_type: str, entries: list[tuple[int, str]]) -> SignalIndex:
-    """An index suited to a signal type, built over (entry id, value) pairs."""
+def index_for(signal_type: str, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:
+    """An index suited to a signal type, built over entry ids and their canonical values."""
     if signal_type == "pdq":
-        return MihPdqIndex.build(entries)
+        return MihPdqIndex.from_words(pdq_to_words(list(values)), np.asarray(ids, dtype=np.int64))
     index = ExactIndex()
-    index.add(entries)
+    index.add(zip(ids, values, strict=True))
     return index
