@@ -56,9 +56,19 @@ class Settings:
     actor: str = field(default_factory=_default_actor)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        home = Path(os.environ.get("SAFEGUARD_HOME") or user_data_dir("safeguard", appauthor=False))
-        url = os.environ.get("SAFEGUARD_DATABASE_URL") or sqlite_url(home)
+    def from_env(
+        cls,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
+        actor: str | None = None,
+    ) -> Settings:
+        """Settings from the environment; arguments given here win over it. A `home` with no
+        database URL (given or in the environment) means the SQLite file in that home."""
+        home = Path(
+            home or os.environ.get("SAFEGUARD_HOME") or user_data_dir("safeguard", appauthor=False)
+        )
+        url = database_url or os.environ.get("SAFEGUARD_DATABASE_URL") or sqlite_url(home)
         floor = _int_env("SAFEGUARD_PDQ_QUALITY_FLOOR", DEFAULT_PDQ_QUALITY_FLOOR)
         if floor > 100:
             raise ConfigError(f"SAFEGUARD_PDQ_QUALITY_FLOOR must be 0-100, got {floor}")
@@ -69,7 +79,7 @@ class Settings:
             max_image_pixels=_int_env("SAFEGUARD_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS, 1),
             max_image_bytes=_int_env("SAFEGUARD_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1),
             workers=_int_env("SAFEGUARD_WORKERS", os.cpu_count() or 1, 1),
-            actor=os.environ.get("SAFEGUARD_ACTOR") or _default_actor(),
+            actor=actor or os.environ.get("SAFEGUARD_ACTOR") or _default_actor(),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -55,16 +55,12 @@ class Safeguard:
         home: str | os.PathLike[str] | None = None,
         actor: str | None = None,
     ) -> Safeguard:
-        """Open (and if needed create and migrate) the store named by settings or arguments."""
-        settings = settings or Settings.from_env()
-        if home is not None:
-            settings = settings.with_(home=Path(home))
-            if database_url is None and not os.environ.get("SAFEGUARD_DATABASE_URL"):
-                database_url = f"sqlite:///{Path(home) / 'safeguard.db'}"
-        if database_url is not None:
-            settings = settings.with_(database_url=database_url)
-        if actor is not None:
-            settings = settings.with_(actor=actor)
+        """Open (and if needed create and migrate) a store: the one `settings` names, or
+        else the environment's, with `database_url`, `home` and `actor` overriding it."""
+        if settings is None:
+            settings = Settings.from_env(home=home, database_url=database_url, actor=actor)
+        elif (home, database_url, actor) != (None, None, None):
+            raise TypeError("give either settings or home/database_url/actor, not both")
         return cls(settings, Database.open(settings.database_url))
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from safeguard import __version__
 from safeguard.cli import bank_cmd, db_cmd, demo_cmd, hash_cmd, match_cmd
 from safeguard.cli.context import state
 from safeguard.cli.output import err_console
-from safeguard.config import Settings, sqlite_url
+from safeguard.config import Settings
 from safeguard.errors import SafeguardError
 
 
@@ -97,16 +97,7 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    settings = Settings.from_env()
-    if home is not None:
-        settings = settings.with_(home=home)
-        if database_url is None:
-            settings = settings.with_(database_url=sqlite_url(home))
-    if database_url is not None:
-        settings = settings.with_(database_url=database_url)
-    if actor:
-        settings = settings.with_(actor=actor)
-    state.settings = settings
+    state.settings = Settings.from_env(home=home, database_url=database_url, actor=actor)
 
 
 def main() -> None:

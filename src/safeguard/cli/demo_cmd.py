@@ -15,6 +15,7 @@ from rich.table import Table
 
 from safeguard.banks import Provenance
 from safeguard.cli.output import out_console, reporter
+from safeguard.config import sqlite_url
 from safeguard.engine import Safeguard
 from safeguard.errors import InvalidRequest
 
@@ -54,7 +55,8 @@ def demo_command(
     work = workdir or Path(tempfile.mkdtemp(prefix="safeguard-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     out_console.print(f"demo store: SQLite in {work}  (explore: safeguard --home {work} bank list)")
-    with Safeguard.open(home=work, actor="demo") as sg, reporter() as out:
+    store = sqlite_url(work)  # always its own SQLite file, whatever the environment names
+    with Safeguard.open(home=work, database_url=store, actor="demo") as sg, reporter() as out:
         if not any(b.name == "demo-known" for b in sg.banks.list()):
             sg.banks.create("demo-known", description="benign stand-ins for listed images")
         out.start(len(listed), "banking")

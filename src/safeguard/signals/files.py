@@ -242,16 +242,12 @@ def hash_paths(
     settings: Settings | None = None,
     *,
     workers: int | None = None,
-    on_result: Callable[[FileSignals], None] | None = None,
 ) -> Iterator[FileSignals]:
     """Hash every file under `paths`, in input order, on `workers` processes.
 
     Directories are walked recursively; every input yields exactly one record.
     """
-    for result in hash_items(list(iter_input_files(paths)), settings, workers=workers):
-        if on_result is not None:
-            on_result(result)
-        yield result
+    return hash_items(list(iter_input_files(paths)), settings, workers=workers)
 
 
 def hash_items(
