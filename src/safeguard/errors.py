@@ -78,3 +78,19 @@ class ImportFormatError(SafeguardError):
         super().__init__(summary + "\n  " + "\n  ".join(lines))
         self.problems = problems
         self.total = total
+
+
+class IndexNotReady(SafeguardError):
+    """The match index is still loading (a server that has just started)."""
+
+    code = "index_not_ready"
+
+
+class AccessDenied(SafeguardError):
+    """A missing, unknown or revoked API key, or one without the scope a route needs."""
+
+    code = "access_denied"
+
+
+class KeyNotFound(SafeguardError):
+    code = "key_not_found"
