@@ -9,6 +9,7 @@ SAFEGUARD_TEST_BACKENDS=sqlite limits a local run to one backend.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -68,10 +69,11 @@ def _postgres_available() -> bool:
     return _postgres_ok
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'safeguard.db'}"
+@contextlib.contextmanager
+def temporary_database(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file in `directory`, or its own PostgreSQL schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'safeguard.db'}"
         return
     if not _postgres_available():
         message = f"PostgreSQL is not reachable at {POSTGRES_URL}"
@@ -89,6 +91,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with temporary_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ class BankInfo:
     pdq_threshold: int
     negative: bool
     enabled: bool
+    match_ratio: float
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -49,11 +50,16 @@ class ContentInfo:
     tags: list[str]
     added_at: datetime
     added_by: str
+    disabled_until: datetime | None = None
+
+    def enabled_at(self, when: datetime) -> bool:
+        return self.disabled_until is None or self.disabled_until <= when
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
         d["content_id"] = d.pop("id")
         d["added_at"] = self.added_at.isoformat()
+        d["disabled_until"] = self.disabled_until.isoformat() if self.disabled_until else None
         return d
 
 

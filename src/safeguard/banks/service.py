@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +58,12 @@ def check_threshold(value: int) -> int:
             f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {value}"
         )
     return value
+
+
+def check_ratio(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidRequest(f"match ratio must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 class BankService:
@@ -120,9 +127,12 @@ class BankService:
         pdq_threshold: int | None = None,
         negative: bool | None = None,
         description: str | None = None,
+        match_ratio: float | None = None,
     ) -> BankInfo:
         if pdq_threshold is not None:
             check_threshold(pdq_threshold)
+        if match_ratio is not None:
+            check_ratio(match_ratio)
         with self.db.transaction() as s:
             bank = self._bank(s, name)
             changed: dict[str, object] = {}
@@ -130,6 +140,7 @@ class BankService:
                 ("pdq_threshold", pdq_threshold),
                 ("negative", negative),
                 ("description", description),
+                ("match_ratio", match_ratio),
             ):
                 if value is not None and getattr(bank, attr) != value:
                     changed[attr] = {"from": getattr(bank, attr), "to": value}
@@ -319,21 +330,22 @@ class BankService:
                 raise ContentNotFound(f"no content with id {content_id}{where}")
             return self._content_infos(s, b.name, [row])[0]
 
+    def content_page(self, name: str, *, after: int = 0, limit: int = 100) -> list[ContentInfo]:
+        """Up to `limit` content items of a bank with ids above `after`, in id order."""
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            rows = s.scalars(
+                select(Content)
+                .where(Content.bank_id == bank.id, Content.id > after)
+                .order_by(Content.id)
+                .limit(limit)
+            ).all()
+            return self._content_infos(s, bank.name, list(rows))
+
     def iter_content(self, name: str, *, batch: int = 5000) -> Iterator[ContentInfo]:
         """Every content item of a bank, in id order, read in batches."""
         last = 0
-        while True:
-            with self.db.transaction() as s:
-                bank = self._bank(s, name)
-                rows = s.scalars(
-                    select(Content)
-                    .where(Content.bank_id == bank.id, Content.id > last)
-                    .order_by(Content.id)
-                    .limit(batch)
-                ).all()
-                infos = self._content_infos(s, bank.name, rows)
-            if not infos:
-                return
+        while infos := self.content_page(name, after=last, limit=batch):
             yield from infos
             last = infos[-1].id
 
@@ -345,6 +357,27 @@ class BankService:
                 raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
             self._log(s, "content.remove", bank, content_id)
             s.delete(row)
+
+    def set_content_disabled(
+        self, name: str, content_id: int, until: datetime | None
+    ) -> ContentInfo:
+        """Switch a content item off until `until` (None: back on; far future: for good)."""
+        with self.db.transaction() as s:
+            bank = self._bank(s, name)
+            row = s.get(Content, content_id)
+            if row is None or row.bank_id != bank.id:
+                raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
+            if row.disabled_until != until:
+                row.disabled_until = until
+                self._log(
+                    s,
+                    "content.update",
+                    bank,
+                    content_id,
+                    disabled_until=until.isoformat() if until else None,
+                )
+            s.flush()
+            return self._content_infos(s, bank.name, [row])[0]
 
     def change_head(self) -> int:
         """Id of the newest change-log row (0 when empty): moves whenever anything changes."""
@@ -428,6 +461,7 @@ class BankService:
             pdq_threshold=bank.pdq_threshold,
             negative=bank.negative,
             enabled=bank.enabled,
+            match_ratio=bank.match_ratio,
             created_at=bank.created_at,
             created_by=bank.created_by,
             updated_at=bank.updated_at,
@@ -456,6 +490,7 @@ class BankService:
                 tags=list(r.tags or []),
                 added_at=r.added_at,
                 added_by=r.added_by,
+                disabled_until=r.disabled_until,
             )
             for r in rows
         ]

@@ -15,7 +15,16 @@ import typer
 from typer.core import TyperGroup
 
 from safeguard import __version__
-from safeguard.cli import bank_cmd, db_cmd, demo_cmd, hash_cmd, match_cmd, stats_cmd
+from safeguard.cli import (
+    bank_cmd,
+    db_cmd,
+    demo_cmd,
+    hash_cmd,
+    keys_cmd,
+    match_cmd,
+    serve_cmd,
+    stats_cmd,
+)
 from safeguard.cli.context import state
 from safeguard.cli.output import err_console
 from safeguard.config import Settings
@@ -69,6 +78,8 @@ app = typer.Typer(
 app.add_typer(bank_cmd.app, name="bank")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(stats_cmd.app, name="stats")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("serve")(serve_cmd.serve_command)
 app.command("hash")(hash_cmd.hash_command)
 app.command("match")(match_cmd.match_command)
 app.command("demo")(demo_cmd.demo_command)

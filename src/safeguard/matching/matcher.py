@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -42,6 +43,11 @@ class _BankMeta:
     name: str
     threshold: int
     negative: bool
+    ratio: float
+
+    @classmethod
+    def of(cls, b: Bank) -> _BankMeta:
+        return cls(b.name, b.pdq_threshold, b.negative, b.match_ratio)
 
 
 @dataclass
@@ -132,7 +138,7 @@ class Matcher:
         }
         with self.db.transaction() as s:
             for b in s.scalars(select(Bank).where(Bank.enabled.is_(True))):
-                banks[b.id] = _BankMeta(b.name, b.pdq_threshold, b.negative)
+                banks[b.id] = _BankMeta.of(b)
             q = (
                 _signal_rows()
                 .join(Bank, Bank.id == ContentSignal.bank_id)
@@ -183,7 +189,7 @@ class Matcher:
                         self._remove_bank(bank_id)
                     continue
                 known = bank_id in self._banks
-                self._banks[bank_id] = _BankMeta(b.name, b.pdq_threshold, b.negative)
+                self._banks[bank_id] = _BankMeta.of(b)
                 if not known:
                     rows_ = s.execute(_signal_rows().where(ContentSignal.bank_id == bank_id))
                     self._add(rows_)
@@ -230,14 +236,32 @@ class Matcher:
 
     # -- lookups -----------------------------------------------------------------------------
 
-    def lookup(self, signals: dict[str, str], banks: Collection[str] | None = None) -> MatchResult:
-        return self.lookup_many([signals], banks)[0]
+    def lookup(
+        self,
+        signals: dict[str, str],
+        banks: Collection[str] | None = None,
+        *,
+        coinflip: float | None = None,
+        include_disabled: bool = False,
+    ) -> MatchResult:
+        return self.lookup_many(
+            [signals], banks, coinflip=coinflip, include_disabled=include_disabled
+        )[0]
 
     def lookup_many(
-        self, queries: Sequence[dict[str, str]], banks: Collection[str] | None = None
+        self,
+        queries: Sequence[dict[str, str]],
+        banks: Collection[str] | None = None,
+        *,
+        coinflip: float | None = None,
+        include_disabled: bool = False,
     ) -> list[MatchResult]:
-        """Match many queries (each a {signal type: canonical value} dict) in one pass;
-        `banks` limits the matches to banks of these names."""
+        """Match many queries (each a {signal type: canonical value} dict) in one pass.
+
+        `banks` limits the matches to banks of these names; with `coinflip` (0-1) a bank
+        takes part only when its match ratio is at least that (HMA's gradual roll-out);
+        content switched off by a moderator matches only with `include_disabled`.
+        """
         if self.auto_refresh:
             self.refresh()
         raw: list[list[tuple[str, int, int, int]]] = [[] for _ in queries]
@@ -262,11 +286,15 @@ class Matcher:
                             continue
                         if banks is not None and bank.name not in banks:
                             continue
+                        if coinflip is not None and bank.ratio < coinflip:
+                            continue
                         raw[qi].append((t, bid, cid, dist))
             names = {bid: meta[bid] for hits in raw for _, bid, _, _ in hits}
-        external = self._external_ids({cid for hits in raw for _, _, cid, _ in hits})
+        external, disabled = self._content_meta({cid for hits in raw for _, _, cid, _ in hits})
         results = []
         for hits in raw:
+            if disabled and not include_disabled:
+                hits = [h for h in hits if h[2] not in disabled]
             hits.sort(key=lambda h: (h[3], names[h[1]].name, h[2], h[0]))
             found = [
                 (names[b].negative, Match(names[b].name, c, t, d, external.get(c)))
@@ -280,15 +308,20 @@ class Matcher:
             )
         return results
 
-    def _external_ids(self, content_ids: set[int]) -> dict[int, str | None]:
+    def _content_meta(self, content_ids: set[int]) -> tuple[dict[int, str | None], set[int]]:
+        """External ids of matched content, and which of it is switched off right now."""
         if not content_ids:
-            return {}
+            return {}, set()
         with self.db.transaction() as s:
-            return dict(
-                s.execute(
-                    select(Content.id, Content.external_id).where(Content.id.in_(content_ids))
-                ).all()
-            )
+            rows = s.execute(
+                select(Content.id, Content.external_id, Content.disabled_until).where(
+                    Content.id.in_(content_ids)
+                )
+            ).all()
+        now = datetime.now(UTC)
+        external = {cid: ext for cid, ext, _ in rows}
+        disabled = {cid for cid, _, until in rows if until is not None and until > now}
+        return external, disabled
 
 
 def _signal_rows():  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -63,6 +64,8 @@ class Bank(Base):
     pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
     negative: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # share of lookups this bank takes part in (gradual roll-out, as HMA's enabled_ratio)
+    match_ratio: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -84,6 +87,8 @@ class Content(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by: Mapped[str] = mapped_column(String(200), default="")
+    # set while a moderator has switched this item off (it does not match until then)
+    disabled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ContentSignal(Base):

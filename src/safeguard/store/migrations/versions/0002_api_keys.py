@@ -1,4 +1,5 @@
-"""API keys for the HTTP service: hashed secrets, scopes, per-key rate limits.
+"""HTTP service: API keys (hashed secrets, scopes, rate limits), bank match ratio, content
+switched off until a time.
 
 Revision ID: 0002
 Revises: 0001
@@ -30,7 +31,17 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(200), nullable=False, server_default=""),
         sa.Column("revoked_at", TS, nullable=True),
     )
+    with op.batch_alter_table("banks") as batch:
+        batch.add_column(
+            sa.Column("match_ratio", sa.Float, nullable=False, server_default=sa.text("1.0"))
+        )
+    with op.batch_alter_table("bank_content") as batch:
+        batch.add_column(sa.Column("disabled_until", TS, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bank_content") as batch:
+        batch.drop_column("disabled_until")
+    with op.batch_alter_table("banks") as batch:
+        batch.drop_column("match_ratio")
     op.drop_table("api_keys")

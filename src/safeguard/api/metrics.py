@@ -1,0 +1,79 @@
+"""Prometheus metrics: requests by route and status, latency, lookups, index size and age.
+
+With several worker processes, `safeguard serve` sets PROMETHEUS_MULTIPROC_DIR so every
+process writes its samples there and `/metrics` reports all of them together.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter(
+    "safeguard_http_requests", "HTTP requests by route and status.", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "safeguard_http_request_seconds",
+    "Time to answer an HTTP request.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+LOOKUPS = Counter("safeguard_lookups", "Signal lookups against the index.", ["signal_type"])
+MATCHED = Counter("safeguard_lookups_matched", "Lookups that matched a positive bank.")
+INDEX_ENTRIES = Gauge(
+    "safeguard_index_entries",
+    "Entries in the match index by signal type.",
+    ["signal_type"],
+    multiprocess_mode="max",
+)
+INDEX_AGE = Gauge(
+    "safeguard_index_age_seconds",
+    "Seconds since the index last caught up with the change log.",
+    multiprocess_mode="max",
+)
+
+
+def render() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+class MetricsMiddleware:
+    """Counts every request by its route template (not the raw path) and times it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - start)

@@ -1,0 +1,41 @@
+"""Pieces the route modules share: documented error responses and small converters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from safeguard.api.errors import ErrorBody
+from safeguard.banks import BankInfo, ContentInfo
+from safeguard.matching import MatchResult
+
+_WHY = {
+    400: "Bad input: the message names the problem",
+    401: "Missing, unknown or revoked API key",
+    403: "The API key lacks the scope this route needs",
+    404: "No such bank, content item or key",
+    409: "A bank of that name already exists",
+    413: "Request body or fetched file over the size limit",
+    415: "An upload route got something other than multipart/form-data",
+    429: "Over the key's rate limit (see Retry-After)",
+    503: "The match index is still loading",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can give (401, 403, 429 always)."""
+    wanted = sorted({401, 403, 429, *codes})
+    return {c: {"model": ErrorBody, "description": _WHY[c]} for c in wanted}
+
+
+def bank_json(info: BankInfo) -> dict[str, object]:
+    d = info.to_json()
+    d.pop("id", None)
+    return d
+
+
+def content_json(info: ContentInfo) -> dict[str, object]:
+    return info.to_json()
+
+
+def result_json(result: MatchResult) -> dict[str, object]:
+    return {"matched": result.matched, **result.to_json()}

@@ -1,0 +1,280 @@
+"""`/v1/banks...`: create and curate banks and their content; import and export hash lists.
+Scope: curate. Every change is recorded in the change log with the key's name as actor, and
+this process's index applies it before the response is sent (others follow within about a
+second).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from safeguard.api.app import Runtime, runtime
+from safeguard.api.auth import Principal, require
+from safeguard.api.errors import ApiError
+from safeguard.api.models import (
+    AddOut,
+    BankCreate,
+    BankOut,
+    BankPatch,
+    ContentIn,
+    ContentOut,
+    ContentPage,
+    ContentPatch,
+    FileAddOut,
+    ImportOut,
+)
+from safeguard.api.routes.common import bank_json, content_json, errors
+from safeguard.api.uploads import read_upload
+from safeguard.banks import Provenance
+from safeguard.banks.formats import FORMATS, parse_hash_list, write_hash_list
+from safeguard.errors import FileProblem
+
+curate = require("curate")
+router = APIRouter(prefix="/v1/banks", tags=["curate"])
+
+_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv", "txt": "text/plain"}
+
+
+@router.get("", response_model=list[BankOut], responses=errors())
+def list_banks(
+    rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> list[dict[str, object]]:
+    """Every bank with its settings and counts."""
+    return [bank_json(b) for b in rt.banks(who.actor).list()]
+
+
+@router.post("", status_code=201, response_model=BankOut, responses=errors(400, 409))
+def create_bank(
+    body: BankCreate, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> dict[str, object]:
+    """Create a bank."""
+    info = rt.banks(who.actor).create(
+        body.name,
+        pdq_threshold=body.pdq_threshold,
+        negative=body.negative,
+        description=body.description,
+    )
+    rt.follower.sync_now()
+    return bank_json(info)
+
+
+@router.get("/{name}", response_model=BankOut, responses=errors(404))
+def get_bank(
+    name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> dict[str, object]:
+    return bank_json(rt.banks(who.actor).get(name))
+
+
+@router.patch("/{name}", response_model=BankOut, responses=errors(400, 404, 409))
+def update_bank(
+    name: str, body: BankPatch, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> dict[str, object]:
+    """Change a bank's settings; `enabled: false` takes it out of matching."""
+    banks = rt.banks(who.actor)
+    info = banks.get(name)
+    if body.name is not None and body.name != name:
+        info = banks.rename(name, body.name)
+        name = body.name
+    if body.enabled is not None:
+        info = banks.set_enabled(name, body.enabled)
+    if any(v is not None for v in (body.pdq_threshold, body.negative, body.description)) or (
+        body.match_ratio is not None
+    ):
+        info = banks.update(
+            name,
+            pdq_threshold=body.pdq_threshold,
+            negative=body.negative,
+            description=body.description,
+            match_ratio=body.match_ratio,
+        )
+    rt.follower.sync_now()
+    return bank_json(info)
+
+
+@router.delete("/{name}", status_code=204, responses=errors(404))
+def delete_bank(
+    name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> Response:
+    """Delete a bank and all its content."""
+    rt.banks(who.actor).delete(name)
+    rt.follower.sync_now()
+    return Response(status_code=204)
+
+
+@router.get("/{name}/content", response_model=ContentPage, responses=errors(404))
+def list_content(
+    name: str,
+    after: int = Query(0, ge=0, description="content id to start after"),
+    limit: int = Query(100, ge=1, le=1000),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> dict[str, object]:
+    """A page of a bank's content, in id order."""
+    items = rt.banks(who.actor).content_page(name, after=after, limit=limit)
+    return {
+        "items": [content_json(c) for c in items],
+        "next_after": items[-1].id if len(items) == limit else None,
+    }
+
+
+@router.post("/{name}/content", response_model=AddOut, responses=errors(400, 404))
+def add_content(
+    name: str,
+    body: ContentIn,
+    response: Response,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> dict[str, object]:
+    """Add one item by its hashes. 201 when new; 200 with `created: false` when the bank
+    already held it."""
+    prov = Provenance(
+        source=body.source, external_id=body.external_id, note=body.note, tags=tuple(body.tags)
+    )
+    added = rt.banks(who.actor).add(name, body.signals, prov)
+    response.status_code = 201 if added.created else 200
+    rt.follower.sync_now()
+    return {"content_id": added.content_id, "created": added.created}
+
+
+@router.post(
+    "/{name}/files",
+    response_model=FileAddOut,
+    responses={**errors(400, 404, 413, 415), 201: {"model": FileAddOut}},
+)
+async def add_file(
+    name: str,
+    response: Response,
+    file: UploadFile = File(description="the file to hash and add"),
+    source: str = Form(""),
+    external_id: str | None = Form(None),
+    note: str = Form(""),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> dict[str, object]:
+    """Hash an uploaded file and add its signals (the file itself is not kept)."""
+    banks = rt.banks(who.actor)
+    await run_in_threadpool(banks.get, name)  # unknown bank: 404 before hashing
+    data = await read_upload(file, rt.service.max_upload_bytes)
+    signals = await run_in_threadpool(rt.sg.hash_bytes, data, file.filename or "upload")
+    if not signals.signals():
+        raise FileProblem(signals.error or "no signal", signals.error_code or "unreadable")
+    prov = Provenance(source=source, external_id=external_id, note=note)
+    added = await run_in_threadpool(
+        lambda: banks.add(name, signals.signals(), prov, pdq_quality=signals.pdq_quality)
+    )
+    await run_in_threadpool(rt.follower.sync_now)
+    response.status_code = 201 if added.created else 200
+    return {"content_id": added.content_id, "created": added.created, "file": signals.to_json()}
+
+
+@router.get("/{name}/content/{content_id}", response_model=ContentOut, responses=errors(404))
+def get_content(
+    name: str, content_id: int, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> dict[str, object]:
+    return content_json(rt.banks(who.actor).get_content(content_id, name))
+
+
+@router.patch("/{name}/content/{content_id}", response_model=ContentOut, responses=errors(400, 404))
+def update_content(
+    name: str,
+    content_id: int,
+    body: ContentPatch,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> dict[str, object]:
+    """Switch an item off until a time (it stays in the bank but does not match)."""
+    info = rt.banks(who.actor).set_content_disabled(name, content_id, body.disabled_until)
+    rt.follower.sync_now()
+    return content_json(info)
+
+
+@router.delete("/{name}/content/{content_id}", status_code=204, responses=errors(404))
+def remove_content(
+    name: str, content_id: int, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> Response:
+    rt.banks(who.actor).remove_content(name, content_id)
+    rt.follower.sync_now()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{name}/import",
+    response_model=ImportOut,
+    responses=errors(400, 404, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "a hash list: JSON Lines, CSV or one hash per line",
+            "content": {m: {"schema": {"type": "string"}} for m in _MEDIA.values()},
+        }
+    },
+)
+async def import_list(
+    name: str,
+    request: Request,
+    format: str | None = Query(None, description="jsonl, csv or txt (default: detected)"),
+    signal_type: str | None = Query(None, description="for txt lists: the type of every line"),
+    source: str = Query("", description="recorded as the source of every item"),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> dict[str, object]:
+    """Validate a whole hash list, then add it in one transaction: all of it or nothing."""
+    banks = rt.banks(who.actor)
+    await run_in_threadpool(banks.get, name)
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the hash list is not UTF-8 text", "invalid_hash_list") from None
+    label = f"upload.{format}" if format else "upload"
+    records = await run_in_threadpool(
+        lambda: parse_hash_list(text, label, format, signal_type=signal_type)
+    )
+    report = await run_in_threadpool(
+        lambda: banks.import_records(name, records, source=source or "http-import")
+    )
+    await run_in_threadpool(rt.follower.sync_now)
+    return report.to_json()
+
+
+@router.get(
+    "/{name}/export",
+    responses={
+        **errors(400, 404),
+        200: {"content": {m: {"schema": {"type": "string"}} for m in _MEDIA.values()}},
+    },
+    response_class=StreamingResponse,
+)
+def export_list(
+    name: str,
+    format: str = Query("jsonl", description="jsonl, csv or txt"),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> StreamingResponse:
+    """The bank's content as a hash list (streamed)."""
+    if format not in FORMATS:
+        raise ApiError(
+            400, f"unknown format {format!r} (known: {', '.join(FORMATS)})", "invalid_request"
+        )
+    banks = rt.banks(who.actor)
+    banks.get(name)
+    # closed by the generator below, once the response has been sent
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
+    write_hash_list(banks.iter_content(name), spool, format)
+    spool.seek(0)
+
+    def chunks() -> Iterator[str]:
+        with spool:
+            while block := spool.read(1 << 16):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )

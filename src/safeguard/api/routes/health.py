@@ -1,0 +1,61 @@
+"""Health checks, open without a key: `/status` (HMA's), `/livez`, `/readyz`.
+
+`/status` and `/readyz` say 503 while this process's match index is loading
+(`INDEX-NOT-LOADED`) or has not caught up with the change log for `stale_after` seconds
+(`INDEX-STALE`), so a load balancer sends lookups only to processes that can answer them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from safeguard.api.app import Runtime, runtime
+from safeguard.api.metrics import INDEX_AGE, INDEX_ENTRIES
+
+router = APIRouter(tags=["health"])
+
+_TEXT = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+    503: {
+        "description": "Index not loaded or stale",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+}
+
+
+def _state(rt: Runtime) -> str | None:
+    status = rt.sg.matcher.status()
+    if not status.ready:
+        return "INDEX-NOT-LOADED"
+    last = rt.follower.last_ok
+    for t, n in status.sizes.items():
+        INDEX_ENTRIES.labels(t).set(n)
+    age = time.time() - last if last else None
+    if age is not None:
+        INDEX_AGE.set(age)
+    if age is None or age > rt.service.stale_after:
+        return "INDEX-STALE"
+    return None
+
+
+@router.get("/status", response_class=PlainTextResponse, responses=_TEXT)
+def status(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
+    """`I-AM-ALIVE` when this process can answer lookups (HMA's health check)."""
+    problem = _state(rt)
+    return PlainTextResponse(problem or "I-AM-ALIVE", status_code=503 if problem else 200)
+
+
+@router.get("/livez", response_class=PlainTextResponse, responses={200: _TEXT[200]})
+def livez() -> PlainTextResponse:
+    """The process is up."""
+    return PlainTextResponse("OK")
+
+
+@router.get("/readyz", response_class=PlainTextResponse, responses=_TEXT)
+def readyz(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
+    """`READY` when lookups can be answered, else 503 with the reason."""
+    problem = _state(rt)
+    return PlainTextResponse(problem or "READY", status_code=503 if problem else 200)

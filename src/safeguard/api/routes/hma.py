@@ -1,0 +1,594 @@
+"""Routes compatible with Meta's HMA 2.x (OpenMediaMatch): `/h`, `/m` and `/c`.
+
+An HMA client points at safeguard and gets the same answers, in HMA's shapes and status
+codes: `{"message": ...}` errors, string distances, `bank_content_id`, 403 for a duplicate
+bank, 200 with `{"message": "Done"}` for any bank delete. What differs, and why, is in
+docs/api.md ("Switching from HMA"); above all, every route needs an API key here.
+Signal types are HMA's `pdq` and `video_md5` (our `sha256` and `md5` are accepted too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from safeguard.api.app import Runtime, runtime
+from safeguard.api.auth import Principal, require
+from safeguard.api.errors import ApiError
+from safeguard.api.metrics import LOOKUPS, MATCHED
+from safeguard.api.routes.common import errors
+from safeguard.api.uploads import fetch_url, read_upload
+from safeguard.banks import BankInfo, ContentInfo, Provenance
+from safeguard.errors import BankExists, BankNotFound, ContentNotFound, SafeguardError
+from safeguard.signals import SIGNAL_TYPES, get_signal_type
+from safeguard.signals.files import FileSignals
+
+hashing = APIRouter(prefix="/h", tags=["hma"], dependencies=[Depends(require("hash"))])
+matching = APIRouter(prefix="/m", tags=["hma"], dependencies=[Depends(require("match"))])
+curation = APIRouter(prefix="/c", tags=["hma"])
+curate = require("curate")
+
+HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+CONTENT_TYPES = {"photo": ("pdq",), "video": ("video_md5",)}
+#: HMA's names for our signal types
+HMA_NAME = {"pdq": "pdq", "md5": "video_md5", "sha256": "sha256"}
+ENABLED_TS, DISABLED_TS = 1, 0
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+Json = dict[str, Any]
+_UPLOAD_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "photo": {"type": "string", "format": "binary"},
+                        "video": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        }
+    }
+}
+
+
+def _bad(message: str, status: int = 400) -> ApiError:
+    return ApiError(status, message, "invalid_request" if status == 400 else "hma_error")
+
+
+def _signal_type(name: str) -> str:
+    try:
+        return get_signal_type(name).name
+    except SafeguardError:
+        raise _bad(f"No such SignalType '{name}'") from None
+
+
+def _validate(type_name: str, value: str) -> str:
+    try:
+        return SIGNAL_TYPES[type_name].validate(value)
+    except SafeguardError as e:
+        raise _bad(f"invalid signal: {e.message}") from None
+
+
+def _bank_names(banks: str | None) -> set[str] | None:
+    return {b.strip() for b in banks.split(",") if b.strip()} if banks else None
+
+
+# -- hashing ---------------------------------------------------------------------------------
+
+
+def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[str, str]:
+    """HMA's hash response for a photo ({"pdq": ...}) or a video ({"video_md5": ...})."""
+    wanted = CONTENT_TYPES[content_type]
+    if types is not None:
+        chosen = [t.strip() for t in types.split(",") if t.strip()]
+        if not chosen:
+            raise _bad("empty signal type selection")
+        for t in chosen:
+            if t not in wanted:
+                raise _bad(f"signal type '{t}' doesn't exist or is disabled")
+        wanted = tuple(chosen)
+    out: dict[str, str] = {}
+    if "pdq" in wanted:
+        if fs.pdq is None:
+            raise _bad(f"cannot hash the photo: {fs.error or 'not an image'}")
+        out["pdq"] = fs.pdq
+    if "video_md5" in wanted and fs.md5 is not None:
+        out["video_md5"] = fs.md5
+    return out
+
+
+async def _upload(request: Request, rt: Runtime) -> tuple[bytes, str, str]:
+    """(bytes, file name, content type) of HMA's one-file upload: field `photo` or `video`."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise _bad("Missing multipart/form-data file upload")
+    form = await request.form(max_files=2, max_fields=20)
+    files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
+    if not files:
+        raise _bad("Missing multipart/form-data file upload")
+    if len(files) > 1:
+        raise _bad("Only one file allowed per request")
+    field, upload = files[0]
+    if field not in CONTENT_TYPES:
+        raise _bad(f"no such content_type: '{field}'")
+    data = await read_upload(upload, rt.service.max_upload_bytes)
+    return data, upload.filename or "upload", field
+
+
+async def _from_url(url: str, content_type: str | None, rt: Runtime) -> tuple[FileSignals, str]:
+    if content_type is not None and content_type not in CONTENT_TYPES:
+        raise _bad(f"no such content_type: '{content_type}'")
+    data = await fetch_url(url, rt.service, rt.service.max_upload_bytes)
+    fs = await run_in_threadpool(rt.sg.hash_bytes, data, url)
+    return fs, content_type or ("photo" if fs.pdq is not None else "video")
+
+
+@hashing.get("/hash", responses=errors(400, 413))
+async def hash_url(
+    url: str = Query(description="media to fetch (only when URL fetching is enabled)"),
+    content_type: str | None = Query(None, description="photo or video"),
+    types: str | None = Query(None, description="comma-separated signal types"),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, str]:
+    """Hash media at a URL (HMA `GET /h/hash`)."""
+    fs, ctype = await _from_url(url, content_type, rt)
+    return _hma_signals(fs, ctype, types)
+
+
+@hashing.post("/hash", responses=errors(400, 413), openapi_extra=_UPLOAD_BODY)
+async def hash_upload(
+    request: Request,
+    types: str | None = Query(None, description="comma-separated signal types"),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, str]:
+    """Hash an uploaded file sent as form field `photo` or `video` (HMA `POST /h/hash`)."""
+    data, name, ctype = await _upload(request, rt)
+    fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+    return _hma_signals(fs, ctype, types)
+
+
+# -- matching --------------------------------------------------------------------------------
+
+
+def _hits(
+    rt: Runtime,
+    signal: str,
+    signal_type: str,
+    banks: set[str] | None,
+    *,
+    coinflip: float | None,
+    raw: bool,
+) -> list[tuple[str, int, int]]:
+    """(bank, content id, distance) of every match of one signal."""
+    t = _signal_type(signal_type)
+    value = _validate(t, signal)
+    result = rt.sg.matcher.lookup({t: value}, banks, coinflip=coinflip, include_disabled=raw)
+    LOOKUPS.labels(t).inc()
+    if result.matched:
+        MATCHED.inc()
+    found = result.matches + (result.suppressed + result.negative_matches if raw else [])
+    return [(m.bank, m.content_id, m.distance) for m in found]
+
+
+def _by_bank(hits: list[tuple[str, int, int]]) -> dict[str, list[Json]]:
+    out: dict[str, list[Json]] = {}
+    for bank, cid, d in hits:
+        out.setdefault(bank, []).append({"bank_content_id": cid, "distance": str(d)})
+    return out
+
+
+def _coinflip(seed: str | None, bypass: bool) -> float:
+    return 0.0 if bypass else random.Random(seed).random()
+
+
+@matching.get("/raw_lookup", responses=errors(400, 503))
+def raw_lookup(
+    signal: str = Query(),
+    signal_type: str = Query(),
+    include_distance: bool = Query(False),
+    banks: str | None = Query(None, description="comma-separated bank names"),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Content ids matching a hash, in every enabled bank (HMA `GET /m/raw_lookup`)."""
+    hits = _hits(rt, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
+    if include_distance:
+        return {"matches": [{"bank_content_id": c, "distance": str(d)} for _, c, d in hits]}
+    return {"matches": [c for _, c, _ in hits]}
+
+
+@matching.get("/lookup", responses=errors(400, 413, 503))
+async def lookup_get(
+    signal: str | None = Query(None),
+    signal_type: str | None = Query(None),
+    url: str | None = Query(None, description="media to fetch and hash instead"),
+    content_type: str | None = Query(None),
+    seed: str | None = Query(None, description="makes the bank roll-out coin flip repeatable"),
+    bypass_coinflip: bool = Query(False),
+    banks: str | None = Query(None),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Matching banks for a hash, or for media at a URL (HMA `GET /m/lookup`)."""
+    only = _bank_names(banks)
+    flip = _coinflip(seed, bypass_coinflip)
+    if url:
+        fs, ctype = await _from_url(url, content_type, rt)
+        out = {}
+        for t, v in _hma_signals(fs, ctype, None).items():
+            out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False))
+        return out.get(signal_type, {}) if signal_type else out
+    if not signal or not signal_type:
+        raise _bad("Either url or both signal and signal_type are required")
+    return await run_in_threadpool(
+        lambda: _by_bank(_hits(rt, signal, signal_type, only, coinflip=flip, raw=False))
+    )
+
+
+@matching.post("/lookup", responses=errors(400, 413, 503), openapi_extra=_UPLOAD_BODY)
+async def lookup_post(
+    request: Request,
+    seed: str | None = Query(None),
+    bypass_coinflip: str | None = Query(None),
+    banks: str | None = Query(None),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Hash an uploaded `photo` or `video` and look it up (HMA `POST /m/lookup`)."""
+    data, name, ctype = await _upload(request, rt)
+    fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+    flip = _coinflip(seed, bypass_coinflip == "true")
+    only = _bank_names(banks)
+    out = {}
+    for t, v in _hma_signals(fs, ctype, None).items():
+        out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False))
+    return out
+
+
+@matching.get("/index/status", responses=errors(400))
+def index_status(signal_type: str | None = Query(None), rt: Runtime = Depends(runtime)) -> Json:
+    """Per signal type: whether the index is loaded, how many hashes, and when it last caught
+    up (HMA `GET /m/index/status`)."""
+    s = rt.sg.matcher.status()
+    names = {HMA_NAME[t]: t for t in SIGNAL_TYPES}
+    if signal_type is not None:
+        if signal_type not in names:
+            raise _bad(f"No such signal type '{signal_type}'")
+        names = {signal_type: names[signal_type]}
+    built_to = int(s.caught_up_at) if s.caught_up_at else -1
+    return {
+        hma: {
+            "present": s.ready,
+            "built_to": built_to if s.ready else -1,
+            "size": s.sizes.get(t, 0),
+        }
+        for hma, t in names.items()
+    }
+
+
+@matching.post("/compare", responses=errors(400))
+def compare(body: Any = Body(examples=[{"pdq": ["<64 hex>", "<64 hex>"]}])) -> Json:
+    """Compare pairs of hashes: `{type: [a, b]}` -> `{type: [matched, {"distance": n}]}`."""
+    if not isinstance(body, dict):
+        raise _bad("Request input was not a dict")
+    out: Json = {}
+    for name, pair in body.items():
+        if not isinstance(pair, list):
+            raise _bad(f"Comparison hashes for {name} was not a list")
+        if len(pair) != 2:
+            raise _bad("Comparison hash list length must be exactly 2")
+        t = _signal_type(str(name))
+        st = SIGNAL_TYPES[t]
+        try:
+            a, b = (st.validate(str(v)) for v in pair)
+        except SafeguardError as e:
+            raise _bad(f"Invalid {name} hash: {e.message}") from None
+        d = st.distance(a, b)
+        limit = 31 if t == "pdq" else 0
+        out[str(name)] = [d <= limit, {"distance": d}]
+    return out
+
+
+# -- curation --------------------------------------------------------------------------------
+
+
+def _bank_json(b: BankInfo) -> Json:
+    return {"matching_enabled_ratio": b.match_ratio if b.enabled else 0.0, "name": b.name}
+
+
+def _get_bank(rt: Runtime, who: Principal, name: str) -> BankInfo:
+    try:
+        return rt.banks(who.actor).get(name)
+    except BankNotFound:
+        raise ApiError(404, f"bank '{name}' not found", "bank_not_found") from None
+
+
+def _content_json(c: ContentInfo, bank: BankInfo, with_signals: str | bool) -> Json:
+    if c.disabled_until is None:
+        ts = ENABLED_TS
+    elif c.disabled_until >= FOREVER:
+        ts = DISABLED_TS
+    else:
+        ts = int(c.disabled_until.timestamp())
+    out: Json = {
+        "bank": _bank_json(bank),
+        "collab_metadata": {},
+        "disable_until_ts": ts,
+        "id": c.id,
+        "original_media_uri": None,
+    }
+    if with_signals:
+        sigs = {HMA_NAME[t]: v for t, v in c.signals.items()}
+        if isinstance(with_signals, str):
+            sigs = {k: v for k, v in sigs.items() if k == with_signals}
+        out["signals"] = sigs
+    return out
+
+
+class BankCreateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    enabled_ratio: float | None = None
+    enabled: bool | None = None
+
+
+class BankUpdateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = None
+    enabled_ratio: float | None = None
+    enabled: bool | None = None
+
+
+class ContentUpdateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    disable_until_ts: int | None = None
+
+
+def _check_ratio(r: float) -> float:
+    if not 0 <= r <= 1:
+        raise _bad("enabled_ratio must be between 0 and 1")
+    return r
+
+
+@curation.get("/banks", responses=errors())
+def list_banks(rt: Runtime = Depends(runtime), who: Principal = Depends(curate)) -> list[Json]:
+    """Every bank (HMA `GET /c/banks`)."""
+    return [_bank_json(b) for b in rt.banks(who.actor).list()]
+
+
+@curation.post("/banks", status_code=201, responses=errors(400))
+def create_bank(
+    body: BankCreateBody, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> Json:
+    """Create a bank; names are UPPER_WITH_UNDERSCORE (HMA `POST /c/banks`)."""
+    if not HMA_BANK_NAME.fullmatch(body.name):
+        raise _bad("Bank names must be UPPER_WITH_UNDERSCORE")
+    ratio = 1.0
+    if body.enabled_ratio is not None:
+        ratio = _check_ratio(body.enabled_ratio)
+    elif body.enabled is not None:
+        ratio = 1.0 if body.enabled else 0.0
+    banks = rt.banks(who.actor)
+    try:
+        banks.create(body.name)
+    except BankExists:
+        raise ApiError(403, "Bank already exists", "bank_exists") from None
+    if ratio != 1.0:
+        banks.update(body.name, match_ratio=ratio)
+        if ratio == 0:
+            banks.set_enabled(body.name, False)
+    rt.follower.sync_now()
+    return _bank_json(banks.get(body.name))
+
+
+@curation.get("/bank/{bank_name}", responses=errors(404))
+def get_bank(
+    bank_name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> Json:
+    return _bank_json(_get_bank(rt, who, bank_name))
+
+
+@curation.put("/bank/{bank_name}", responses=errors(400, 404))
+def update_bank(
+    bank_name: str,
+    body: BankUpdateBody,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> Json:
+    """Rename, enable or disable a bank, or set its roll-out ratio (HMA `PUT /c/bank/<n>`)."""
+    banks = rt.banks(who.actor)
+    bank = _get_bank(rt, who, bank_name)
+    name = bank.name
+    if body.name is not None and body.name != name:
+        if not HMA_BANK_NAME.fullmatch(body.name):
+            raise _bad("Bank names must be UPPER_WITH_UNDERSCORE")
+        try:
+            banks.rename(name, body.name)
+        except BankExists:
+            raise ApiError(403, "Bank name already exists", "bank_exists") from None
+        name = body.name
+    if body.enabled is not None:
+        banks.set_enabled(name, body.enabled)
+        if body.enabled and bank.match_ratio == 0:
+            banks.update(name, match_ratio=1.0)
+    if body.enabled_ratio is not None:
+        ratio = _check_ratio(body.enabled_ratio)
+        banks.update(name, match_ratio=ratio)
+        banks.set_enabled(name, ratio > 0)
+    rt.follower.sync_now()
+    return _bank_json(banks.get(name))
+
+
+@curation.delete("/bank/{bank_name}", responses=errors())
+def delete_bank(
+    bank_name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+) -> Json:
+    """Delete a bank and its content; `Done` even when there was no such bank (as HMA)."""
+    with contextlib.suppress(BankNotFound):
+        rt.banks(who.actor).delete(bank_name)
+    rt.follower.sync_now()
+    return {"message": "Done"}
+
+
+_METADATA_KEYS = {"content_id", "content_uri", "json"}
+
+
+@curation.post(
+    "/bank/{bank_name}/content",
+    responses=errors(400, 404, 413),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def add_content(
+    bank_name: str,
+    request: Request,
+    url: str | None = Query(None, description="media to fetch (when URL fetching is on)"),
+    content_type: str | None = Query(None),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> Json:
+    """Hash media (an upload or a URL) and add it to a bank (HMA
+    `POST /c/bank/<n>/content`). Optional JSON `{"metadata": {"content_id": ...,
+    "content_uri": ..., "json": {...}}}` with a URL; `content_id` becomes the external id."""
+    await run_in_threadpool(_get_bank, rt, who, bank_name)
+    meta: Json = {}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _bad("request body is not valid JSON") from None
+        raw = body.get("metadata", {}) if isinstance(body, dict) else None
+        if not isinstance(raw, dict):
+            raise _bad("metadata should be a json object")
+        extra = set(raw) - _METADATA_KEYS
+        if extra:
+            raise _bad(f"Invalid metadata: unexpected keys {sorted(extra)}")
+        meta = raw
+    if url:
+        fs, ctype = await _from_url(url, content_type, rt)
+    elif request.headers.get("content-type", "").startswith("multipart/form-data"):
+        data, name, ctype = await _upload(request, rt)
+        fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+    else:
+        raise _bad("Neither `url` nor multipart file upload was received")
+    signals = _hma_signals(fs, ctype, None)
+    ours = {get_signal_type(t).name: v for t, v in signals.items()}
+    prov = Provenance(
+        source=str(meta.get("content_uri") or url or "upload"),
+        external_id=str(meta["content_id"]) if meta.get("content_id") else None,
+    )
+    added = await run_in_threadpool(
+        lambda: rt.banks(who.actor).add(bank_name, ours, prov, pdq_quality=fs.pdq_quality)
+    )
+    await run_in_threadpool(rt.follower.sync_now)
+    return {"id": added.content_id, "signals": signals}
+
+
+@curation.post("/bank/{bank_name}/signal", responses=errors(400, 404))
+def add_signal(
+    bank_name: str,
+    body: Any = Body(examples=[{"pdq": "<64 hex>"}]),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> Json:
+    """Add one content item by its hashes: `{signal type: value}` (HMA
+    `POST /c/bank/<n>/signal`)."""
+    _get_bank(rt, who, bank_name)
+    if not isinstance(body, dict):
+        raise _bad("the body must be a JSON object of signal type -> value")
+    if not body:
+        raise _bad("No signals given")
+    clean: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for name, value in body.items():
+        try:
+            t = get_signal_type(str(name)).name
+        except SafeguardError:
+            raise _bad(f"No such signal type {name}") from None
+        try:
+            clean[t] = SIGNAL_TYPES[t].validate(str(value))
+        except SafeguardError as e:
+            raise _bad(f"Invalid {name} signal: {e.message}") from None
+        shown[str(name)] = clean[t]
+    added = rt.banks(who.actor).add(bank_name, clean, Provenance(source="hma-signal"))
+    rt.follower.sync_now()
+    return {"id": added.content_id, "signals": shown}
+
+
+def _get_content(rt: Runtime, who: Principal, bank_name: str, content_id: int) -> ContentInfo:
+    try:
+        return rt.banks(who.actor).get_content(content_id, bank_name)
+    except ContentNotFound:
+        raise ApiError(404, f"content '{content_id}' not found", "content_not_found") from None
+
+
+@curation.get("/bank/{bank_name}/content/{content_id}", responses=errors(404))
+def get_content(
+    bank_name: str,
+    content_id: int,
+    include_signals: bool = Query(False),
+    signal_type: str | None = Query(None, description="include only this type's signal"),
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> Json:
+    """One content item (HMA `GET /c/bank/<n>/content/<id>`)."""
+    bank = _get_bank(rt, who, bank_name)
+    if signal_type is not None and signal_type not in HMA_NAME.values():
+        raise _bad(f"No such signal type '{signal_type}'")
+    content = _get_content(rt, who, bank_name, content_id)
+    return _content_json(content, bank, signal_type or include_signals)
+
+
+@curation.put("/bank/{bank_name}/content/{content_id}", responses=errors(400, 404))
+def update_content(
+    bank_name: str,
+    content_id: int,
+    body: ContentUpdateBody,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> Json:
+    """Switch an item off until a unix time: 0 for good, 1 back on (HMA
+    `PUT /c/bank/<n>/content/<id>`)."""
+    bank = _get_bank(rt, who, bank_name)
+    content = _get_content(rt, who, bank_name, content_id)
+    ts = body.disable_until_ts
+    if ts is not None:
+        if ts < 0:
+            raise _bad("disable_until_ts must be a non-negative integer")
+        now = datetime.now(UTC)
+        if ts > (now + timedelta(days=5 * 365)).timestamp():
+            raise _bad("disable_until_ts must be less than 5 years in the future")
+        until = (
+            None
+            if ts == ENABLED_TS
+            else FOREVER
+            if ts == DISABLED_TS
+            else datetime.fromtimestamp(ts, UTC)
+        )
+        content = rt.banks(who.actor).set_content_disabled(bank_name, content_id, until)
+        rt.follower.sync_now()
+    return _content_json(content, bank, False)
+
+
+@curation.delete("/bank/{bank_name}/content/{content_id}", responses=errors(404))
+def delete_content(
+    bank_name: str,
+    content_id: int,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
+) -> JSONResponse:
+    """Remove an item: `{"deleted": 1}`, or 0 when there was none (HMA)."""
+    _get_bank(rt, who, bank_name)
+    try:
+        rt.banks(who.actor).remove_content(bank_name, content_id)
+        deleted = 1
+    except ContentNotFound:
+        deleted = 0
+    rt.follower.sync_now()
+    return JSONResponse({"deleted": deleted})

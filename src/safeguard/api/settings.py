@@ -1,0 +1,75 @@
+"""Service settings, from `SAFEGUARD_*` environment variables (see docs/api.md).
+
+SAFEGUARD_API_ROLES             route groups this process serves (default hash,match,curate,admin)
+SAFEGUARD_MAX_UPLOAD_BYTES      largest request body accepted (default 32 MiB)
+SAFEGUARD_RATE_LIMIT            requests per minute per key and process, unless the key sets
+                                its own (default 6000)
+SAFEGUARD_URL_FETCH_HOSTS       hosts `?url=` may fetch from (comma list; empty = off, default)
+SAFEGUARD_URL_FETCH_ALLOW_PRIVATE  1 lets `?url=` reach private and loopback addresses (unsafe;
+                                for closed test networks only)
+SAFEGUARD_SYNC_INTERVAL         seconds between change-log polls (default 0.25)
+SAFEGUARD_INDEX_STALE_AFTER     seconds without a successful poll before /status says 503
+                                (default 30)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from safeguard.access import SCOPES
+from safeguard.errors import ConfigError
+
+ROLES = SCOPES  # a role serves the routes that need the scope of the same name
+
+
+def _list_env(name: str, default: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, default)
+    return tuple(x.strip().lower() for x in raw.split(",") if x.strip())
+
+
+def _num_env(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    roles: tuple[str, ...] = ROLES
+    max_upload_bytes: int = 32 * 1024 * 1024
+    rate_limit: int = 6000
+    url_fetch_hosts: tuple[str, ...] = ()
+    url_fetch_allow_private: bool = False
+    url_fetch_timeout: float = 10.0
+    sync_interval: float = 0.25
+    stale_after: float = 30.0
+    key_cache_seconds: float = 2.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> ServiceSettings:
+        roles = _list_env("SAFEGUARD_API_ROLES", ",".join(ROLES))
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown or not roles:
+            raise ConfigError(
+                f"SAFEGUARD_API_ROLES: unknown role {unknown[0] if unknown else '(none)'!r}; "
+                f"use some of {', '.join(ROLES)}"
+            )
+        return cls(
+            roles=roles,
+            max_upload_bytes=int(_num_env("SAFEGUARD_MAX_UPLOAD_BYTES", 32 * 1024 * 1024, 1)),
+            rate_limit=int(_num_env("SAFEGUARD_RATE_LIMIT", 6000, 1)),
+            url_fetch_hosts=_list_env("SAFEGUARD_URL_FETCH_HOSTS", ""),
+            url_fetch_allow_private=os.environ.get("SAFEGUARD_URL_FETCH_ALLOW_PRIVATE", "")
+            in ("1", "true", "yes"),
+            sync_interval=_num_env("SAFEGUARD_SYNC_INTERVAL", 0.25, 0.01),
+            stale_after=_num_env("SAFEGUARD_INDEX_STALE_AFTER", 30.0, 1),
+        )

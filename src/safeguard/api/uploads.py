@@ -1,0 +1,175 @@
+"""Request bodies: a size limit on every request, reading uploads, and fetching `?url=`.
+
+URL fetching is off unless hosts are allowed (`SAFEGUARD_URL_FETCH_HOSTS`). When on, only
+http(s) URLs to an allowed host (or a subdomain of one) are fetched; the host is resolved
+once, every address it resolves to must be public (no loopback, private, link-local,
+multicast or reserved ranges), and the connection goes to that checked address, so a DNS
+answer cannot change between the check and the fetch. Redirects are not followed; the body
+is read up to the upload limit within a timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+from fastapi import UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from safeguard.api.errors import ApiError, error_response
+from safeguard.api.settings import ServiceSettings
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"request body larger than the limit of {limit} bytes", "too_large")
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over `limit` bytes with 413, before the app reads them.
+
+    A declared Content-Length over the limit is refused at once; a chunked body is read up
+    to the limit and refused as soon as it passes it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = -1
+            if declared < 0 or declared > self.limit:
+                reason = too_large(self.limit) if declared > self.limit else None
+                response = (
+                    error_response(reason.status, reason.message, reason.code)
+                    if reason
+                    else error_response(400, "invalid Content-Length header", "invalid_request")
+                )
+                await response(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # no length declared (chunked): read it all, within the limit, then replay it
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.limit:
+                e = too_large(self.limit)
+                await error_response(e.status, e.message, e.code)(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(limit)
+    return data
+
+
+def _public(addr: str) -> bool:
+    ip = ipaddress.ip_address(addr)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str, service: ServiceSettings) -> tuple[str, str, int, str]:
+    """(scheme, host, port, checked IP) of a URL we may fetch, or ApiError(400/403)."""
+    if not service.url_fetch_hosts:
+        raise ApiError(
+            403,
+            "fetching URLs is turned off on this server (set SAFEGUARD_URL_FETCH_HOSTS)",
+            "url_fetch_disabled",
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ApiError(400, f"not a valid URL: {url!r}", "invalid_url") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise ApiError(400, "only plain http(s) URLs with a host can be fetched", "invalid_url")
+    if not any(host == h or host.endswith("." + h) for h in service.url_fetch_hosts):
+        raise ApiError(403, f"host {host!r} is not on the URL allowlist", "url_not_allowed")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ApiError(400, f"cannot resolve host {host!r}", "url_fetch_failed") from None
+    addrs = sorted({str(i[4][0]) for i in infos})
+    if not addrs:
+        raise ApiError(400, f"cannot resolve host {host!r}", "url_fetch_failed")
+    if not service.url_fetch_allow_private and not all(_public(a) for a in addrs):
+        raise ApiError(
+            403,
+            f"host {host!r} resolves to a loopback or private address; refused",
+            "url_not_allowed",
+        )
+    return parts.scheme, host, port, addrs[0]
+
+
+async def fetch_url(url: str, service: ServiceSettings, limit: int) -> bytes:
+    """The body at `url`, fetched under the rules above."""
+    scheme, host, port, ip = check_url(url, service)
+    parts = urlsplit(url)
+    target = f"[{ip}]" if ":" in ip else ip
+    path = parts.path or "/"
+    direct = f"{scheme}://{target}:{port}{path}" + (f"?{parts.query}" if parts.query else "")
+    default_port = 443 if scheme == "https" else 80
+    headers = {"Host": host if port == default_port else f"{host}:{port}"}
+    try:
+        async with (
+            httpx.AsyncClient(timeout=service.url_fetch_timeout, follow_redirects=False) as client,
+            client.stream(
+                "GET", direct, headers=headers, extensions={"sni_hostname": host}
+            ) as response,
+        ):
+            if response.status_code != 200:
+                raise ApiError(
+                    400,
+                    f"fetching the URL gave HTTP {response.status_code}",
+                    "url_fetch_failed",
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(
+                        413, f"the fetched file is larger than {limit} bytes", "too_large"
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as e:
+        raise ApiError(
+            400, f"fetching the URL failed: {type(e).__name__}", "url_fetch_failed"
+        ) from None

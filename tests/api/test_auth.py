@@ -1,0 +1,134 @@
+"""Every route but the health checks needs an API key with the right scope (over real HTTP)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.api.conftest import ALL_SCOPES, Deployment
+
+PUBLIC = {
+    "/status",
+    "/livez",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+}
+
+
+def scope_of(path: str) -> str:
+    if path.startswith(("/v1/hash", "/h/")):
+        return "hash"
+    if path.startswith(("/v1/match", "/v1/index", "/m/")):
+        return "match"
+    if path.startswith(("/v1/banks", "/c/")):
+        return "curate"
+    return "admin"
+
+
+def routes(dep: Deployment) -> list[tuple[str, str]]:
+    spec = dep.client().get("/openapi.json").json()
+    out = []
+    for path, ops in spec["paths"].items():
+        for method in ops:
+            out.append((method.upper(), path))
+    return out
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{content_id\}", "1", re.sub(r"\{[a-z_]+\}", "SOME_BANK", path))
+
+
+def test_every_route_is_listed_and_guarded(deployment: Deployment) -> None:
+    found = routes(deployment)
+    assert len(found) >= 35  # v1, HMA and admin routes
+    anonymous = deployment.client(token="")
+    for method, path in found:
+        if path in PUBLIC:
+            continue
+        r = anonymous.request(method, concrete(path))
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert "API key" in r.json()["message"]
+    for path in ("/status", "/livez", "/readyz"):
+        assert anonymous.get(path).status_code == 200
+
+
+def test_wrong_scope_is_forbidden(deployment: Deployment) -> None:
+    keys = {
+        s: deployment.key(",".join(x for x in ALL_SCOPES.split(",") if x != s))
+        for s in ALL_SCOPES.split(",")
+    }
+    for method, path in routes(deployment):
+        if path in PUBLIC:
+            continue
+        needed = scope_of(path)
+        r = deployment.client(keys[needed]).request(method, concrete(path))
+        assert r.status_code == 403, (method, path, r.text)
+        assert needed in r.json()["message"]
+
+
+def test_bad_revoked_and_malformed_keys(deployment: Deployment) -> None:
+    token = deployment.key("match")
+    c = deployment.client(token)
+    assert c.get("/v1/index/status").status_code == 200
+    assert (
+        deployment.client("sgk_000000000000_" + "x" * 43).get("/v1/index/status").status_code == 401
+    )
+    assert deployment.client("not-a-key").get("/v1/index/status").status_code == 401
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert deployment.client(tampered).get("/v1/index/status").status_code == 401
+    name = next(
+        k["name"]
+        for k in deployment.client().get("/v1/keys").json()
+        if token.startswith(f"sgk_{k['prefix']}_")
+    )
+    assert deployment.client().delete(f"/v1/keys/{name}").json()["revoked_at"] is not None
+    deadline = time.monotonic() + 5
+    while c.get("/v1/index/status").status_code != 401:
+        assert time.monotonic() < deadline, "revoked key still accepted after 5 s"
+        time.sleep(0.2)
+
+
+def test_rate_limit_per_key(deployment: Deployment) -> None:
+    token = deployment.key("match", rate_limit=5)
+    c = deployment.client(token)
+    codes = [c.get("/v1/index/status").status_code for _ in range(8)]
+    assert codes[:5] == [200] * 5
+    assert 429 in codes[5:]
+    r = c.get("/v1/index/status")
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert "rate limit" in r.json()["message"]
+    # another key is not affected
+    assert deployment.client().get("/v1/index/status").status_code == 200
+
+
+@pytest.mark.parametrize("scopes", ["", "match,bogus"])
+def test_keys_cli_refuses_bad_scopes(deployment: Deployment, scopes: str) -> None:
+    from tests.conftest import run_safeguard
+
+    r = run_safeguard(["keys", "create", "bad", "--scope", scopes or ","], deployment.env)
+    assert r.returncode == 2
+    assert "scope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_keys_cli_lists_and_revokes(deployment: Deployment) -> None:
+    import json
+
+    from tests.conftest import run_safeguard
+
+    run_safeguard(["keys", "create", "cli-key", "--scope", "hash"], deployment.env)
+    listed = json.loads(run_safeguard(["keys", "list", "--json"], deployment.env).stdout)
+    entry = next(k for k in listed if k["name"] == "cli-key")
+    assert entry["scopes"] == ["hash"] and "key" not in entry and "secret_sha256" not in entry
+    r = run_safeguard(["keys", "revoke", "cli-key"], deployment.env)
+    assert r.returncode == 0
+    listed = json.loads(run_safeguard(["keys", "list", "--json"], deployment.env).stdout)
+    assert all(k["name"] != "cli-key" for k in listed)
+    r = run_safeguard(["keys", "revoke", "no-such-key"], deployment.env)
+    assert r.returncode == 2 and "no API key named" in r.stderr
