@@ -64,7 +64,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SafeguardError)
     async def _safeguard_error(_: Request, e: SafeguardError) -> JSONResponse:
-        return error_response(status_for(e), e.message.splitlines()[0], e.code)
+        message = "; ".join(line.strip() for line in e.message.splitlines() if line.strip())
+        return error_response(status_for(e), message, e.code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
