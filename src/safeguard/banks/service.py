@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,8 +180,10 @@ class BankService:
         with self.db.transaction() as s:
             bank = self._bank(s, name)
             n = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
+            # a statement, not ORM state: a concurrent delete makes this match no row
+            if s.execute(delete(Bank).where(Bank.id == bank.id)).rowcount != 1:
+                raise BankNotFound(name)
             self._log(s, "bank.delete", bank, content_removed=n)
-            s.delete(bank)
             return n
 
     # -- content ---------------------------------------------------------------------------
@@ -352,11 +354,12 @@ class BankService:
     def remove_content(self, name: str, content_id: int) -> None:
         with self.db.transaction() as s:
             bank = self._bank(s, name)
-            row = s.get(Content, content_id)
-            if row is None or row.bank_id != bank.id:
+            gone = s.execute(
+                delete(Content).where(Content.id == content_id, Content.bank_id == bank.id)
+            ).rowcount
+            if gone != 1:  # never there, or removed by a concurrent request just now
                 raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
             self._log(s, "content.remove", bank, content_id)
-            s.delete(row)
 
     def set_content_disabled(
         self, name: str, content_id: int, until: datetime | None
