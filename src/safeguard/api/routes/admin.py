@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
+from safeguard.api.errors import ApiError
 from safeguard.api.metrics import render
 from safeguard.api.models import ChangePage, KeyCreate, KeyCreated, KeyOut
-from safeguard.api.routes.common import errors
+from safeguard.api.routes.common import after_query, errors
 from safeguard.store.models import Change
 
 admin = require("admin")
@@ -35,17 +36,20 @@ def create_key(
     return {**new.info.to_json(), "key": new.token}
 
 
-@router.delete("/v1/keys/{name}", response_model=KeyOut, responses=errors(404))
+@router.delete("/v1/keys/{name}", response_model=KeyOut, responses=errors(400, 404))
 def revoke_key(
     name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(admin)
 ) -> dict[str, object]:
-    """Revoke a key (kept, marked revoked); servers refuse it within seconds."""
+    """Revoke a key (kept, marked revoked); servers refuse it within seconds. A key cannot
+    revoke itself (use another admin key, or `safeguard keys revoke`)."""
+    if name == who.key.name:
+        raise ApiError(400, "a key cannot revoke itself", "invalid_request")
     return rt.keys(who.actor).revoke(name).to_json()
 
 
 @router.get("/v1/changes", response_model=ChangePage, responses=errors())
 def list_changes(
-    after: int = Query(0, ge=0, description="change id to start after"),
+    after: int = after_query("change"),
     limit: int = Query(100, ge=1, le=1000),
     rt: Runtime = Depends(runtime),
     _: Principal = Depends(admin),

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Path, Query
 
 from safeguard.api.errors import ErrorBody
 from safeguard.banks import BankInfo, ContentInfo
 from safeguard.matching import MatchResult
+
+#: ids are 64-bit database integers
+MAX_ID = 2**63 - 1
+ContentId = Annotated[int, Path(ge=1, le=MAX_ID, description="content id")]
+
+
+def after_query(what: str) -> Any:
+    return Query(0, ge=0, le=MAX_ID, description=f"{what} id to start after")
+
 
 _WHY = {
     400: "Bad input: the message names the problem",

@@ -28,7 +28,7 @@ from safeguard.api.models import (
     FileAddOut,
     ImportOut,
 )
-from safeguard.api.routes.common import bank_json, content_json, errors
+from safeguard.api.routes.common import ContentId, after_query, bank_json, content_json, errors
 from safeguard.api.uploads import read_upload
 from safeguard.banks import Provenance
 from safeguard.banks.formats import FORMATS, parse_hash_list, write_hash_list
@@ -109,7 +109,7 @@ def delete_bank(
 @router.get("/{name}/content", response_model=ContentPage, responses=errors(404))
 def list_content(
     name: str,
-    after: int = Query(0, ge=0, description="content id to start after"),
+    after: int = after_query("content"),
     limit: int = Query(100, ge=1, le=1000),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
@@ -174,7 +174,10 @@ async def add_file(
 
 @router.get("/{name}/content/{content_id}", response_model=ContentOut, responses=errors(404))
 def get_content(
-    name: str, content_id: int, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+    name: str,
+    content_id: ContentId,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
 ) -> dict[str, object]:
     return content_json(rt.banks(who.actor).get_content(content_id, name))
 
@@ -182,7 +185,7 @@ def get_content(
 @router.patch("/{name}/content/{content_id}", response_model=ContentOut, responses=errors(400, 404))
 def update_content(
     name: str,
-    content_id: int,
+    content_id: ContentId,
     body: ContentPatch,
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
@@ -195,7 +198,10 @@ def update_content(
 
 @router.delete("/{name}/content/{content_id}", status_code=204, responses=errors(404))
 def remove_content(
-    name: str, content_id: int, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
+    name: str,
+    content_id: ContentId,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(curate),
 ) -> Response:
     rt.banks(who.actor).remove_content(name, content_id)
     rt.follower.sync_now()

@@ -25,7 +25,7 @@ from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
 from safeguard.api.metrics import LOOKUPS, MATCHED
-from safeguard.api.routes.common import errors
+from safeguard.api.routes.common import ContentId, errors
 from safeguard.api.uploads import fetch_url, read_upload
 from safeguard.banks import BankInfo, ContentInfo, Provenance
 from safeguard.errors import BankExists, BankNotFound, ContentNotFound, SafeguardError
@@ -528,10 +528,10 @@ def _get_content(rt: Runtime, who: Principal, bank_name: str, content_id: int) -
         raise ApiError(404, f"content '{content_id}' not found", "content_not_found") from None
 
 
-@curation.get("/bank/{bank_name}/content/{content_id}", responses=errors(404))
+@curation.get("/bank/{bank_name}/content/{content_id}", responses=errors(400, 404))
 def get_content(
     bank_name: str,
-    content_id: int,
+    content_id: ContentId,
     include_signals: bool = Query(False),
     signal_type: str | None = Query(None, description="include only this type's signal"),
     rt: Runtime = Depends(runtime),
@@ -548,7 +548,7 @@ def get_content(
 @curation.put("/bank/{bank_name}/content/{content_id}", responses=errors(400, 404))
 def update_content(
     bank_name: str,
-    content_id: int,
+    content_id: ContentId,
     body: ContentUpdateBody,
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
@@ -579,7 +579,7 @@ def update_content(
 @curation.delete("/bank/{bank_name}/content/{content_id}", responses=errors(404))
 def delete_content(
     bank_name: str,
-    content_id: int,
+    content_id: ContentId,
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> JSONResponse:
