@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import Bank, Content, ContentSignal, Database
 
 log = logging.getLogger(__name__)
+
+#: how many matched content items' metadata each matcher keeps
+_META_CACHE = 100_000
 
 # (entry id, content id, bank id, signal type, value)
 _Row = tuple[int, int, int, str, str]
@@ -93,6 +97,9 @@ class Matcher:
         self._caught_up_at: float | None = None
         self._rebuilds = 0
         self._applied = 0
+        # external id and switch-off time of recently matched content; changes evict
+        self._meta: OrderedDict[int, tuple[str | None, datetime | None]] = OrderedDict()
+        self._applied_batches = 0
 
     # -- keeping current --------------------------------------------------------------------
 
@@ -168,6 +175,7 @@ class Matcher:
 
     def _apply(self, rows: list[ChangeRow]) -> None:
         """Reconcile the indexes with the store for everything these changes touched."""
+        self._applied_batches += 1
         bank_ids: set[int] = set()
         content_ids: set[int] = set()
         imports: list[tuple[int, int, int]] = []
@@ -180,6 +188,7 @@ class Matcher:
                     imports.append((r.bank_id, lo, hi))
             elif r.action.startswith("content.") and r.content_id is not None:
                 content_ids.add(r.content_id)
+                self._meta.pop(r.content_id, None)
             # other actions (API keys, and later reviews and referrals) leave indexes alone
         with self.db.transaction() as s:
             for bank_id in sorted(bank_ids):
@@ -309,18 +318,35 @@ class Matcher:
         return results
 
     def _content_meta(self, content_ids: set[int]) -> tuple[dict[int, str | None], set[int]]:
-        """External ids of matched content, and which of it is switched off right now."""
+        """External ids of matched content, and which of it is switched off right now.
+
+        Read from a bounded cache of recently matched items (changes to an item evict it),
+        else with one indexed query."""
         if not content_ids:
             return {}, set()
-        with self.db.transaction() as s:
-            rows = s.execute(
-                select(Content.id, Content.external_id, Content.disabled_until).where(
-                    Content.id.in_(content_ids)
-                )
-            ).all()
+        with self._lock:
+            found = {c: self._meta[c] for c in content_ids if c in self._meta}
+            generation = self._applied_batches
+        missing = sorted(content_ids - found.keys())
+        if missing:
+            with self.db.engine.connect() as conn:
+                rows = conn.execute(
+                    select(Content.id, Content.external_id, Content.disabled_until).where(
+                        Content.id.in_(missing)
+                    )
+                ).all()
+            with self._lock:
+                # cache only what no change applied meanwhile can have made stale
+                fresh = generation == self._applied_batches
+                for cid, ext, until in rows:
+                    found[cid] = (ext, until)
+                    if fresh:
+                        self._meta[cid] = (ext, until)
+                while len(self._meta) > _META_CACHE:
+                    self._meta.popitem(last=False)
         now = datetime.now(UTC)
-        external = {cid: ext for cid, ext, _ in rows}
-        disabled = {cid for cid, _, until in rows if until is not None and until > now}
+        external = {cid: ext for cid, (ext, _) in found.items()}
+        disabled = {cid for cid, (_, until) in found.items() if until is not None and until > now}
         return external, disabled
 
 

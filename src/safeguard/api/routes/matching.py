@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from safeguard.api.app import Runtime, runtime
@@ -44,20 +45,23 @@ def _count(queries: list[dict[str, str]], results: list[MatchResult]) -> None:
 
 
 @router.get("/match", response_model=MatchResultOut, responses=errors(400, 503))
-def match_hash(
+async def match_hash(
     pdq: str | None = Query(None, description="PDQ hash, 64 hex digits"),
     md5: str | None = Query(None, description="MD5, 32 hex digits"),
     sha256: str | None = Query(None, description="SHA-256, 64 hex digits"),
     banks: str | None = Query(None, description="comma-separated bank names to limit to"),
     rt: Runtime = Depends(runtime),
-) -> dict[str, object]:
+) -> JSONResponse:
     """Look up one item's hashes in every enabled bank."""
     given = {k: v for k, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v is not None}
     query = _clean(given)
     only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
+    # inline, not on the thread pool: the lookup is CPU-only (and a cached or single indexed
+    # query for a match), and this is the hot path; the dict is built to the documented
+    # model, so FastAPI's re-validation of it is skipped
     result = rt.sg.matcher.lookup(query, only)
     _count([query], [result])
-    return result_json(result)
+    return JSONResponse(result_json(result))
 
 
 @router.post("/match", response_model=MatchResults, responses=errors(400, 503))

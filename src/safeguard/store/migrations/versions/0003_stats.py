@@ -68,9 +68,7 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(400), nullable=False),
         sa.UniqueConstraint("dedupe_key", name="uq_stats_figures_dedupe"),
     )
-    op.create_index(
-        "ix_stats_figures_lookup", "stats_figures", ["geography", "source", "measure"]
-    )
+    op.create_index("ix_stats_figures_lookup", "stats_figures", ["geography", "source", "measure"])
     op.create_index("ix_stats_figures_import", "stats_figures", ["import_id"])
 
 

@@ -1,0 +1,104 @@
+"""Fixtures for the statistics tests: stores shared by a module, on every backend.
+
+Building a store (migrations, the built-in published figures, the 23,000-row Home Office table)
+takes a second or two; tests that only read share one store per module and backend. Tests that
+import files get a fresh store each (the `cli` fixture of tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import BACKENDS, POSTGRES_URL, SHARED, Cli, _postgres_available
+
+CRIME = SHARED / "datasets" / "crime-stats"
+PRC_CSV = CRIME / "raw" / "prc-pfa-mar2013-onwards-tables201718.csv"
+PRESS_CSV = CRIME / "nspcc_press_figures.csv"
+PLATFORM_CSV = CRIME / "nspcc_platform_figures.csv"
+FORCES_CSV = CRIME / "police_forces_uk.csv"
+SEEDS = SHARED / "seeds"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database URL for one test module on one backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('stats') / 'safeguard.db'}"
+        return
+    if not _postgres_available():
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_cli(url: str, home: Path) -> Cli:
+    home.mkdir(parents=True, exist_ok=True)
+    return Cli(
+        {
+            "SAFEGUARD_HOME": str(home),
+            "SAFEGUARD_DATABASE_URL": url,
+            "SAFEGUARD_ACTOR": "test",
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def figures_cli(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A store holding only the published figures shipped with safeguard."""
+    return make_cli(module_db, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="module")
+def prc_cli(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, float]:
+    """A store with the Home Office 2017/18 table imported; also the import's wall time."""
+    cli = make_cli(module_db, tmp_path_factory.mktemp("home"))
+    cli("stats", "list")  # migrations and built-in figures first: not part of the import
+    started = time.perf_counter()
+    result = cli("stats", "import", PRC_CSV)
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    return cli, elapsed
+
+
+def press_rows() -> list[dict[str, str]]:
+    with open(PRESS_CSV, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def press_value(
+    geography: str,
+    period: str,
+    measure: str = "offences",
+    release: str | None = None,
+    kind: str | None = None,
+) -> float:
+    """One figure as transcribed in the shared press figures file (the expected value)."""
+    found = [
+        r
+        for r in press_rows()
+        if r["geography"] == geography
+        and r["financial_year"] == period
+        and r["measure"] == measure
+        and (release is None or r["release"] == release)
+        and (kind is None or r["geography_type"] == kind)
+    ]
+    assert len(found) == 1, (geography, period, measure, found)
+    return float(found[0]["value"])
