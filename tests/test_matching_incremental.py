@@ -78,3 +78,26 @@ def test_incremental_matches_rebuilt(db_url: str, home: Path, seed: int) -> None
     status = follower.status()
     assert status.rebuilds == 1 and status.changes_applied > 0
     sg.close()
+
+
+def test_a_failed_update_is_recovered_not_lost(db_url: str, home: Path) -> None:
+    """If applying a batch of changes fails half way (a database error, say), the matcher
+    must not skip those changes: the next refresh rebuilds from the store."""
+    sg = Safeguard.open(home=home, database_url=db_url, actor="test")
+    m = Matcher(sg.db)
+    pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    assert not m.lookup({"pdq": pdq}).matched
+    sg.banks.create("x")
+    sg.banks.add("x", {"pdq": pdq})
+    real = m._read_changes
+
+    def broken(rows):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")
+
+    m._read_changes = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        m.refresh()
+    m._read_changes = real  # type: ignore[method-assign]
+    assert m.lookup({"pdq": pdq}).matched
+    assert m.status().rebuilds == 2
+    sg.close()

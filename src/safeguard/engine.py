@@ -25,7 +25,7 @@ from safeguard.banks.records import AddResult
 from safeguard.config import Settings
 from safeguard.errors import FileProblem
 from safeguard.matching import Matcher, MatchResult
-from safeguard.signals import validate_signal
+from safeguard.signals import validate_signals
 from safeguard.signals.files import (
     FileSignals,
     hash_bytes,
@@ -145,8 +145,7 @@ class Safeguard:
 
     def match_signals(self, signals: dict[str, str]) -> MatchResult:
         """Match raw signal values ({"pdq": "...", "md5": "..."}); values are validated."""
-        clean = dict(validate_signal(t, v) for t, v in signals.items())
-        return self.matcher.lookup(clean)
+        return self.matcher.lookup(validate_signals(signals))
 
     def match_records(self, records: list[HashRecord]) -> list[MatchResult]:
         return self.matcher.lookup_many([r.signals for r in records])

@@ -93,7 +93,7 @@ def test_signal_content_and_lookups(c: httpx.Client) -> None:
         == {}
     )
     md5 = c.get("/m/lookup", params={"signal": MD5, "signal_type": "video_md5", "banks": a})
-    assert md5.json() == {a: [{"bank_content_id": id_md5["id"], "distance": "0"}]}
+    assert md5.json() == {a: [{"bank_content_id": id_md5["id"], "distance": "-"}]}
 
     # the roll-out ratio: a bank at 0.0 takes part only with bypass_coinflip (POST) or never
     c.put(f"/c/bank/{b}", json={"enabled_ratio": 0.5})
@@ -130,6 +130,8 @@ def test_signal_content_and_lookups(c: httpx.Client) -> None:
     year = int(time.time()) + 365 * 24 * 3600
     put = c.put(f"/c/bank/{a}/content/{id_a}", json={"disable_until_ts": year})
     assert put.status_code == 200 and put.json()["disable_until_ts"] == year
+    unchanged = c.put(f"/c/bank/{a}/content/{id_a}", json={})
+    assert unchanged.status_code == 200 and unchanged.json()["disable_until_ts"] == year
     assert (
         c.put(f"/c/bank/{a}/content/{id_a}", json={"disable_until_ts": 9999999999}).status_code
         == 400

@@ -30,6 +30,12 @@ def media_site(train_images: list[Path]) -> Iterator[str]:
                 self.send_response(302)
                 self.send_header("Location", "http://169.254.169.254/latest/meta-data")
                 self.end_headers()
+            elif self.path == "/page":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"hi")
             elif self.path == "/huge":
                 self.send_response(200)
                 self.end_headers()
@@ -60,7 +66,14 @@ def test_url_fetch_rules(
         assert r.status_code == 403 and "loopback or private" in r.json()["message"]
         r = c.get("/h/hash", params={"url": "http://localhost/photo.jpg"})
         assert r.status_code == 403 and "allowlist" in r.json()["message"]
-        for bad in ("file:///etc/passwd", "ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/"):
+        for bad in (
+            "file:///etc/passwd",
+            "ftp://127.0.0.1/x",
+            "http://user:pw@127.0.0.1/",
+            # a NUL would cut the name short at the resolver: refused as a bad host name
+            "http://evil.test%00.example.org/a.jpg",
+            "http://evil.test\x00.example.org/a.jpg",
+        ):
             assert c.get("/h/hash", params={"url": bad}).status_code == 400, bad
 
         # a closed test network: private addresses allowed on purpose
@@ -87,5 +100,7 @@ def test_url_fetch_rules(
         assert r.status_code == 400 and "302" in r.json()["message"]
         r = c.get("/h/hash", params={"url": f"{media_site}/huge"})
         assert r.status_code == 413
+        r = c.get("/h/hash", params={"url": f"{media_site}/page"})
+        assert r.status_code == 400 and "ContentType" in r.json()["message"]
         r = c.get("/h/hash", params={"url": f"{media_site}/missing"})
         assert r.status_code == 400 and "404" in r.json()["message"]

@@ -177,3 +177,25 @@ def test_health(deployment: Deployment) -> None:
     assert r.status_code == 200 and r.text == "I-AM-ALIVE"
     assert httpx.get(deployment.server.url + "/readyz").text == "READY"
     assert httpx.get(deployment.server.url + "/livez").text == "OK"
+
+
+def test_bank_update_is_all_or_nothing(deployment: Deployment, bank_name: str) -> None:
+    c = deployment.client()
+    other = bank_name + "_OTHER"
+    c.post("/v1/banks", json={"name": bank_name})
+    c.post("/v1/banks", json={"name": other})
+    r = c.patch(f"/v1/banks/{bank_name}", json={"enabled": False, "name": other})
+    assert r.status_code == 409
+    after = c.get(f"/v1/banks/{bank_name}").json()
+    assert after["enabled"] is True and after["name"] == bank_name
+
+
+def test_roles_deploy_apart(deployment: Deployment, start_server) -> None:  # type: ignore[no-untyped-def]
+    hasher = start_server({**deployment.env, "SAFEGUARD_API_ROLES": "hash"})
+    c = hasher.client(deployment.admin_key)
+    assert httpx.get(hasher.url + "/status").text == "I-AM-ALIVE"  # no index to load
+    assert c.post("/h/hash", files={"video": ("v.bin", b"bytes")}).status_code == 200
+    assert c.get("/m/raw_lookup", params={"signal": PDQ, "signal_type": "pdq"}).status_code == 404
+    assert c.get("/v1/banks").status_code == 404
+    paths = c.get("/openapi.json").json()["paths"]
+    assert "/h/hash" in paths and not any(p.startswith(("/m/", "/c/", "/v1/banks")) for p in paths)

@@ -34,12 +34,18 @@ class Runtime:
     settings: Settings
     service: ServiceSettings
     sg: Safeguard
-    follower: IndexFollower
+    follower: IndexFollower | None  # only where the match role is served
     key_cache: KeyCache
     limiter: RateLimiter
 
     def banks(self, actor: str) -> BankService:
-        return BankService(self.sg.db, actor)
+        """Bank operations as `actor`; each change reaches this process's index before the
+        response is sent."""
+        return BankService(self.sg.db, actor, on_change=self.after_write)
+
+    def after_write(self) -> None:
+        if self.follower is not None:
+            self.follower.sync_now()
 
     def keys(self, actor: str) -> KeyService:
         return KeyService(self.sg.db, actor)
@@ -57,7 +63,9 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sg = Safeguard.open(settings)
         sg.matcher.auto_refresh = False
-        follower = IndexFollower(sg.matcher, service.sync_interval)
+        # hashers and curators need no index: only a matching process loads and follows one
+        matches = "match" in service.roles
+        follower = IndexFollower(sg.matcher, service.sync_interval) if matches else None
         app.state.runtime = Runtime(
             settings=settings,
             service=service,
@@ -66,11 +74,13 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
             key_cache=KeyCache(KeyService(sg.db, "api"), service.key_cache_seconds),
             limiter=RateLimiter(),
         )
-        follower.start()
+        if follower is not None:
+            follower.start()
         try:
             yield
         finally:
-            follower.stop()
+            if follower is not None:
+                follower.stop()
             sg.close()
 
     app = FastAPI(

@@ -3,8 +3,9 @@
 It loads the index once, then polls the change log every `interval` seconds and applies
 what changed (`Matcher.refresh`). Several processes, on one host or many, each run one
 against the same database; a change made through any of them reaches all within about one
-interval. Lookups never wait for it; `/status` reports 503 until the first load is done or
-when polling has failed for longer than `stale_after`.
+interval. `/status` reports 503 until the first load is done or
+when polling has failed for longer than `stale_after`. Lookups answer from the index as it
+was while a refresh reads the database; only applying a change holds them up, briefly.
 """
 
 from __future__ import annotations
@@ -35,10 +36,18 @@ class IndexFollower:
         self._thread.join(timeout=10)
 
     def sync_now(self) -> None:
-        """Apply committed changes right away (after a write made through this process)."""
-        if self.matcher.status().ready:
+        """Apply committed changes right away (after a write made through this process).
+
+        The write has committed already, so a failure here is logged, not raised: the
+        background loop retries, rebuilding the index if it must."""
+        if not self.matcher.status().ready:
+            return
+        try:
             self.matcher.refresh()
             self.last_ok = time.time()
+        except Exception as e:
+            self.last_error = f"{type(e).__name__}: {e}".splitlines()[0]
+            log.warning("index refresh after a write failed: %s", self.last_error)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,6 +20,8 @@ from prometheus_client import (
     multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from safeguard.matching import MatchResult
 
 REQUESTS = Counter(
     "safeguard_http_requests", "HTTP requests by route and status.", ["route", "method", "status"]
@@ -42,6 +45,13 @@ INDEX_AGE = Gauge(
     "Seconds since the index last caught up with the change log.",
     multiprocess_mode="max",
 )
+
+
+def count_lookups(queries: Iterable[dict[str, str]], results: Iterable[MatchResult]) -> None:
+    for q in queries:
+        for t in q:
+            LOOKUPS.labels(t).inc()
+    MATCHED.inc(sum(1 for r in results if r.matched))
 
 
 def render() -> tuple[bytes, str]:

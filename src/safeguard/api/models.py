@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from safeguard.banks.service import MAX_PDQ_THRESHOLD
 from safeguard.signals.pdq import DEFAULT_THRESHOLD
@@ -73,7 +73,7 @@ class ContentPage(BaseModel):
 
 
 class ContentPatch(Strict):
-    disabled_until: datetime | None = Field(
+    disabled_until: AwareDatetime | None = Field(
         description="switch the item off until this time (null: on again)"
     )
 

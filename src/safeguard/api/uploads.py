@@ -10,7 +10,9 @@ is read up to the upload limit within a timeout.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -95,34 +97,59 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
     return data
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _public(addr: str) -> bool:
-    ip = ipaddress.ip_address(addr)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True for a globally routable unicast address, looking inside IPv6 forms that carry
+    an IPv4 address (mapped, 6to4, NAT64)."""
+    ip = ipaddress.ip_address(addr.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            ip = inner
     return ip.is_global and not ip.is_multicast
 
 
-def check_url(url: str, service: ServiceSettings) -> tuple[str, str, int, str]:
-    """(scheme, host, port, checked IP) of a URL we may fetch, or ApiError(400/403)."""
+def _host_of(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path and query) of a URL safe to parse further, or ApiError."""
+    if len(url) > 2000:
+        raise ApiError(400, "URL longer than 2,000 characters", "invalid_url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = (parts.hostname or "").encode("idna").decode("ascii").lower()
+    except (ValueError, UnicodeError):
+        raise ApiError(400, f"not a valid URL: {url[:200]!r}", "invalid_url") from None
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise ApiError(400, "only plain http(s) URLs with a host can be fetched", "invalid_url")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.match(host):  # NUL bytes, spaces and the like never reach the resolver
+            raise ApiError(400, f"not a valid host name: {host[:100]!r}", "invalid_url") from None
+    port = port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, host, port, target
+
+
+async def check_url(url: str, service: ServiceSettings) -> tuple[str, str, int, str, str]:
+    """(scheme, host, port, path, checked IP) of a URL we may fetch, or ApiError(400/403)."""
     if not service.url_fetch_hosts:
         raise ApiError(
             403,
             "fetching URLs is turned off on this server (set SAFEGUARD_URL_FETCH_HOSTS)",
             "url_fetch_disabled",
         )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ApiError(400, f"not a valid URL: {url!r}", "invalid_url") from None
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
-        raise ApiError(400, "only plain http(s) URLs with a host can be fetched", "invalid_url")
+    scheme, host, port, target = _host_of(url)
     if not any(host == h or host.endswith("." + h) for h in service.url_fetch_hosts):
         raise ApiError(403, f"host {host!r} is not on the URL allowlist", "url_not_allowed")
-    port = port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise ApiError(400, f"cannot resolve host {host!r}", "url_fetch_failed") from None
     addrs = sorted({str(i[4][0]) for i in infos})
@@ -134,42 +161,42 @@ def check_url(url: str, service: ServiceSettings) -> tuple[str, str, int, str]:
             f"host {host!r} resolves to a loopback or private address; refused",
             "url_not_allowed",
         )
-    return parts.scheme, host, port, addrs[0]
+    return scheme, host, port, target, addrs[0]
 
 
-async def fetch_url(url: str, service: ServiceSettings, limit: int) -> bytes:
-    """The body at `url`, fetched under the rules above."""
-    scheme, host, port, ip = check_url(url, service)
-    parts = urlsplit(url)
-    target = f"[{ip}]" if ":" in ip else ip
-    path = parts.path or "/"
-    direct = f"{scheme}://{target}:{port}{path}" + (f"?{parts.query}" if parts.query else "")
+async def fetch_url(url: str, service: ServiceSettings, limit: int) -> tuple[bytes, str]:
+    """(body, Content-Type) of `url`, fetched under the rules above, all within the timeout."""
+    scheme, host, port, target, ip = await check_url(url, service)
+    direct = f"{scheme}://{f'[{ip}]' if ':' in ip else ip}:{port}{target}"
     default_port = 443 if scheme == "https" else 80
     headers = {"Host": host if port == default_port else f"{host}:{port}"}
     try:
-        async with (
-            httpx.AsyncClient(timeout=service.url_fetch_timeout, follow_redirects=False) as client,
-            client.stream(
-                "GET", direct, headers=headers, extensions={"sni_hostname": host}
-            ) as response,
-        ):
-            if response.status_code != 200:
-                raise ApiError(
-                    400,
-                    f"fetching the URL gave HTTP {response.status_code}",
-                    "url_fetch_failed",
-                )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise ApiError(
-                        413, f"the fetched file is larger than {limit} bytes", "too_large"
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
+        async with asyncio.timeout(service.url_fetch_timeout):
+            return await _get(direct, headers, host, limit, service.url_fetch_timeout)
+    except TimeoutError:
+        message = f"fetching the URL took longer than {service.url_fetch_timeout:g} s"
+        raise ApiError(400, message, "url_fetch_failed") from None
     except httpx.HTTPError as e:
-        raise ApiError(
-            400, f"fetching the URL failed: {type(e).__name__}", "url_fetch_failed"
-        ) from None
+        message = f"fetching the URL failed: {type(e).__name__}"
+        raise ApiError(400, message, "url_fetch_failed") from None
+
+
+async def _get(
+    url: str, headers: dict[str, str], host: str, limit: int, timeout: float
+) -> tuple[bytes, str]:
+    async with (
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+        client.stream("GET", url, headers=headers, extensions={"sni_hostname": host}) as response,
+    ):
+        if response.status_code != 200:
+            raise ApiError(
+                400, f"fetching the URL gave HTTP {response.status_code}", "url_fetch_failed"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"the fetched file is larger than {limit} bytes", "too_large")
+            chunks.append(chunk)
+        return b"".join(chunks), response.headers.get("content-type", "")

@@ -7,6 +7,7 @@ and a failure half way leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -28,10 +29,10 @@ from safeguard.errors import (
     BankExists,
     BankNotFound,
     ContentNotFound,
+    ImportFormatError,
     InvalidRequest,
-    SafeguardError,
 )
-from safeguard.signals import validate_signal
+from safeguard.signals import validate_signals
 from safeguard.signals.pdq import DEFAULT_THRESHOLD
 from safeguard.store import Bank, Change, Content, ContentSignal, Database
 from safeguard.store.models import utcnow
@@ -60,6 +61,17 @@ def check_threshold(value: int) -> int:
     return value
 
 
+#: longest source and external id stored (columns of 500 characters)
+MAX_PROVENANCE = 500
+
+
+def provenance_problem(source: str, external_id: str | None) -> str | None:
+    for what, value in (("source", source), ("external id", external_id)):
+        if value is not None and len(value) > MAX_PROVENANCE:
+            return f"{what} longer than {MAX_PROVENANCE} characters"
+    return None
+
+
 def check_ratio(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise InvalidRequest(f"match ratio must be a number from 0 to 1, got {value!r}")
@@ -67,11 +79,25 @@ def check_ratio(value: float) -> float:
 
 
 class BankService:
-    """Create, change and query banks and their content, recording who did what."""
+    """Create, change and query banks and their content, recording who did what.
 
-    def __init__(self, db: Database, actor: str) -> None:
+    `on_change`, if given, is called after every committed change (a server uses it to
+    apply the change to its own index before it answers)."""
+
+    def __init__(
+        self, db: Database, actor: str, on_change: Callable[[], None] | None = None
+    ) -> None:
         self.db = db
         self.actor = actor
+        self.on_change = on_change
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction for a change; `on_change` runs once it has committed."""
+        with self.db.transaction() as s:
+            yield s
+        if self.on_change is not None:
+            self.on_change()
 
     # -- banks -----------------------------------------------------------------------------
 
@@ -82,11 +108,14 @@ class BankService:
         pdq_threshold: int = DEFAULT_THRESHOLD,
         negative: bool = False,
         description: str = "",
+        enabled: bool = True,
+        match_ratio: float = 1.0,
     ) -> BankInfo:
         check_bank_name(name)
         check_threshold(pdq_threshold)
+        check_ratio(match_ratio)
         try:
-            with self.db.transaction() as s:
+            with self._write() as s:
                 if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
                     raise BankExists(name)
                 now = utcnow()
@@ -95,7 +124,8 @@ class BankService:
                     description=description,
                     pdq_threshold=pdq_threshold,
                     negative=negative,
-                    enabled=True,
+                    enabled=enabled,
+                    match_ratio=match_ratio,
                     created_at=now,
                     created_by=self.actor,
                     updated_at=now,
@@ -103,7 +133,7 @@ class BankService:
                 s.add(bank)
                 s.flush()
                 self._log(s, "bank.create", bank, threshold=pdq_threshold, negative=negative)
-                return self._info(s, bank)
+                return self._info(s, bank, 0, {})
         except IntegrityError:  # created concurrently by someone else
             raise BankExists(name) from None
 
@@ -116,68 +146,74 @@ class BankService:
             sig = self._signal_counts(s, None)
             return [self._info(s, b, counts.get(b.id, 0), sig.get(b.id, {})) for b in banks]
 
-    def get(self, name: str) -> BankInfo:
+    def get(self, name: str, *, counts: bool = True) -> BankInfo:
+        """A bank's settings; with `counts=False` its content counts are left at zero (no
+        counting: cheap on a bank of millions)."""
         with self.db.transaction() as s:
-            return self._info(s, self._bank(s, name))
+            bank = self._bank(s, name)
+            return self._info(s, bank) if counts else self._info(s, bank, 0, {})
+
+    def require(self, name: str) -> None:
+        """BankNotFound unless the bank exists (cheap: no counting)."""
+        with self.db.transaction() as s:
+            self._bank(s, name)
 
     def update(
         self,
         name: str,
         *,
+        new_name: str | None = None,
+        enabled: bool | None = None,
         pdq_threshold: int | None = None,
         negative: bool | None = None,
         description: str | None = None,
         match_ratio: float | None = None,
     ) -> BankInfo:
+        """Change any of a bank's settings in one transaction: all of them, or none."""
+        if new_name is not None:
+            check_bank_name(new_name)
         if pdq_threshold is not None:
             check_threshold(pdq_threshold)
         if match_ratio is not None:
             check_ratio(match_ratio)
-        with self.db.transaction() as s:
-            bank = self._bank(s, name)
-            changed: dict[str, object] = {}
-            for attr, value in (
-                ("pdq_threshold", pdq_threshold),
-                ("negative", negative),
-                ("description", description),
-                ("match_ratio", match_ratio),
-            ):
-                if value is not None and getattr(bank, attr) != value:
-                    changed[attr] = {"from": getattr(bank, attr), "to": value}
-                    setattr(bank, attr, value)
-            if changed:
-                bank.updated_at = utcnow()
-                self._log(s, "bank.update", bank, **changed)
-            return self._info(s, bank)
-
-    def rename(self, name: str, new_name: str) -> BankInfo:
-        check_bank_name(new_name)
         try:
-            with self.db.transaction() as s:
+            with self._write() as s:
                 bank = self._bank(s, name)
-                if new_name == name:
-                    return self._info(s, bank)
-                if s.scalar(select(Bank.id).where(Bank.name == new_name)) is not None:
-                    raise BankExists(new_name)
-                bank.name = new_name
-                bank.updated_at = utcnow()
-                self._log(s, "bank.rename", bank, old_name=name)
+                if new_name is not None and new_name != name:
+                    if s.scalar(select(Bank.id).where(Bank.name == new_name)) is not None:
+                        raise BankExists(new_name)
+                    bank.name = new_name
+                    self._log(s, "bank.rename", bank, old_name=name)
+                if enabled is not None and bank.enabled != enabled:
+                    bank.enabled = enabled
+                    self._log(s, "bank.enable" if enabled else "bank.disable", bank)
+                changed: dict[str, object] = {}
+                for attr, value in (
+                    ("pdq_threshold", pdq_threshold),
+                    ("negative", negative),
+                    ("description", description),
+                    ("match_ratio", match_ratio),
+                ):
+                    if value is not None and getattr(bank, attr) != value:
+                        changed[attr] = {"from": getattr(bank, attr), "to": value}
+                        setattr(bank, attr, value)
+                if changed:
+                    self._log(s, "bank.update", bank, **changed)
+                if s.dirty:
+                    bank.updated_at = utcnow()
                 return self._info(s, bank)
         except IntegrityError:
-            raise BankExists(new_name) from None
+            raise BankExists(new_name or name) from None
+
+    def rename(self, name: str, new_name: str) -> BankInfo:
+        return self.update(name, new_name=new_name)
 
     def set_enabled(self, name: str, enabled: bool) -> BankInfo:
-        with self.db.transaction() as s:
-            bank = self._bank(s, name)
-            if bank.enabled != enabled:
-                bank.enabled = enabled
-                bank.updated_at = utcnow()
-                self._log(s, "bank.enable" if enabled else "bank.disable", bank)
-            return self._info(s, bank)
+        return self.update(name, enabled=enabled)
 
     def delete(self, name: str) -> int:
         """Delete a bank and all its content; returns how many content items went with it."""
-        with self.db.transaction() as s:
+        with self._write() as s:
             bank = self._bank(s, name)
             n = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
             # a statement, not ORM state: a concurrent delete makes this match no row
@@ -197,8 +233,11 @@ class BankService:
         pdq_quality: int | None = None,
     ) -> AddResult:
         """Add one content item with its signals. Adding the same content again adds nothing."""
-        clean = _clean_signals(signals)
-        with self.db.transaction() as s:
+        clean = validate_signals(signals)
+        problem = provenance_problem(provenance.source, provenance.external_id)
+        if problem:
+            raise InvalidRequest(problem)
+        with self._write() as s:
             bank = self._bank(s, name)
             existing = self._find_existing(s, bank.id, clean)
             if existing is not None:
@@ -238,7 +277,14 @@ class BankService:
     ) -> ImportReport:
         """Add many validated records in one transaction: all of them, or none."""
         records = list(records)
-        with self.db.transaction() as s:
+        problems = [
+            (r.line, p)
+            for r in records
+            if (p := provenance_problem(r.source or source, r.external_id))
+        ]
+        if problems:
+            raise ImportFormatError(source or name, problems[:20], len(problems))
+        with self._write() as s:
             bank = self._bank(s, name)
             keys = set(s.scalars(select(Content.dedupe_key).where(Content.bank_id == bank.id)))
             present = set(
@@ -352,7 +398,7 @@ class BankService:
             last = infos[-1].id
 
     def remove_content(self, name: str, content_id: int) -> None:
-        with self.db.transaction() as s:
+        with self._write() as s:
             bank = self._bank(s, name)
             gone = s.execute(
                 delete(Content).where(Content.id == content_id, Content.bank_id == bank.id)
@@ -365,7 +411,7 @@ class BankService:
         self, name: str, content_id: int, until: datetime | None
     ) -> ContentInfo:
         """Switch a content item off until `until` (None: back on; far future: for good)."""
-        with self.db.transaction() as s:
+        with self._write() as s:
             bank = self._bank(s, name)
             row = s.get(Content, content_id)
             if row is None or row.bank_id != bank.id:
@@ -497,15 +543,3 @@ class BankService:
             )
             for r in rows
         ]
-
-
-def _clean_signals(signals: dict[str, str]) -> dict[str, str]:
-    if not signals:
-        raise InvalidRequest("content needs at least one signal")
-    clean: dict[str, str] = {}
-    for t, v in signals.items():
-        name, value = validate_signal(t, v)
-        if name in clean and clean[name] != value:
-            raise SafeguardError(f"two different {name} values given for one content item")
-        clean[name] = value
-    return clean

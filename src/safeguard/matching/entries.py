@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+#: at most this many entries wait in the dictionary (about 250 bytes each) before a merge
+_MAX_RECENT = 262_144
+
 
 class EntryTable:
     def __init__(
@@ -51,7 +54,7 @@ class EntryTable:
         if entry_id in self:
             return False
         self._recent[entry_id] = (content_id, bank_id)
-        if len(self._recent) > max(4096, len(self._ids) // 8):
+        if len(self._recent) > min(max(4096, len(self._ids) // 8), _MAX_RECENT):
             self._merge()
         return True
 

@@ -55,13 +55,16 @@ class ChangeFeed:
         self._gaps = {i: now for i in range(low, head + 1) if i not in seen}
         return head
 
-    def poll(self) -> list[ChangeRow]:
-        """Rows committed since the last poll, in id order (at most `batch` of them)."""
+    def poll(self) -> FeedBatch:
+        """Rows committed since the last `advance`, in id order (at most `batch` of them).
+
+        Nothing moves until `advance(batch)`: a caller that fails to apply the rows gets
+        the same rows again from the next poll."""
         now = time.monotonic()
-        self._gaps = {i: t for i, t in self._gaps.items() if now - t < self.gap_ttl}
+        gaps = {i: t for i, t in self._gaps.items() if now - t < self.gap_ttl}
         cond = Change.id > self.cursor
-        if self._gaps:
-            cond = or_(cond, Change.id.in_(sorted(self._gaps)))
+        if gaps:
+            cond = or_(cond, Change.id.in_(sorted(gaps)))
         with self.db.transaction() as s:
             rows = s.execute(
                 select(Change.id, Change.action, Change.bank_id, Change.content_id, Change.detail)
@@ -69,15 +72,28 @@ class ChangeFeed:
                 .order_by(Change.id)
                 .limit(self.batch)
             ).all()
+        cursor = self.cursor
         out = []
         for cid, action, bank_id, content_id, detail in rows:
-            if cid > self.cursor:
-                low = max(self.cursor + 1, cid - self.max_gaps)
-                self._gaps.update((i, now) for i in range(low, cid))
-                self.cursor = cid
-            self._gaps.pop(cid, None)
+            if cid > cursor:
+                low = max(cursor + 1, cid - self.max_gaps)
+                gaps.update((i, now) for i in range(low, cid))
+                cursor = cid
+            gaps.pop(cid, None)
             out.append(ChangeRow(cid, action, bank_id, content_id, dict(detail or {})))
-        if len(self._gaps) > self.max_gaps:
-            for i in sorted(self._gaps)[: len(self._gaps) - self.max_gaps]:
-                del self._gaps[i]
-        return out
+        if len(gaps) > self.max_gaps:
+            for i in sorted(gaps)[: len(gaps) - self.max_gaps]:
+                del gaps[i]
+        return FeedBatch(out, cursor, gaps)
+
+    def advance(self, batch: FeedBatch) -> None:
+        """Mark a polled batch as applied."""
+        self.cursor = batch.cursor
+        self._gaps = batch.gaps
+
+
+@dataclass(frozen=True)
+class FeedBatch:
+    rows: list[ChangeRow]
+    cursor: int
+    gaps: dict[int, float]

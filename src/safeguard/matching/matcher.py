@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: how many matched content items' metadata each matcher keeps
 _META_CACHE = 100_000
+#: queries matched per hold of the lock
+_LOOKUP_CHUNK = 256
 
 # (entry id, content id, bank id, signal type, value)
 _Row = tuple[int, int, int, str, str]
@@ -58,6 +60,16 @@ class _BankMeta:
 class _TypeIndex:
     index: SignalIndex
     entries: EntryTable
+
+
+@dataclass
+class _Plan:
+    """What a batch of changes needs: bank states (None: gone or disabled), rows to add,
+    and the current rows of each touched content item."""
+
+    banks: dict[int, _BankMeta | None] = field(default_factory=dict)
+    added: list[_Row] = field(default_factory=list)
+    contents: dict[int, list[_Row]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,11 @@ class Matcher:
     def __init__(self, db: Database, *, auto_refresh: bool = True) -> None:
         self.db = db
         self.auto_refresh = auto_refresh
+        # _lock guards the in-memory structures and is held only for in-memory work, so
+        # lookups never wait on the database; _write_lock serializes builds and refreshes
         self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._needs_rebuild = False
         self._feed = ChangeFeed(db)
         self._banks: dict[int, _BankMeta] = {}
         self._types: dict[str, _TypeIndex] | None = None
@@ -104,37 +120,46 @@ class Matcher:
     # -- keeping current --------------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> int:
-        """Load the indexes on first use (or when forced); otherwise apply the changes
-        committed since the last refresh. Returns how many change rows were applied."""
-        with self._lock:
-            if force or self._types is None:
+        """Load the indexes on first use (or when forced, or after a failed update);
+        otherwise apply the changes committed since the last refresh. Returns how many
+        change rows were applied. Lookups go on meanwhile, on the previous state."""
+        with self._write_lock:
+            if force or self._types is None or self._needs_rebuild:
                 self._build()
                 return 0
             n = 0
             while True:
-                rows = self._feed.poll()
-                if rows:
-                    self._apply(rows)
-                    n += len(rows)
-                if len(rows) < self._feed.batch:
+                batch = self._feed.poll()
+                if batch.rows:
+                    try:
+                        plan = self._read_changes(batch.rows)
+                        with self._lock:
+                            self._apply(plan)
+                    except Exception:
+                        # half-applied or unreadable: rebuild from the store next time
+                        self._needs_rebuild = True
+                        raise
+                self._feed.advance(batch)
+                n += len(batch.rows)
+                if len(batch.rows) < self._feed.batch:
                     break
             self._caught_up_at = time.time()
             self._applied += n
             return n
 
     def status(self) -> IndexStatus:
-        with self._lock:
-            types = self._types or {}
-            return IndexStatus(
-                ready=self._types is not None,
-                sizes={t: len(ti.entries) for t, ti in types.items()},
-                banks=len(self._banks),
-                change_cursor=self._feed.cursor,
-                built_at=self._built_at,
-                caught_up_at=self._caught_up_at,
-                rebuilds=self._rebuilds,
-                changes_applied=self._applied,
-            )
+        """A lock-free snapshot (it never waits for a build or a refresh)."""
+        types = self._types or {}
+        return IndexStatus(
+            ready=self._types is not None,
+            sizes={t: len(ti.entries) for t, ti in types.items()},
+            banks=len(self._banks),
+            change_cursor=self._feed.cursor,
+            built_at=self._built_at,
+            caught_up_at=self._caught_up_at,
+            rebuilds=self._rebuilds,
+            changes_applied=self._applied,
+        )
 
     def _build(self) -> None:
         self._feed.reset_to_head()  # before loading: later changes are applied on top
@@ -169,50 +194,65 @@ class Matcher:
                     np.array(bids, dtype=np.int64),
                 ),
             )
-        self._banks, self._types = banks, types
+        with self._lock:
+            self._banks, self._types = banks, types
+            self._meta.clear()
+            self._applied_batches += 1
+        self._needs_rebuild = False
         self._built_at = self._caught_up_at = time.time()
         self._rebuilds += 1
 
-    def _apply(self, rows: list[ChangeRow]) -> None:
-        """Reconcile the indexes with the store for everything these changes touched."""
-        self._applied_batches += 1
-        bank_ids: set[int] = set()
-        content_ids: set[int] = set()
+    def _read_changes(self, rows: list[ChangeRow]) -> _Plan:
+        """Read from the store what these changes touched (no in-memory state changes)."""
+        plan = _Plan()
         imports: list[tuple[int, int, int]] = []
         for r in rows:
             if r.action.startswith("bank.") and r.bank_id is not None:
-                bank_ids.add(r.bank_id)
+                plan.banks[r.bank_id] = None
             elif r.action == "content.import" and r.bank_id is not None:
                 lo, hi = r.detail.get("first_content_id"), r.detail.get("last_content_id")
                 if isinstance(lo, int) and isinstance(hi, int):
                     imports.append((r.bank_id, lo, hi))
             elif r.action.startswith("content.") and r.content_id is not None:
-                content_ids.add(r.content_id)
-                self._meta.pop(r.content_id, None)
+                plan.contents[r.content_id] = []
             # other actions (API keys, and later reviews and referrals) leave indexes alone
         with self.db.transaction() as s:
-            for bank_id in sorted(bank_ids):
+            for bank_id in sorted(plan.banks):
                 b = s.get(Bank, bank_id)
                 if b is None or not b.enabled:
-                    if self._banks.pop(bank_id, None) is not None:
-                        self._remove_bank(bank_id)
                     continue
-                known = bank_id in self._banks
-                self._banks[bank_id] = _BankMeta.of(b)
-                if not known:
-                    rows_ = s.execute(_signal_rows().where(ContentSignal.bank_id == bank_id))
-                    self._add(rows_)
+                plan.banks[bank_id] = _BankMeta.of(b)
+                if bank_id not in self._banks:  # newly enabled: load its entries
+                    q = _signal_rows().where(ContentSignal.bank_id == bank_id)
+                    plan.added.extend(tuple(r) for r in s.execute(q))
             for bank_id, lo, hi in imports:
-                if bank_id in self._banks:
-                    q = _signal_rows().where(
-                        ContentSignal.bank_id == bank_id, ContentSignal.content_id.between(lo, hi)
-                    )
-                    self._add(s.execute(q))
-            ids = sorted(content_ids)
+                q = _signal_rows().where(
+                    ContentSignal.bank_id == bank_id, ContentSignal.content_id.between(lo, hi)
+                )
+                plan.added.extend(tuple(r) for r in s.execute(q))
+            ids = sorted(plan.contents)
             for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                current = s.execute(_signal_rows().where(ContentSignal.content_id.in_(chunk)))
-                self._reconcile_contents(chunk, [tuple(r) for r in current])
+                q = _signal_rows().where(ContentSignal.content_id.in_(ids[i : i + 500]))
+                for row in s.execute(q):
+                    plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
+        return plan
+
+    def _apply(self, plan: _Plan) -> None:
+        """Bring the in-memory structures in line with what `_read_changes` found."""
+        self._applied_batches += 1
+        for bank_id, meta in plan.banks.items():
+            if meta is None:
+                if self._banks.pop(bank_id, None) is not None:
+                    self._remove_bank(bank_id)
+            else:
+                self._banks[bank_id] = meta
+        self._add(plan.added)
+        if plan.contents:
+            for cid in plan.contents:
+                self._meta.pop(cid, None)
+            self._reconcile_contents(
+                list(plan.contents), [r for rows in plan.contents.values() for r in rows]
+            )
 
     def _add(self, rows: Iterable[Sequence[object]]) -> None:
         assert self._types is not None
@@ -273,32 +313,16 @@ class Matcher:
         """
         if self.auto_refresh:
             self.refresh()
-        raw: list[list[tuple[str, int, int, int]]] = [[] for _ in queries]
-        with self._lock:
-            if self._types is None:
-                raise IndexNotReady("the match index is still loading; try again shortly")
-            meta = self._banks
-            for t, ti in self._types.items():
-                wanted = [(qi, q[t]) for qi, q in enumerate(queries) if t in q]
-                if not wanted or len(ti.entries) == 0:
-                    continue
-                max_d = max((b.threshold for b in meta.values()), default=0) if t == "pdq" else 0
-                found = ti.index.query_many([v for _, v in wanted], max_d)
-                for (qi, _), hits in zip(wanted, found, strict=True):
-                    for entry_id, dist in hits:
-                        owner = ti.entries.get(entry_id)
-                        if owner is None:
-                            continue
-                        cid, bid = owner
-                        bank = meta.get(bid)
-                        if bank is None or (t == "pdq" and dist > bank.threshold):
-                            continue
-                        if banks is not None and bank.name not in banks:
-                            continue
-                        if coinflip is not None and bank.ratio < coinflip:
-                            continue
-                        raw[qi].append((t, bid, cid, dist))
-            names = {bid: meta[bid] for hits in raw for _, bid, _, _ in hits}
+        if self._types is None:
+            raise IndexNotReady("the match index is still loading; try again shortly")
+        raw: list[list[tuple[str, int, int, int]]] = []
+        names: dict[int, _BankMeta] = {}
+        for start in range(0, len(queries), _LOOKUP_CHUNK):
+            # the lock is taken per chunk, so a large batch never holds up other lookups
+            with self._lock:
+                chunk = self._hits(queries[start : start + _LOOKUP_CHUNK], banks, coinflip)
+                names.update({bid: self._banks[bid] for hits in chunk for _, bid, _, _ in hits})
+            raw.extend(chunk)
         external, disabled = self._content_meta({cid for hits in raw for _, _, cid, _ in hits})
         results = []
         for hits in raw:
@@ -316,6 +340,37 @@ class Matcher:
                 )
             )
         return results
+
+    def _hits(
+        self,
+        queries: Sequence[dict[str, str]],
+        banks: Collection[str] | None,
+        coinflip: float | None,
+    ) -> list[list[tuple[str, int, int, int]]]:
+        """(signal type, bank id, content id, distance) of each query's hits (under _lock)."""
+        raw: list[list[tuple[str, int, int, int]]] = [[] for _ in queries]
+        meta = self._banks
+        for t, ti in (self._types or {}).items():
+            wanted = [(qi, q[t]) for qi, q in enumerate(queries) if t in q]
+            if not wanted or len(ti.entries) == 0:
+                continue
+            max_d = max((b.threshold for b in meta.values()), default=0) if t == "pdq" else 0
+            found = ti.index.query_many([v for _, v in wanted], max_d)
+            for (qi, _), hits in zip(wanted, found, strict=True):
+                for entry_id, dist in hits:
+                    owner = ti.entries.get(entry_id)
+                    if owner is None:
+                        continue
+                    cid, bid = owner
+                    bank = meta.get(bid)
+                    if bank is None or (t == "pdq" and dist > bank.threshold):
+                        continue
+                    if banks is not None and bank.name not in banks:
+                        continue
+                    if coinflip is not None and bank.ratio < coinflip:
+                        continue
+                    raw[qi].append((t, bid, cid, dist))
+        return raw
 
     def _content_meta(self, content_ids: set[int]) -> tuple[dict[int, str | None], set[int]]:
         """External ids of matched content, and which of it is switched off right now.

@@ -36,6 +36,19 @@ def validate_signal(signal_type: str, value: str) -> tuple[str, str]:
     return st.name, st.validate(value)
 
 
+def validate_signals(signals: dict[str, str]) -> dict[str, str]:
+    """Canonical {type name: value} for the signals of one item, or InvalidSignal."""
+    if not signals:
+        raise InvalidSignal("give at least one signal, e.g. pdq=<64 hex digits>")
+    clean: dict[str, str] = {}
+    for t, v in signals.items():
+        name, value = validate_signal(t, v)
+        if clean.get(name, value) != value:
+            raise InvalidSignal(f"two different {name} values given for one item")
+        clean[name] = value
+    return clean
+
+
 __all__ = [
     "SIGNAL_TYPES",
     "Md5Signal",
@@ -44,4 +57,5 @@ __all__ = [
     "SignalType",
     "get_signal_type",
     "validate_signal",
+    "validate_signals",
 ]

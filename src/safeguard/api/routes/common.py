@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Path, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
 
+from safeguard.api.app import Runtime
 from safeguard.api.errors import ErrorBody
+from safeguard.api.uploads import read_upload
 from safeguard.banks import BankInfo, ContentInfo
 from safeguard.matching import MatchResult
+from safeguard.signals.files import FileSignals
 
 #: ids are 64-bit database integers
 MAX_ID = 2**63 - 1
@@ -50,3 +54,14 @@ def content_json(info: ContentInfo) -> dict[str, object]:
 
 def result_json(result: MatchResult) -> dict[str, object]:
     return {"matched": result.matched, **result.to_json()}
+
+
+async def hash_bytes(rt: Runtime, data: bytes, name: str) -> FileSignals:
+    """Signals of uploaded or fetched bytes, computed off the event loop."""
+    return await run_in_threadpool(rt.sg.hash_bytes, data, name)
+
+
+async def hash_upload(rt: Runtime, upload: UploadFile) -> FileSignals:
+    """Read an upload within the size limit and hash it."""
+    data = await read_upload(upload, rt.service.max_upload_bytes)
+    return await hash_bytes(rt, data, upload.filename or "upload")

@@ -28,8 +28,14 @@ from safeguard.api.models import (
     FileAddOut,
     ImportOut,
 )
-from safeguard.api.routes.common import ContentId, after_query, bank_json, content_json, errors
-from safeguard.api.uploads import read_upload
+from safeguard.api.routes.common import (
+    ContentId,
+    after_query,
+    bank_json,
+    content_json,
+    errors,
+    hash_upload,
+)
 from safeguard.banks import Provenance
 from safeguard.banks.formats import FORMATS, parse_hash_list, write_hash_list
 from safeguard.errors import FileProblem
@@ -59,7 +65,6 @@ def create_bank(
         negative=body.negative,
         description=body.description,
     )
-    rt.follower.sync_now()
     return bank_json(info)
 
 
@@ -74,25 +79,17 @@ def get_bank(
 def update_bank(
     name: str, body: BankPatch, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
 ) -> dict[str, object]:
-    """Change a bank's settings; `enabled: false` takes it out of matching."""
-    banks = rt.banks(who.actor)
-    info = banks.get(name)
-    if body.name is not None and body.name != name:
-        info = banks.rename(name, body.name)
-        name = body.name
-    if body.enabled is not None:
-        info = banks.set_enabled(name, body.enabled)
-    if any(v is not None for v in (body.pdq_threshold, body.negative, body.description)) or (
-        body.match_ratio is not None
-    ):
-        info = banks.update(
-            name,
-            pdq_threshold=body.pdq_threshold,
-            negative=body.negative,
-            description=body.description,
-            match_ratio=body.match_ratio,
-        )
-    rt.follower.sync_now()
+    """Change a bank's settings in one transaction; `enabled: false` takes it out of
+    matching, `name` renames it (content ids stay the same)."""
+    info = rt.banks(who.actor).update(
+        name,
+        new_name=body.name,
+        enabled=body.enabled,
+        pdq_threshold=body.pdq_threshold,
+        negative=body.negative,
+        description=body.description,
+        match_ratio=body.match_ratio,
+    )
     return bank_json(info)
 
 
@@ -102,7 +99,6 @@ def delete_bank(
 ) -> Response:
     """Delete a bank and all its content."""
     rt.banks(who.actor).delete(name)
-    rt.follower.sync_now()
     return Response(status_code=204)
 
 
@@ -137,7 +133,6 @@ def add_content(
     )
     added = rt.banks(who.actor).add(name, body.signals, prov)
     response.status_code = 201 if added.created else 200
-    rt.follower.sync_now()
     return {"content_id": added.content_id, "created": added.created}
 
 
@@ -150,24 +145,22 @@ async def add_file(
     name: str,
     response: Response,
     file: UploadFile = File(description="the file to hash and add"),
-    source: str = Form(""),
-    external_id: str | None = Form(None),
-    note: str = Form(""),
+    source: str = Form("", max_length=500),
+    external_id: str | None = Form(None, max_length=500),
+    note: str = Form("", max_length=10_000),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> dict[str, object]:
     """Hash an uploaded file and add its signals (the file itself is not kept)."""
     banks = rt.banks(who.actor)
-    await run_in_threadpool(banks.get, name)  # unknown bank: 404 before hashing
-    data = await read_upload(file, rt.service.max_upload_bytes)
-    signals = await run_in_threadpool(rt.sg.hash_bytes, data, file.filename or "upload")
+    await run_in_threadpool(banks.require, name)  # unknown bank: 404 before hashing
+    signals = await hash_upload(rt, file)
     if not signals.signals():
         raise FileProblem(signals.error or "no signal", signals.error_code or "unreadable")
     prov = Provenance(source=source, external_id=external_id, note=note)
     added = await run_in_threadpool(
         lambda: banks.add(name, signals.signals(), prov, pdq_quality=signals.pdq_quality)
     )
-    await run_in_threadpool(rt.follower.sync_now)
     response.status_code = 201 if added.created else 200
     return {"content_id": added.content_id, "created": added.created, "file": signals.to_json()}
 
@@ -192,7 +185,6 @@ def update_content(
 ) -> dict[str, object]:
     """Switch an item off until a time (it stays in the bank but does not match)."""
     info = rt.banks(who.actor).set_content_disabled(name, content_id, body.disabled_until)
-    rt.follower.sync_now()
     return content_json(info)
 
 
@@ -204,7 +196,6 @@ def remove_content(
     who: Principal = Depends(curate),
 ) -> Response:
     rt.banks(who.actor).remove_content(name, content_id)
-    rt.follower.sync_now()
     return Response(status_code=204)
 
 
@@ -225,13 +216,13 @@ async def import_list(
     request: Request,
     format: str | None = Query(None, description="jsonl, csv or txt (default: detected)"),
     signal_type: str | None = Query(None, description="for txt lists: the type of every line"),
-    source: str = Query("", description="recorded as the source of every item"),
+    source: str = Query("", max_length=500, description="recorded as the source of every item"),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> dict[str, object]:
     """Validate a whole hash list, then add it in one transaction: all of it or nothing."""
     banks = rt.banks(who.actor)
-    await run_in_threadpool(banks.get, name)
+    await run_in_threadpool(banks.require, name)
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
@@ -244,7 +235,6 @@ async def import_list(
     report = await run_in_threadpool(
         lambda: banks.import_records(name, records, source=source or "http-import")
     )
-    await run_in_threadpool(rt.follower.sync_now)
     return report.to_json()
 
 
@@ -262,13 +252,13 @@ def export_list(
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> StreamingResponse:
-    """The bank's content as a hash list (streamed)."""
+    """The bank's content as a hash list (written to a spool file, then streamed)."""
     if format not in FORMATS:
         raise ApiError(
             400, f"unknown format {format!r} (known: {', '.join(FORMATS)})", "invalid_request"
         )
     banks = rt.banks(who.actor)
-    banks.get(name)
+    banks.require(name)
     # closed by the generator below, once the response has been sent
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
     write_hash_list(banks.iter_content(name), spool, format)

@@ -27,6 +27,8 @@ _TEXT = {
 
 
 def _state(rt: Runtime) -> str | None:
+    if rt.follower is None:  # no match role here: nothing to load
+        return None
     status = rt.sg.matcher.status()
     if not status.ready:
         return "INDEX-NOT-LOADED"

@@ -24,9 +24,9 @@ from starlette.datastructures import UploadFile
 from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
-from safeguard.api.metrics import LOOKUPS, MATCHED
-from safeguard.api.routes.common import ContentId, errors
-from safeguard.api.uploads import fetch_url, read_upload
+from safeguard.api.metrics import count_lookups
+from safeguard.api.routes.common import ContentId, errors, hash_bytes, hash_upload
+from safeguard.api.uploads import fetch_url
 from safeguard.banks import BankInfo, ContentInfo, Provenance
 from safeguard.errors import BankExists, BankNotFound, ContentNotFound, SafeguardError
 from safeguard.signals import SIGNAL_TYPES, get_signal_type
@@ -108,8 +108,8 @@ def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[
     return out
 
 
-async def _upload(request: Request, rt: Runtime) -> tuple[bytes, str, str]:
-    """(bytes, file name, content type) of HMA's one-file upload: field `photo` or `video`."""
+async def _upload(request: Request, rt: Runtime) -> tuple[FileSignals, str]:
+    """Signals and content type of HMA's one-file upload: form field `photo` or `video`."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise _bad("Missing multipart/form-data file upload")
     form = await request.form(max_files=2, max_fields=20)
@@ -121,16 +121,23 @@ async def _upload(request: Request, rt: Runtime) -> tuple[bytes, str, str]:
     field, upload = files[0]
     if field not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{field}'")
-    data = await read_upload(upload, rt.service.max_upload_bytes)
-    return data, upload.filename or "upload", field
+    return await hash_upload(rt, upload), field
 
 
 async def _from_url(url: str, content_type: str | None, rt: Runtime) -> tuple[FileSignals, str]:
+    """Fetch and hash media; without `content_type`, the response's Content-Type decides."""
     if content_type is not None and content_type not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{content_type}'")
-    data = await fetch_url(url, rt.service, rt.service.max_upload_bytes)
-    fs = await run_in_threadpool(rt.sg.hash_bytes, data, url)
-    return fs, content_type or ("photo" if fs.pdq is not None else "video")
+    data, served_as = await fetch_url(url, rt.service, rt.service.max_upload_bytes)
+    if content_type is None:
+        kind = served_as.split("/")[0].strip().lower()
+        if kind not in ("image", "video"):
+            raise _bad(
+                f"unsupported url ContentType: '{served_as}', if you know the expected type, "
+                "provide it with the content_type query param"
+            )
+        content_type = "photo" if kind == "image" else "video"
+    return await hash_bytes(rt, data, url), content_type
 
 
 @hashing.get("/hash", responses=errors(400, 413))
@@ -146,14 +153,13 @@ async def hash_url(
 
 
 @hashing.post("/hash", responses=errors(400, 413), openapi_extra=_UPLOAD_BODY)
-async def hash_upload(
+async def hash_post(
     request: Request,
     types: str | None = Query(None, description="comma-separated signal types"),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     """Hash an uploaded file sent as form field `photo` or `video` (HMA `POST /h/hash`)."""
-    data, name, ctype = await _upload(request, rt)
-    fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+    fs, ctype = await _upload(request, rt)
     return _hma_signals(fs, ctype, types)
 
 
@@ -173,17 +179,22 @@ def _hits(
     t = _signal_type(signal_type)
     value = _validate(t, signal)
     result = rt.sg.matcher.lookup({t: value}, banks, coinflip=coinflip, include_disabled=raw)
-    LOOKUPS.labels(t).inc()
-    if result.matched:
-        MATCHED.inc()
+    count_lookups([{t: value}], [result])
     found = result.matches + (result.suppressed + result.negative_matches if raw else [])
     return [(m.bank, m.content_id, m.distance) for m in found]
 
 
-def _by_bank(hits: list[tuple[str, int, int]]) -> dict[str, list[Json]]:
+def _distance(signal_type: str, d: int) -> str:
+    """HMA shows PDQ distances as numbers in strings, exact matches as "-"."""
+    return "-" if SIGNAL_TYPES[get_signal_type(signal_type).name].exact else str(d)
+
+
+def _by_bank(hits: list[tuple[str, int, int]], signal_type: str) -> dict[str, list[Json]]:
     out: dict[str, list[Json]] = {}
     for bank, cid, d in hits:
-        out.setdefault(bank, []).append({"bank_content_id": cid, "distance": str(d)})
+        out.setdefault(bank, []).append(
+            {"bank_content_id": cid, "distance": _distance(signal_type, d)}
+        )
     return out
 
 
@@ -202,7 +213,11 @@ def raw_lookup(
     """Content ids matching a hash, in every enabled bank (HMA `GET /m/raw_lookup`)."""
     hits = _hits(rt, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
     if include_distance:
-        return {"matches": [{"bank_content_id": c, "distance": str(d)} for _, c, d in hits]}
+        return {
+            "matches": [
+                {"bank_content_id": c, "distance": _distance(signal_type, d)} for _, c, d in hits
+            ]
+        }
     return {"matches": [c for _, c, _ in hits]}
 
 
@@ -224,12 +239,14 @@ async def lookup_get(
         fs, ctype = await _from_url(url, content_type, rt)
         out = {}
         for t, v in _hma_signals(fs, ctype, None).items():
-            out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False))
+            out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False), t)
         return out.get(signal_type, {}) if signal_type else out
     if not signal or not signal_type:
         raise _bad("Either url or both signal and signal_type are required")
     return await run_in_threadpool(
-        lambda: _by_bank(_hits(rt, signal, signal_type, only, coinflip=flip, raw=False))
+        lambda: _by_bank(
+            _hits(rt, signal, signal_type, only, coinflip=flip, raw=False), signal_type
+        )
     )
 
 
@@ -242,13 +259,12 @@ async def lookup_post(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Hash an uploaded `photo` or `video` and look it up (HMA `POST /m/lookup`)."""
-    data, name, ctype = await _upload(request, rt)
-    fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+    fs, ctype = await _upload(request, rt)
     flip = _coinflip(seed, bypass_coinflip == "true")
     only = _bank_names(banks)
     out = {}
     for t, v in _hma_signals(fs, ctype, None).items():
-        out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False))
+        out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False), t)
     return out
 
 
@@ -305,7 +321,7 @@ def _bank_json(b: BankInfo) -> Json:
 
 def _get_bank(rt: Runtime, who: Principal, name: str) -> BankInfo:
     try:
-        return rt.banks(who.actor).get(name)
+        return rt.banks(who.actor).get(name, counts=False)
     except BankNotFound:
         raise ApiError(404, f"bank '{name}' not found", "bank_not_found") from None
 
@@ -351,12 +367,6 @@ class ContentUpdateBody(BaseModel):
     disable_until_ts: int | None = None
 
 
-def _check_ratio(r: float) -> float:
-    if not 0 <= r <= 1:
-        raise _bad("enabled_ratio must be between 0 and 1")
-    return r
-
-
 @curation.get("/banks", responses=errors())
 def list_banks(rt: Runtime = Depends(runtime), who: Principal = Depends(curate)) -> list[Json]:
     """Every bank (HMA `GET /c/banks`)."""
@@ -370,22 +380,26 @@ def create_bank(
     """Create a bank; names are UPPER_WITH_UNDERSCORE (HMA `POST /c/banks`)."""
     if not HMA_BANK_NAME.fullmatch(body.name):
         raise _bad("Bank names must be UPPER_WITH_UNDERSCORE")
-    ratio = 1.0
-    if body.enabled_ratio is not None:
-        ratio = _check_ratio(body.enabled_ratio)
-    elif body.enabled is not None:
-        ratio = 1.0 if body.enabled else 0.0
-    banks = rt.banks(who.actor)
+    ratio = _ratio_of(body.enabled, body.enabled_ratio)
+    ratio = 1.0 if ratio is None else ratio
     try:
-        banks.create(body.name)
+        info = rt.banks(who.actor).create(
+            body.name, enabled=ratio > 0, match_ratio=ratio if ratio > 0 else 1.0
+        )
     except BankExists:
         raise ApiError(403, "Bank already exists", "bank_exists") from None
-    if ratio != 1.0:
-        banks.update(body.name, match_ratio=ratio)
-        if ratio == 0:
-            banks.set_enabled(body.name, False)
-    rt.follower.sync_now()
-    return _bank_json(banks.get(body.name))
+    return _bank_json(info)
+
+
+def _ratio_of(enabled: bool | None, enabled_ratio: float | None) -> float | None:
+    """HMA's rule: `enabled` means a ratio of 1 or 0, and `enabled_ratio`, if given, wins.
+    A ratio of 0 is kept as a disabled bank (see docs/api.md, "Switching from HMA")."""
+    ratio = None if enabled is None else (1.0 if enabled else 0.0)
+    if enabled_ratio is not None:
+        if not 0 <= enabled_ratio <= 1:
+            raise _bad("enabled_ratio must be between 0 and 1")
+        ratio = float(enabled_ratio)
+    return ratio
 
 
 @curation.get("/bank/{bank_name}", responses=errors(404))
@@ -402,28 +416,22 @@ def update_bank(
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> Json:
-    """Rename, enable or disable a bank, or set its roll-out ratio (HMA `PUT /c/bank/<n>`)."""
-    banks = rt.banks(who.actor)
-    bank = _get_bank(rt, who, bank_name)
-    name = bank.name
-    if body.name is not None and body.name != name:
-        if not HMA_BANK_NAME.fullmatch(body.name):
-            raise _bad("Bank names must be UPPER_WITH_UNDERSCORE")
-        try:
-            banks.rename(name, body.name)
-        except BankExists:
-            raise ApiError(403, "Bank name already exists", "bank_exists") from None
-        name = body.name
-    if body.enabled is not None:
-        banks.set_enabled(name, body.enabled)
-        if body.enabled and bank.match_ratio == 0:
-            banks.update(name, match_ratio=1.0)
-    if body.enabled_ratio is not None:
-        ratio = _check_ratio(body.enabled_ratio)
-        banks.update(name, match_ratio=ratio)
-        banks.set_enabled(name, ratio > 0)
-    rt.follower.sync_now()
-    return _bank_json(banks.get(name))
+    """Rename, enable or disable a bank, or set its roll-out ratio (HMA `PUT /c/bank/<n>`),
+    all in one transaction."""
+    _get_bank(rt, who, bank_name)
+    if body.name is not None and not HMA_BANK_NAME.fullmatch(body.name):
+        raise _bad("Bank names must be UPPER_WITH_UNDERSCORE")
+    ratio = _ratio_of(body.enabled, body.enabled_ratio)
+    try:
+        info = rt.banks(who.actor).update(
+            bank_name,
+            new_name=body.name,
+            enabled=None if ratio is None else ratio > 0,
+            match_ratio=ratio if ratio else None,
+        )
+    except BankExists:
+        raise ApiError(403, "Bank name already exists", "bank_exists") from None
+    return _bank_json(info)
 
 
 @curation.delete("/bank/{bank_name}", responses=errors())
@@ -433,7 +441,6 @@ def delete_bank(
     """Delete a bank and its content; `Done` even when there was no such bank (as HMA)."""
     with contextlib.suppress(BankNotFound):
         rt.banks(who.actor).delete(bank_name)
-    rt.follower.sync_now()
     return {"message": "Done"}
 
 
@@ -473,8 +480,7 @@ async def add_content(
     if url:
         fs, ctype = await _from_url(url, content_type, rt)
     elif request.headers.get("content-type", "").startswith("multipart/form-data"):
-        data, name, ctype = await _upload(request, rt)
-        fs = await run_in_threadpool(rt.sg.hash_bytes, data, name)
+        fs, ctype = await _upload(request, rt)
     else:
         raise _bad("Neither `url` nor multipart file upload was received")
     signals = _hma_signals(fs, ctype, None)
@@ -486,7 +492,6 @@ async def add_content(
     added = await run_in_threadpool(
         lambda: rt.banks(who.actor).add(bank_name, ours, prov, pdq_quality=fs.pdq_quality)
     )
-    await run_in_threadpool(rt.follower.sync_now)
     return {"id": added.content_id, "signals": signals}
 
 
@@ -517,7 +522,6 @@ def add_signal(
             raise _bad(f"Invalid {name} signal: {e.message}") from None
         shown[str(name)] = clean[t]
     added = rt.banks(who.actor).add(bank_name, clean, Provenance(source="hma-signal"))
-    rt.follower.sync_now()
     return {"id": added.content_id, "signals": shown}
 
 
@@ -572,7 +576,6 @@ def update_content(
             else datetime.fromtimestamp(ts, UTC)
         )
         content = rt.banks(who.actor).set_content_disabled(bank_name, content_id, until)
-        rt.follower.sync_now()
     return _content_json(content, bank, False)
 
 
@@ -590,5 +593,4 @@ def delete_content(
         deleted = 1
     except ContentNotFound:
         deleted = 0
-    rt.follower.sync_now()
     return JSONResponse({"deleted": deleted})

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import require
 from safeguard.api.errors import ApiError
-from safeguard.api.metrics import LOOKUPS, MATCHED
+from safeguard.api.metrics import count_lookups
 from safeguard.api.models import (
     FileMatchResults,
     IndexStatusOut,
@@ -17,31 +17,12 @@ from safeguard.api.models import (
     MatchResultOut,
     MatchResults,
 )
-from safeguard.api.routes.common import errors, result_json
-from safeguard.api.uploads import read_upload
-from safeguard.matching import MatchResult
-from safeguard.signals import validate_signal
+from safeguard.api.routes.common import errors, hash_upload, result_json
+from safeguard.signals import validate_signals
 
 router = APIRouter(prefix="/v1", tags=["match"], dependencies=[Depends(require("match"))])
 
 MAX_FILES = 100
-
-
-def _clean(signals: dict[str, str]) -> dict[str, str]:
-    if not signals:
-        raise ApiError(400, "give at least one signal, e.g. pdq=<64 hex>", "invalid_request")
-    clean: dict[str, str] = {}
-    for t, v in signals.items():
-        name, value = validate_signal(t, v)
-        clean[name] = value
-    return clean
-
-
-def _count(queries: list[dict[str, str]], results: list[MatchResult]) -> None:
-    for q in queries:
-        for t in q:
-            LOOKUPS.labels(t).inc()
-    MATCHED.inc(sum(1 for r in results if r.matched))
 
 
 @router.get("/match", response_model=MatchResultOut, responses=errors(400, 503))
@@ -54,22 +35,22 @@ async def match_hash(
 ) -> JSONResponse:
     """Look up one item's hashes in every enabled bank."""
     given = {k: v for k, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v is not None}
-    query = _clean(given)
+    query = validate_signals(given)
     only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
     # inline, not on the thread pool: the lookup is CPU-only (and a cached or single indexed
     # query for a match), and this is the hot path; the dict is built to the documented
     # model, so FastAPI's re-validation of it is skipped
     result = rt.sg.matcher.lookup(query, only)
-    _count([query], [result])
+    count_lookups([query], [result])
     return JSONResponse(result_json(result))
 
 
 @router.post("/match", response_model=MatchResults, responses=errors(400, 503))
 def match_hashes(body: MatchQueries, rt: Runtime = Depends(runtime)) -> dict[str, object]:
     """Look up many items at once (up to 10,000), each a {signal type: value} object."""
-    queries = [_clean(q) for q in body.queries]
+    queries = [validate_signals(q) for q in body.queries]
     results = rt.sg.matcher.lookup_many(queries, set(body.banks) if body.banks else None)
-    _count(queries, results)
+    count_lookups(queries, results)
     return {"results": [result_json(r) for r in results]}
 
 
@@ -82,13 +63,12 @@ async def match_files(
     `result: null`; the others are still matched."""
     if len(files) > MAX_FILES:
         raise ApiError(400, f"at most {MAX_FILES} files per request", "invalid_request")
-    hashed = []
-    for f in files:
-        data = await read_upload(f, rt.service.max_upload_bytes)
-        hashed.append(await run_in_threadpool(rt.sg.hash_bytes, data, f.filename or "upload"))
+    hashed = [await hash_upload(rt, f) for f in files]
     queries = [h.signals() for h in hashed]
     wanted = [q for q in queries if q]
-    found = iter(await run_in_threadpool(rt.sg.matcher.lookup_many, wanted) if wanted else [])
+    results = await run_in_threadpool(rt.sg.matcher.lookup_many, wanted) if wanted else []
+    count_lookups(wanted, results)
+    found = iter(results)
     out = []
     for h, q in zip(hashed, queries, strict=True):
         out.append({"file": h.to_json(), "result": result_json(next(found)) if q else None})
