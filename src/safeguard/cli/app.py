@@ -19,9 +19,11 @@ from safeguard.cli import (
     bank_cmd,
     db_cmd,
     demo_cmd,
+    eval_cmd,
     hash_cmd,
     keys_cmd,
     match_cmd,
+    pathways_cmd,
     serve_cmd,
     stats_cmd,
 )
@@ -79,6 +81,8 @@ app.add_typer(bank_cmd.app, name="bank")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(stats_cmd.app, name="stats")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(pathways_cmd.app, name="pathways")
 app.command("serve")(serve_cmd.serve_command)
 app.command("hash")(hash_cmd.hash_command)
 app.command("match")(match_cmd.match_command)
