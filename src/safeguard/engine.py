@@ -74,19 +74,28 @@ class Safeguard:
 
     # -- hashing ---------------------------------------------------------------------------
 
-    def hash_file(self, path: str | os.PathLike[str]) -> FileSignals:
+    def hash_file(self, path: str | os.PathLike[str], *, variants: bool = False) -> FileSignals:
+        """Signals of a file; with `variants`, also the PDQ of its rotations, flips and
+        inner picture, as lookups use them (signals/variants.py)."""
         s = self.settings
         return hash_file(
             path,
             quality_floor=s.pdq_quality_floor,
             max_pixels=s.max_image_pixels,
             max_image_bytes=s.max_image_bytes,
+            variants=variants,
         )
 
-    def hash_bytes(self, data: bytes, name: str = "<bytes>") -> FileSignals:
+    def hash_bytes(
+        self, data: bytes, name: str = "<bytes>", *, variants: bool = False
+    ) -> FileSignals:
         s = self.settings
         return hash_bytes(
-            data, name, quality_floor=s.pdq_quality_floor, max_pixels=s.max_image_pixels
+            data,
+            name,
+            quality_floor=s.pdq_quality_floor,
+            max_pixels=s.max_image_pixels,
+            variants=variants,
         )
 
     def hash_paths(
@@ -151,10 +160,10 @@ class Safeguard:
         return self.matcher.lookup_many([r.signals for r in records])
 
     def match_file(self, path: str | os.PathLike[str]) -> MatchResult:
-        return self.matcher.lookup(self.hash_file(path).signals())
+        return self.matcher.lookup(self.hash_file(path, variants=True).query())
 
     def match_bytes(self, data: bytes, name: str = "<bytes>") -> MatchResult:
-        return self.matcher.lookup(self.hash_bytes(data, name).signals())
+        return self.matcher.lookup(self.hash_bytes(data, name, variants=True).query())
 
     def match_paths(
         self,
@@ -170,7 +179,7 @@ class Safeguard:
     ) -> Iterator[tuple[FileSignals, MatchResult]]:
         """Hash and match the output of `iter_input_files`, batching index lookups."""
         pending: list[FileSignals] = []
-        for fs in hash_items(items, self.settings, workers=workers):
+        for fs in hash_items(items, self.settings, workers=workers, variants=True):
             pending.append(fs)
             if len(pending) >= batch:
                 yield from self._match_batch(pending)
@@ -179,5 +188,5 @@ class Safeguard:
             yield from self._match_batch(pending)
 
     def _match_batch(self, items: list[FileSignals]) -> Iterator[tuple[FileSignals, MatchResult]]:
-        results = self.matcher.lookup_many([fs.signals() for fs in items])
+        results = self.matcher.lookup_many([fs.query() for fs in items])
         yield from zip(items, results, strict=True)

@@ -60,6 +60,7 @@ def test_content_and_matching(deployment: Deployment, bank_name: str) -> None:
             "signal_type": "pdq",
             "distance": 12,
             "external_id": "X1",
+            "variant": None,
         }
     ]
     far = flip(PDQ, 60)

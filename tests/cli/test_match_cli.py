@@ -27,7 +27,14 @@ def test_banked_photos_match_their_edited_copies_and_unseen_match_nothing(  # ty
         pdq_hits = {m["content_id"] for m in row["matches"] if m["signal_type"] == "pdq"}
         assert content_of[original] in pdq_hits, row
         for m in row["matches"]:
-            assert set(m) == {"bank", "content_id", "signal_type", "distance", "external_id"}
+            assert set(m) == {
+                "bank",
+                "content_id",
+                "signal_type",
+                "distance",
+                "external_id",
+                "variant",
+            }
             assert m["bank"] == "known" and 0 <= m["distance"] <= 31
     assert {len(v) for v in copies.values()} == {128}
     unseen = cli.lines("match", val_images[0].parent, "--json")

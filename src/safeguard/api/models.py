@@ -21,6 +21,8 @@ class BankCreate(Strict):
     pdq_threshold: int = Field(DEFAULT_THRESHOLD, ge=0, le=MAX_PDQ_THRESHOLD)
     negative: bool = Field(False, description="known false positives: suppress other matches")
     description: str = Field("", max_length=10_000)
+    dihedral: bool = Field(True, description="also match rotated and mirrored copies")
+    trim_borders: bool = Field(True, description="also match the picture inside a border")
 
 
 class BankPatch(Strict):
@@ -30,6 +32,8 @@ class BankPatch(Strict):
     description: str | None = Field(None, max_length=10_000)
     enabled: bool | None = None
     match_ratio: float | None = Field(None, ge=0, le=1)
+    dihedral: bool | None = None
+    trim_borders: bool | None = None
 
 
 class BankOut(BaseModel):
@@ -39,6 +43,8 @@ class BankOut(BaseModel):
     negative: bool
     enabled: bool
     match_ratio: float
+    dihedral: bool
+    trim_borders: bool
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -107,6 +113,9 @@ class MatchOut(BaseModel):
     signal_type: str
     distance: int
     external_id: str | None
+    variant: str | None = Field(
+        None, description="the query variant that matched (rot90, flip_h, trim...), if any"
+    )
 
 
 class MatchResultOut(BaseModel):

@@ -26,6 +26,8 @@ class BankInfo:
     negative: bool
     enabled: bool
     match_ratio: float
+    dihedral: bool
+    trim_borders: bool
     created_at: datetime
     created_by: str
     updated_at: datetime

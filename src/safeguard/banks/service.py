@@ -110,6 +110,8 @@ class BankService:
         description: str = "",
         enabled: bool = True,
         match_ratio: float = 1.0,
+        dihedral: bool = True,
+        trim_borders: bool = True,
     ) -> BankInfo:
         check_bank_name(name)
         check_threshold(pdq_threshold)
@@ -126,6 +128,8 @@ class BankService:
                     negative=negative,
                     enabled=enabled,
                     match_ratio=match_ratio,
+                    dihedral=dihedral,
+                    trim_borders=trim_borders,
                     created_at=now,
                     created_by=self.actor,
                     updated_at=now,
@@ -168,6 +172,8 @@ class BankService:
         negative: bool | None = None,
         description: str | None = None,
         match_ratio: float | None = None,
+        dihedral: bool | None = None,
+        trim_borders: bool | None = None,
     ) -> BankInfo:
         """Change any of a bank's settings in one transaction: all of them, or none."""
         if new_name is not None:
@@ -193,6 +199,8 @@ class BankService:
                     ("negative", negative),
                     ("description", description),
                     ("match_ratio", match_ratio),
+                    ("dihedral", dihedral),
+                    ("trim_borders", trim_borders),
                 ):
                     if value is not None and getattr(bank, attr) != value:
                         changed[attr] = {"from": getattr(bank, attr), "to": value}
@@ -511,6 +519,8 @@ class BankService:
             negative=bank.negative,
             enabled=bank.enabled,
             match_ratio=bank.match_ratio,
+            dihedral=bank.dihedral,
+            trim_borders=bank.trim_borders,
             created_at=bank.created_at,
             created_by=bank.created_by,
             updated_at=bank.updated_at,

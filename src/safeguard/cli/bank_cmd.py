@@ -29,7 +29,10 @@ def _show(info: BankInfo, json_output: bool) -> None:
     counts = ", ".join(f"{n} {t}" for t, n in info.signal_counts.items()) or "no signals"
     out_console.print(
         f"[bold]{info.name}[/]  {kind}, {'enabled' if info.enabled else 'DISABLED'}, "
-        f"PDQ threshold {info.pdq_threshold}\n"
+        f"PDQ threshold {info.pdq_threshold}"
+        + (", rotations and flips" if info.dihedral else "")
+        + (", borders trimmed" if info.trim_borders else "")
+        + "\n"
         f"  {info.content_count} content item(s): {counts}\n"
         f"  created {info.created_at:%Y-%m-%d %H:%M} UTC by {info.created_by}"
         + (f"\n  {info.description}" if info.description else "")
@@ -44,13 +47,24 @@ def create(
         False, "--negative", help="Known false positives: suppress other banks' matches."
     ),
     description: str = typer.Option("", "--description", "-d"),
+    dihedral: bool = typer.Option(
+        True, "--dihedral/--no-dihedral", help="Also match rotated and mirrored copies."
+    ),
+    trim_borders: bool = typer.Option(
+        True, "--trim-borders/--no-trim-borders", help="Also match the picture in a border."
+    ),
     json_output: bool = JSON,
 ) -> None:
     """Create a bank."""
     with state.open() as sg:
         _show(
             sg.banks.create(
-                name, pdq_threshold=threshold, negative=negative, description=description
+                name,
+                pdq_threshold=threshold,
+                negative=negative,
+                description=description,
+                dihedral=dihedral,
+                trim_borders=trim_borders,
             ),
             json_output,
         )
@@ -93,13 +107,20 @@ def update(
     threshold: int | None = typer.Option(None, "--threshold", help="New PDQ threshold."),
     negative: bool | None = typer.Option(None, "--negative/--positive"),
     description: str | None = typer.Option(None, "--description", "-d"),
+    dihedral: bool | None = typer.Option(None, "--dihedral/--no-dihedral"),
+    trim_borders: bool | None = typer.Option(None, "--trim-borders/--no-trim-borders"),
     json_output: bool = JSON,
 ) -> None:
-    """Change a bank's threshold, kind or description."""
+    """Change a bank's threshold, kind, description or matching options."""
     with state.open() as sg:
         _show(
             sg.banks.update(
-                name, pdq_threshold=threshold, negative=negative, description=description
+                name,
+                pdq_threshold=threshold,
+                negative=negative,
+                description=description,
+                dihedral=dihedral,
+                trim_borders=trim_borders,
             ),
             json_output,
         )

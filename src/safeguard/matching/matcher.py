@@ -31,6 +31,7 @@ from safeguard.matching.entries import EntryTable
 from safeguard.matching.feed import ChangeFeed, ChangeRow
 from safeguard.matching.results import Match, MatchResult
 from safeguard.signals import SIGNAL_TYPES
+from safeguard.signals.variants import needs_dihedral, needs_trim
 from safeguard.store import Bank, Content, ContentSignal, Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ _LOOKUP_CHUNK = 256
 
 # (entry id, content id, bank id, signal type, value)
 _Row = tuple[int, int, int, str, str]
+# (signal type, bank id, content id, distance, query variant or "")
+_Hit = tuple[str, int, int, int, str]
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,20 @@ class _BankMeta:
     threshold: int
     negative: bool
     ratio: float
+    dihedral: bool = True
+    trim_borders: bool = True
 
     @classmethod
     def of(cls, b: Bank) -> _BankMeta:
-        return cls(b.name, b.pdq_threshold, b.negative, b.match_ratio)
+        return cls(b.name, b.pdq_threshold, b.negative, b.match_ratio, b.dihedral, b.trim_borders)
+
+    def allows(self, variant: str) -> bool:
+        """Whether a hit through this query variant counts for this bank."""
+        if not variant:
+            return True
+        return (self.dihedral or not needs_dihedral(variant)) and (
+            self.trim_borders or not needs_trim(variant)
+        )
 
 
 @dataclass
@@ -315,23 +328,23 @@ class Matcher:
             self.refresh()
         if self._types is None:
             raise IndexNotReady("the match index is still loading; try again shortly")
-        raw: list[list[tuple[str, int, int, int]]] = []
+        raw: list[list[_Hit]] = []
         names: dict[int, _BankMeta] = {}
         for start in range(0, len(queries), _LOOKUP_CHUNK):
             # the lock is taken per chunk, so a large batch never holds up other lookups
             with self._lock:
                 chunk = self._hits(queries[start : start + _LOOKUP_CHUNK], banks, coinflip)
-                names.update({bid: self._banks[bid] for hits in chunk for _, bid, _, _ in hits})
+                names.update({hit[1]: self._banks[hit[1]] for hits in chunk for hit in hits})
             raw.extend(chunk)
-        external, disabled = self._content_meta({cid for hits in raw for _, _, cid, _ in hits})
+        external, disabled = self._content_meta({h[2] for hits in raw for h in hits})
         results = []
         for hits in raw:
             if disabled and not include_disabled:
                 hits = [h for h in hits if h[2] not in disabled]
             hits.sort(key=lambda h: (h[3], names[h[1]].name, h[2], h[0]))
             found = [
-                (names[b].negative, Match(names[b].name, c, t, d, external.get(c)))
-                for t, b, c, d in hits
+                (names[b].negative, Match(names[b].name, c, t, d, external.get(c), v or None))
+                for t, b, c, d, v in hits
             ]
             results.append(
                 MatchResult.from_hits(
@@ -346,17 +359,23 @@ class Matcher:
         queries: Sequence[dict[str, str]],
         banks: Collection[str] | None,
         coinflip: float | None,
-    ) -> list[list[tuple[str, int, int, int]]]:
-        """(signal type, bank id, content id, distance) of each query's hits (under _lock)."""
-        raw: list[list[tuple[str, int, int, int]]] = [[] for _ in queries]
+    ) -> list[list[_Hit]]:
+        """Each query's hits (under _lock): the closest per bank and content item, over the
+        query's signals and, where the bank allows them, its PDQ variants (`pdq:<name>`)."""
+        best: list[dict[tuple[str, int, int], _Hit]] = [{} for _ in queries]
         meta = self._banks
         for t, ti in (self._types or {}).items():
-            wanted = [(qi, q[t]) for qi, q in enumerate(queries) if t in q]
+            wanted = [
+                (qi, key.partition(":")[2], value)
+                for qi, q in enumerate(queries)
+                for key, value in q.items()
+                if key == t or key.startswith(t + ":")
+            ]
             if not wanted or len(ti.entries) == 0:
                 continue
             max_d = max((b.threshold for b in meta.values()), default=0) if t == "pdq" else 0
-            found = ti.index.query_many([v for _, v in wanted], max_d)
-            for (qi, _), hits in zip(wanted, found, strict=True):
+            found = ti.index.query_many([v for _, _, v in wanted], max_d)
+            for (qi, variant, _), hits in zip(wanted, found, strict=True):
                 for entry_id, dist in hits:
                     owner = ti.entries.get(entry_id)
                     if owner is None:
@@ -369,8 +388,14 @@ class Matcher:
                         continue
                     if coinflip is not None and bank.ratio < coinflip:
                         continue
-                    raw[qi].append((t, bid, cid, dist))
-        return raw
+                    if not bank.allows(variant):
+                        continue
+                    key = (t, bid, cid)
+                    hit = (t, bid, cid, dist, variant)
+                    old = best[qi].get(key)
+                    if old is None or (dist, variant != "") < (old[3], old[4] != ""):
+                        best[qi][key] = hit
+        return [list(b.values()) for b in best]
 
     def _content_meta(self, content_ids: set[int]) -> tuple[dict[int, str | None], set[int]]:
         """External ids of matched content, and which of it is switched off right now.

@@ -23,6 +23,8 @@ class Match:
     signal_type: str
     distance: int
     external_id: str | None
+    #: the query variant that matched (`rot90`, `flip_h`, `trim`...); None: the query itself
+    variant: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)

@@ -21,6 +21,7 @@ from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, 
 from safeguard.errors import FileProblem
 from safeguard.signals.images import decode_rgb
 from safeguard.signals.pdq import pdq_from_rgb
+from safeguard.signals.variants import pdq_variants
 
 _READ_CHUNK = 1 << 20
 _THREADED_DIGEST_BYTES = 64 * 1024
@@ -41,6 +42,9 @@ class FileSignals:
     size: int | None = None
     error: str | None = None
     error_code: str | None = None
+    #: hashes of the ways the image may have been altered (rotations, flips, border);
+    #: computed for lookups only (`variants=True`), see signals/variants.py
+    pdq_variants: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,11 +54,20 @@ class FileSignals:
         """The signal values present, by signal type name."""
         return {k: v for k in ("pdq", "md5", "sha256") if (v := getattr(self, k)) is not None}
 
+    def query(self) -> dict[str, str]:
+        """What a lookup uses: the signals, plus `pdq:<variant>` for each PDQ variant."""
+        found = self.signals()
+        for name, value in (self.pdq_variants or {}).items():
+            found[f"pdq:{name}"] = value
+        return found
+
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         if self.ok:
             data.pop("error")
             data.pop("error_code")
+        if self.pdq_variants is None:
+            data.pop("pdq_variants")
         return data
 
 
@@ -64,11 +77,13 @@ def hash_bytes(
     *,
     quality_floor: int = 50,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    variants: bool = False,
 ) -> FileSignals:
-    """Signals of in-memory content (for example an upload) named `path` in the result."""
+    """Signals of in-memory content (for example an upload) named `path` in the result;
+    with `variants`, also the PDQ of its rotations, flips and inner picture (for lookups)."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
-    return _signals_of(path, data, quality_floor, max_pixels)
+    return _signals_of(path, data, quality_floor, max_pixels, variants)
 
 
 def hash_file(
@@ -77,11 +92,12 @@ def hash_file(
     quality_floor: int = 50,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    variants: bool = False,
 ) -> FileSignals:
     """Signals of one file. Never raises for a bad file: see `FileSignals.error`."""
     name = str(path)
     try:
-        return _hash_file(name, quality_floor, max_pixels, max_image_bytes)
+        return _hash_file(name, quality_floor, max_pixels, max_image_bytes, variants)
     except FileProblem as e:
         return FileSignals(path=name, error=e.message, error_code=e.code)
     except MemoryError:
@@ -90,7 +106,9 @@ def hash_file(
         return FileSignals(path=name, error=f"unexpected error: {e!r}"[:300], error_code="internal")
 
 
-def _hash_file(name: str, quality_floor: int, max_pixels: int, max_image_bytes: int) -> FileSignals:
+def _hash_file(
+    name: str, quality_floor: int, max_pixels: int, max_image_bytes: int, variants: bool
+) -> FileSignals:
     try:
         st = os.stat(name)
     except FileNotFoundError:
@@ -116,7 +134,7 @@ def _hash_file(name: str, quality_floor: int, max_pixels: int, max_image_bytes: 
         raise FileProblem(f"cannot read file: {e.strerror or e}", "unreadable") from None
     if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
-    return _signals_of(name, data, quality_floor, max_pixels)
+    return _signals_of(name, data, quality_floor, max_pixels, variants)
 
 
 def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
@@ -153,27 +171,36 @@ def _digest_executor() -> ThreadPoolExecutor:
     return _digest_pool[1]
 
 
-def _signals_of(path: str, data: bytes, quality_floor: int, max_pixels: int) -> FileSignals:
+def _signals_of(
+    path: str, data: bytes, quality_floor: int, max_pixels: int, variants: bool = False
+) -> FileSignals:
     """Digests and PDQ of in-memory bytes. Digests of larger inputs run on a helper thread
     while the image decodes (both release the GIL), so they cost almost nothing."""
     if len(data) >= _THREADED_DIGEST_BYTES:
         pending = _digest_executor().submit(_digests, data)
-        result = _add_pdq(FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels)
+        result = _add_pdq(
+            FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels, variants
+        )
         result.md5, result.sha256 = pending.result()
         return result
     md5, sha256 = _digests(data)
     result = FileSignals(path=path, md5=md5, sha256=sha256, size=len(data))
-    return _add_pdq(result, data, quality_floor, max_pixels)
+    return _add_pdq(result, data, quality_floor, max_pixels, variants)
 
 
-def _add_pdq(result: FileSignals, data: bytes, quality_floor: int, max_pixels: int) -> FileSignals:
+def _add_pdq(
+    result: FileSignals, data: bytes, quality_floor: int, max_pixels: int, variants: bool
+) -> FileSignals:
     try:
         pixels = decode_rgb(data, max_pixels)
     except FileProblem as e:
         result.error, result.error_code = e.message, e.code
         return result
     result.height, result.width = int(pixels.shape[0]), int(pixels.shape[1])
-    result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
+    if variants:
+        result.pdq, result.pdq_quality, result.pdq_variants = pdq_variants(pixels)
+    else:
+        result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
     result.low_quality = result.pdq_quality < quality_floor
     return result
 
@@ -242,12 +269,13 @@ def hash_paths(
     settings: Settings | None = None,
     *,
     workers: int | None = None,
+    variants: bool = False,
 ) -> Iterator[FileSignals]:
     """Hash every file under `paths`, in input order, on `workers` processes.
 
     Directories are walked recursively; every input yields exactly one record.
     """
-    return hash_items(list(iter_input_files(paths)), settings, workers=workers)
+    return hash_items(list(iter_input_files(paths)), settings, workers=workers, variants=variants)
 
 
 def hash_items(
@@ -255,6 +283,7 @@ def hash_items(
     settings: Settings | None = None,
     *,
     workers: int | None = None,
+    variants: bool = False,
 ) -> Iterator[FileSignals]:
     """Hash the output of `iter_input_files` (error records pass through), in order."""
     settings = settings or Settings.from_env()
@@ -263,6 +292,7 @@ def hash_items(
         quality_floor=settings.pdq_quality_floor,
         max_pixels=settings.max_image_pixels,
         max_image_bytes=settings.max_image_bytes,
+        variants=variants,
     )
     return _ordered_map(fn, items, workers or settings.workers)
 

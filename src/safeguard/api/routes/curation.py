@@ -64,6 +64,8 @@ def create_bank(
         pdq_threshold=body.pdq_threshold,
         negative=body.negative,
         description=body.description,
+        dihedral=body.dihedral,
+        trim_borders=body.trim_borders,
     )
     return bank_json(info)
 
@@ -89,6 +91,8 @@ def update_bank(
         negative=body.negative,
         description=body.description,
         match_ratio=body.match_ratio,
+        dihedral=body.dihedral,
+        trim_borders=body.trim_borders,
     )
     return bank_json(info)
 

@@ -108,7 +108,9 @@ def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[
     return out
 
 
-async def _upload(request: Request, rt: Runtime) -> tuple[FileSignals, str]:
+async def _upload(
+    request: Request, rt: Runtime, *, variants: bool = False
+) -> tuple[FileSignals, str]:
     """Signals and content type of HMA's one-file upload: form field `photo` or `video`."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise _bad("Missing multipart/form-data file upload")
@@ -121,10 +123,12 @@ async def _upload(request: Request, rt: Runtime) -> tuple[FileSignals, str]:
     field, upload = files[0]
     if field not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{field}'")
-    return await hash_upload(rt, upload), field
+    return await hash_upload(rt, upload, variants=variants), field
 
 
-async def _from_url(url: str, content_type: str | None, rt: Runtime) -> tuple[FileSignals, str]:
+async def _from_url(
+    url: str, content_type: str | None, rt: Runtime, *, variants: bool = False
+) -> tuple[FileSignals, str]:
     """Fetch and hash media; without `content_type`, the response's Content-Type decides."""
     if content_type is not None and content_type not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{content_type}'")
@@ -137,7 +141,7 @@ async def _from_url(url: str, content_type: str | None, rt: Runtime) -> tuple[Fi
                 "provide it with the content_type query param"
             )
         content_type = "photo" if kind == "image" else "video"
-    return await hash_bytes(rt, data, url), content_type
+    return await hash_bytes(rt, data, url, variants=variants), content_type
 
 
 @hashing.get("/hash", responses=errors(400, 413))
@@ -174,12 +178,16 @@ def _hits(
     *,
     coinflip: float | None,
     raw: bool,
+    variants: dict[str, str] | None = None,
 ) -> list[tuple[str, int, int]]:
-    """(bank, content id, distance) of every match of one signal."""
+    """(bank, content id, distance) of every match of one signal (and, for the PDQ of a
+    media file, its rotations, flips and inner picture)."""
     t = _signal_type(signal_type)
-    value = _validate(t, signal)
-    result = rt.sg.matcher.lookup({t: value}, banks, coinflip=coinflip, include_disabled=raw)
-    count_lookups([{t: value}], [result])
+    query = {t: _validate(t, signal)}
+    if t == "pdq":
+        query.update({f"pdq:{k}": v for k, v in (variants or {}).items()})
+    result = rt.sg.matcher.lookup(query, banks, coinflip=coinflip, include_disabled=raw)
+    count_lookups([query], [result])
     found = result.matches + (result.suppressed + result.negative_matches if raw else [])
     return [(m.bank, m.content_id, m.distance) for m in found]
 
@@ -236,10 +244,11 @@ async def lookup_get(
     only = _bank_names(banks)
     flip = _coinflip(seed, bypass_coinflip)
     if url:
-        fs, ctype = await _from_url(url, content_type, rt)
+        fs, ctype = await _from_url(url, content_type, rt, variants=True)
         out = {}
         for t, v in _hma_signals(fs, ctype, None).items():
-            out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False), t)
+            hits = _hits(rt, v, t, only, coinflip=flip, raw=False, variants=fs.pdq_variants)
+            out[t] = _by_bank(hits, t)
         return out.get(signal_type, {}) if signal_type else out
     if not signal or not signal_type:
         raise _bad("Either url or both signal and signal_type are required")
@@ -259,12 +268,13 @@ async def lookup_post(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Hash an uploaded `photo` or `video` and look it up (HMA `POST /m/lookup`)."""
-    fs, ctype = await _upload(request, rt)
+    fs, ctype = await _upload(request, rt, variants=True)
     flip = _coinflip(seed, bypass_coinflip == "true")
     only = _bank_names(banks)
     out = {}
     for t, v in _hma_signals(fs, ctype, None).items():
-        out[t] = _by_bank(_hits(rt, v, t, only, coinflip=flip, raw=False), t)
+        hits = _hits(rt, v, t, only, coinflip=flip, raw=False, variants=fs.pdq_variants)
+        out[t] = _by_bank(hits, t)
     return out
 
 

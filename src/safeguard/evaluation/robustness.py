@@ -1,0 +1,269 @@
+"""The robustness benchmark: bank half of a folder of images, alter them every way in the
+catalogue, match the altered copies and the never-banked half, and count.
+
+Each matching configuration is a bank of its own in one throwaway SQLite store, holding the
+same hashes with different options (plain PDQ as HMA matches it; with rotations and flips;
+with border trimming; with both), so one lookup per query answers for every configuration.
+
+- **recall** per edit: the share of banked images whose altered copy matched its own entry;
+- **false matches**: pairs (image A, banked image B), A != B, where any copy of A (the
+  original or an edit) matched B, over all such pairs;
+- **cost**: lookups per second with the query hashes each configuration needs, and the
+  index size relative to plain PDQ (every option here works at query time: 1.0).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from safeguard.config import Settings
+from safeguard.engine import Safeguard
+from safeguard.errors import InvalidRequest
+from safeguard.evaluation.edits import CATALOGUE, FAMILIES, Edit, deliver
+from safeguard.signals.files import hash_bytes
+from safeguard.signals.variants import needs_dihedral, needs_trim
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    dihedral: bool
+    trim_borders: bool
+    description: str
+
+    def wants(self, key: str) -> bool:
+        """Whether a lookup in this configuration needs this query key."""
+        variant = key.partition(":")[2]
+        if not variant:
+            return True
+        return (self.dihedral or not needs_dihedral(variant)) and (
+            self.trim_borders or not needs_trim(variant)
+        )
+
+
+CONFIGS = (
+    Config("plain", False, False, "PDQ alone, as HMA matches"),
+    Config("dihedral", True, False, "PDQ + the query's 8 rotations and flips"),
+    Config("trim", False, True, "PDQ + the picture inside a border"),
+    Config("default", True, True, "both (safeguard's default)"),
+)
+
+
+@dataclass
+class Query:
+    source: int  # index of the image it came from
+    edit: str
+    signals: dict[str, str]
+
+
+@dataclass
+class Run:
+    images: list[str]
+    banked: list[int]
+    edits: tuple[Edit, ...]
+    queries: list[Query] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    hash_seconds: float = 0.0
+
+
+def find_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InvalidRequest(f"{folder}: not a directory")
+    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(found) < 4:
+        raise InvalidRequest(f"{folder}: needs at least 4 images, found {len(found)}")
+    return found
+
+
+def _hash_edits(args: tuple[int, str, tuple[str, ...], int]) -> tuple[list[Query], list[str]]:
+    """Worker: every edit of one image, delivered as a file and hashed with its variants."""
+    index, path, names, max_pixels = args
+    edits = [e for e in CATALOGUE if e.name in names]
+    queries, errors = [], []
+    try:
+        with Image.open(path) as im:
+            im.load()
+            base = im.convert("RGB")
+    except Exception as e:
+        return [], [f"{path}: cannot open: {e}"]
+    for edit in edits:
+        fs = hash_bytes(
+            deliver(base, edit), f"{path}#{edit.name}", max_pixels=max_pixels, variants=True
+        )
+        if fs.pdq is None:
+            errors.append(f"{path} ({edit.name}): {fs.error}")
+            continue
+        queries.append(
+            Query(index, edit.name, {k: v for k, v in fs.query().items() if k.startswith("pdq")})
+        )
+    return queries, errors
+
+
+def run(
+    folder: Path,
+    settings: Settings,
+    *,
+    edits: tuple[Edit, ...] = CATALOGUE,
+    workers: int | None = None,
+    edit_unbanked: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, object]:
+    """Run the benchmark over the images in `folder`; returns the report (see `report`)."""
+    paths = find_images(folder)
+    images = [str(p.relative_to(folder)) for p in paths]
+    banked = list(range(0, len(paths), 2))
+    r = Run(images, banked, edits)
+    names = tuple(e.name for e in edits)
+    banked_set = set(banked)
+    jobs = [
+        (
+            i,
+            str(p),
+            names if (i in banked_set or edit_unbanked) else ("original",),
+            settings.max_image_pixels,
+        )
+        for i, p in enumerate(paths)
+    ]
+    start = time.perf_counter()
+    workers = workers or settings.workers
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for queries, errors in pool.map(_hash_edits, jobs, chunksize=2):
+            r.queries.extend(queries)
+            r.errors.extend(errors)
+            done += 1
+            if on_progress:
+                on_progress(done, len(jobs))
+    r.hash_seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="safeguard-eval-") as tmp:
+        sg = Safeguard.open(settings.with_(home=Path(tmp), database_url=f"sqlite:///{tmp}/eval.db"))
+        try:
+            return _match_and_count(sg, r, paths)
+        finally:
+            sg.close()
+
+
+def _match_and_count(sg: Safeguard, r: Run, paths: list[Path]) -> dict[str, object]:
+    originals = {q.source: q for q in r.queries if q.edit == "original"}
+    content_of: dict[int, int] = {}  # content id -> image index
+    for c in CONFIGS:
+        sg.banks.create(c.name, dihedral=c.dihedral, trim_borders=c.trim_borders)
+        for i in r.banked:
+            if i in originals:
+                added = sg.banks.add(c.name, {"pdq": originals[i].signals["pdq"]})
+                content_of[added.content_id] = i
+    matcher = sg.matcher
+    matcher.auto_refresh = False
+    matcher.refresh(force=True)
+    results = matcher.lookup_many([q.signals for q in r.queries])
+    hits: dict[str, dict[tuple[int, str], bool]] = {c.name: {} for c in CONFIGS}
+    false_pairs: dict[str, set[tuple[int, int]]] = {c.name: set() for c in CONFIGS}
+    for q, res in zip(r.queries, results, strict=True):
+        for m in res.matches:
+            target = content_of[m.content_id]
+            if target == q.source:
+                hits[m.bank][(q.source, q.edit)] = True
+            else:
+                false_pairs[m.bank].add((q.source, target))
+    banked_with_hash = [i for i in r.banked if i in originals]
+    sources = {q.source for q in r.queries}
+    pairs = len(sources) * len(banked_with_hash) - len(set(banked_with_hash) & sources)
+    recall: dict[str, dict[str, float]] = {}
+    for c in CONFIGS:
+        # an edit that could not be hashed (too small, say) counts as a miss
+        recall[c.name] = {
+            e.name: round(
+                sum(hits[c.name].get((i, e.name), False) for i in banked_with_hash)
+                / len(banked_with_hash),
+                4,
+            )
+            for e in r.edits
+        }
+    family = {
+        c.name: {
+            f: round(sum(recall[c.name][e.name] for e in r.edits if e.family == f) / n, 4)
+            for f in FAMILIES
+            if (n := sum(1 for e in r.edits if e.family == f))
+        }
+        for c in CONFIGS
+    }
+    cost = _cost(matcher, r.queries)
+    cost["hashing"] = _hash_cost(paths[:24])
+    return {
+        "images": len(paths),
+        "banked": len(banked_with_hash),
+        "queries": len(r.queries),
+        "edits": [{"name": e.name, "family": e.family} for e in r.edits],
+        "configs": [
+            {
+                "name": c.name,
+                "dihedral": c.dihedral,
+                "trim_borders": c.trim_borders,
+                "description": c.description,
+            }
+            for c in CONFIGS
+        ],
+        "recall": recall,
+        "family_recall": family,
+        "false_matches": {
+            c.name: {
+                "pairs": len(false_pairs[c.name]),
+                "pairs_checked": pairs,
+                "rate": len(false_pairs[c.name]) / pairs if pairs else 0.0,
+                "examples": [
+                    {"query_image": r.images[a], "matched_image": r.images[b]}
+                    for a, b in sorted(false_pairs[c.name])[:10]
+                ],
+            }
+            for c in CONFIGS
+        },
+        "cost": cost,
+        "hash_seconds": round(r.hash_seconds, 1),
+        "errors": r.errors[:50],
+    }
+
+
+def _hash_cost(paths: list[Path]) -> dict[str, float]:
+    """Milliseconds to hash a file with and without the variants lookups use."""
+    data = [p.read_bytes() for p in paths]
+    timing = {}
+    for variants in (False, True):
+        start = time.perf_counter()
+        for d in data:
+            hash_bytes(d, variants=variants)
+        timing[variants] = 1000 * (time.perf_counter() - start) / len(data)
+    return {
+        "ms_per_file_plain": round(timing[False], 2),
+        "ms_per_file_with_variants": round(timing[True], 2),
+        "ratio": round(timing[True] / timing[False], 2),
+    }
+
+
+def _cost(matcher, queries: list[Query]) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Lookups per second for each configuration, with the query hashes it needs, against
+    its own bank; relative to plain PDQ."""
+    out: dict[str, dict[str, float]] = {}
+    sample = queries[: min(len(queries), 3000)]
+    for c in CONFIGS:
+        qs = [{k: v for k, v in q.signals.items() if c.wants(k)} for q in sample]
+        start = time.perf_counter()
+        matcher.lookup_many(qs, {c.name})
+        elapsed = time.perf_counter() - start
+        out[c.name] = {
+            "lookups_per_s": round(len(qs) / elapsed, 1),
+            "hashes_per_query": round(sum(len(q) for q in qs) / len(qs), 2),
+            "index_size_ratio": 1.0,
+        }
+    plain = out["plain"]["lookups_per_s"]
+    for c in out.values():
+        c["speed_ratio"] = round(c["lookups_per_s"] / plain, 3)
+    return out
