@@ -1,6 +1,6 @@
 """`safeguard demo`: the first hour in one command, on a throwaway SQLite store.
 
-Banks benign stand-in photos, makes edited copies (JPEG quality 50, half size) and matches
+Banks benign stand-in photos, makes edited copies (JPEG quality 50, half size, mirrored) and matches
 them together with photos that were never banked, then prints what matched.
 """
 
@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import typer
-from PIL import Image
+from PIL import Image, ImageOps
 from rich.table import Table
 
 from safeguard.banks import Provenance
@@ -69,6 +69,7 @@ def demo_command(
         groups = {
             "JPEG quality 50": edits["jpeg50"],
             "half size": edits["half"],
+            "mirrored": edits["mirror"],
             "never banked": [str(p) for p in unseen],
         }
         rows = []
@@ -95,7 +96,7 @@ def demo_command(
 
 def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, list[str]] = {"jpeg50": [], "half": []}
+    made: dict[str, list[str]] = {"jpeg50": [], "half": [], "mirror": []}
     out.start(len(listed), "making edited copies")
     for p in listed:
         with Image.open(p) as im:
@@ -106,7 +107,10 @@ def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]: 
             rgb.resize((max(1, rgb.width // 2), max(1, rgb.height // 2)), Image.LANCZOS).save(
                 half, "JPEG", quality=90
             )
+            mirror = folder / f"{p.stem}-mirror.jpg"
+            ImageOps.mirror(rgb).save(mirror, "JPEG", quality=90)
         made["jpeg50"].append(str(q50))
         made["half"].append(str(half))
+        made["mirror"].append(str(mirror))
         out.advance()
     return made
