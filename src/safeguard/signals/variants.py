@@ -44,11 +44,34 @@ def dihedral_hashes(pixels: np.ndarray) -> tuple[dict[str, str], int]:
     return {name: _hex(h) for name, h in zip(DIHEDRAL, hashes, strict=True)}, int(quality)
 
 
-def _border(lines: np.ndarray) -> int:
-    """How many of `lines` (outermost first; shape lines x pixels x 3) are border."""
-    ref = np.median(lines[0], axis=0)
-    same = (np.abs(lines - ref).max(axis=2) <= TOLERANCE).mean(axis=1) >= FRACTION
-    return len(same) if same.all() else int(np.argmin(same))
+def _lines(pixels: np.ndarray, side: str, start: int, stop: int) -> np.ndarray:
+    """Lines `start` to `stop` counted in from one edge ('t', 'b', 'l' or 'r'), outermost
+    first, as (lines, pixels, 3) int16."""
+    h, w, _ = pixels.shape
+    if side == "t":
+        block = pixels[start:stop]
+    elif side == "b":
+        block = pixels[h - stop : h - start][::-1]
+    elif side == "l":
+        block = pixels[:, start:stop].transpose(1, 0, 2)
+    else:
+        block = pixels[:, w - stop : w - start][:, ::-1].transpose(1, 0, 2)
+    return block.astype(np.int16)
+
+
+def _border(pixels: np.ndarray, side: str, limit: int) -> int:
+    """How many lines in from one edge are border. Reads a few lines at a time, so a
+    picture with no border costs almost nothing."""
+    ref = np.median(_lines(pixels, side, 0, 1)[0], axis=0)
+    n, step = 0, 4
+    while n < limit:
+        block = _lines(pixels, side, n, min(limit, n + step))
+        same = (np.abs(block - ref).max(axis=2) <= TOLERANCE).mean(axis=1) >= FRACTION
+        if not same.all():
+            return n + int(np.argmin(same))
+        n += len(same)
+        step *= 2
+    return limit
 
 
 def trim_borders(pixels: np.ndarray) -> np.ndarray | None:
@@ -56,12 +79,9 @@ def trim_borders(pixels: np.ndarray) -> np.ndarray | None:
     h, w, _ = pixels.shape
     if h < 16 or w < 16:
         return None
-    a = pixels.astype(np.int16)
     mh, mw = max(1, int(h * MAX_SIDE)), max(1, int(w * MAX_SIDE))
-    top = _border(a[:mh])
-    bottom = _border(a[::-1][:mh])
-    left = _border(a[:, :mw].transpose(1, 0, 2))
-    right = _border(a[:, ::-1][:, :mw].transpose(1, 0, 2))
+    top, bottom = (_border(pixels, side, mh) for side in "tb")
+    left, right = (_border(pixels, side, mw) for side in "lr")
     top, bottom = (v if v >= h * MIN_SIDE else 0 for v in (top, bottom))
     left, right = (v if v >= w * MIN_SIDE else 0 for v in (left, right))
     if not (top or bottom or left or right):
