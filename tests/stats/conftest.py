@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import csv
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.conftest import BACKENDS, POSTGRES_URL, SHARED, Cli, _postgres_available
+from tests.conftest import BACKENDS, SHARED, Cli, temporary_database
 
 CRIME = SHARED / "datasets" / "crime-stats"
 PRC_CSV = CRIME / "raw" / "prc-pfa-mar2013-onwards-tables201718.csv"
@@ -31,22 +29,8 @@ def module_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A database URL for one test module on one backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('stats') / 'safeguard.db'}"
-        return
-    if not _postgres_available():
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_database(request.param, tmp_path_factory.mktemp("stats")) as url:
+        yield url
 
 
 def make_cli(url: str, home: Path) -> Cli:
