@@ -1,10 +1,337 @@
-"""`safeguard pathways ...`: grooming and sextortion risk from behavioural metadata (issue #7)."""
+"""`safeguard pathways ...`: grooming and sextortion risk from behavioural metadata (issue #7).
+
+safeguard pathways score --accounts FILE --events FILE [--json] [--capacity N | --threshold X]
+safeguard pathways features --accounts FILE --events FILE --out FILE [--engine polars|spark]
+safeguard pathways simulate --out DIR [--seed N] [--scale X] [--format csv|jsonl|parquet]
+safeguard pathways evaluate [--seeds 9001-9005 | --data DIR] [--json]
+safeguard pathways train [--seeds 101-106] [--calibration-seeds 201-206] [--out FILE]
+
+Only who-contacted-whom-when metadata is read; no message content, ever.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from safeguard.cli.output import err_console, out_console, print_json, reporter
+from safeguard.errors import InvalidRequest
 
 app = typer.Typer(
     help="Grooming and sextortion risk from behavioural metadata (works on encrypted services).",
     no_args_is_help=True,
 )
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
+ACCOUNTS = typer.Option(..., "--accounts", help="Accounts file (CSV, JSON Lines or Parquet).")
+EVENTS = typer.Option(..., "--events", help="Events file (CSV, JSON Lines or Parquet).")
+MODEL = typer.Option(None, "--model", help="A model file from `train` (default: the shipped one).")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'9001-9005', '9001,9003' or a mix: the seeds, in order."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                a, b = int(lo), int(hi)
+                if b < a or b - a > 1000:
+                    raise ValueError
+                seeds += list(range(a, b + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise InvalidRequest(f"bad seed list {text!r} (e.g. 9001-9005 or 7,8,9)") from None
+    if not seeds:
+        raise InvalidRequest("no seeds given")
+    return seeds
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    import polars as pl
+
+    from safeguard.pathways.io import parse_timestamps
+
+    parsed = parse_timestamps(pl.Series("as_of", [text]))[0]
+    if parsed is None:
+        raise InvalidRequest(f"--as-of {text!r} is not an ISO 8601 UTC time")
+    return parsed
+
+
+def _warn_unknown(unknown: dict[str, int], path: Path) -> None:
+    if unknown:
+        listed = ", ".join(f"{k!r} x{n}" for k, n in unknown.items())
+        err_console.print(
+            f"warning: {path}: skipped {sum(unknown.values())} event(s) of unknown kind: {listed}",
+            markup=False,
+        )
+
+
+@app.command("score")
+def score(
+    accounts: Path = ACCOUNTS,
+    events: Path = EVENTS,
+    model_path: Path | None = MODEL,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Score as of this time (default: the last event)."
+    ),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Flag at or above this score (default: the model's)."
+    ),
+    capacity: int | None = typer.Option(
+        None, "--capacity", help="Reviewers can take at most this many: flag the top N only."
+    ),
+    window_days: float = typer.Option(30.0, "--window-days", help="Sliding window for activity."),
+    flagged_only: bool = typer.Option(False, "--flagged-only", help="List flagged accounts only."),
+    limit: int = typer.Option(20, "--limit", help="Rows in the text table."),
+    json_output: bool = JSON,
+) -> None:
+    """Score every adult, unknown-age and older-teen account; highest risk first."""
+    from safeguard.pathways.io import load
+    from safeguard.pathways.model import Model
+    from safeguard.pathways.scoring import explain, score_log
+
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise InvalidRequest("--threshold must be between 0 and 1")
+    if capacity is not None and capacity < 0:
+        raise InvalidRequest("--capacity must be 0 or more")
+    if window_days <= 0:
+        raise InvalidRequest("--window-days must be positive")
+    model = Model.load(model_path)
+    log = load(accounts, events)
+    _warn_unknown(log.unknown_kinds, events)
+    scored, thr = score_log(
+        log,
+        model,
+        as_of=_as_of(as_of),
+        threshold=threshold,
+        capacity=capacity,
+        window_days=window_days,
+    )
+    rows = explain(scored, model, all_rows=False)
+    if flagged_only:
+        rows = [r for r in rows if r.flagged]
+    if json_output:
+        sys.stdout.write("[")
+        for i, r in enumerate(rows):
+            sys.stdout.write(("," if i else "") + "\n" + json.dumps(r.to_json()))
+        sys.stdout.write("\n]\n")
+        return
+    n_flagged = sum(r.flagged for r in rows)
+    out_console.print(
+        f"{len(scored):,} account(s) scored, {n_flagged:,} flagged (threshold {thr:.4g})"
+    )
+    table = Table("account", "score", "flagged", "reasons")
+    for r in rows[:limit]:
+        table.add_row(
+            r.account_id,
+            f"{r.score:.4f}",
+            "yes" if r.flagged else "",
+            "\n".join(f"{x['code']}: {x['text']}" for x in r.reasons),
+        )
+    out_console.print(table)
+
+
+@app.command("features")
+def features(
+    accounts: Path = ACCOUNTS,
+    events: Path = EVENTS,
+    out: Path = typer.Option(..., "--out", help="Where to write (.csv, .jsonl or .parquet)."),
+    engine: str = typer.Option("polars", "--engine", help="polars (one machine) or spark."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Default: the last event."),
+    window_days: float = typer.Option(30.0, "--window-days"),
+) -> None:
+    """Compute the feature table (one row per scored account) without scoring it."""
+    from safeguard.pathways.features import compute_features
+    from safeguard.pathways.io import load, write_table
+
+    if engine not in ("polars", "spark"):
+        raise InvalidRequest("--engine must be polars or spark")
+    log = load(accounts, events)
+    _warn_unknown(log.unknown_kinds, events)
+    when = _as_of(as_of)
+    if engine == "spark":
+        from safeguard.pathways.spark_features import compute_features_spark, local_session
+
+        spark = local_session()
+        try:
+            table = compute_features_spark(
+                spark, log.accounts, log.events, as_of=when, window_days=window_days
+            )
+        finally:
+            spark.stop()
+    else:
+        table = compute_features(log.accounts, log.events, as_of=when, window_days=window_days)
+    write_table(table, out)
+    out_console.print(f"{table.height:,} account(s) -> {out}")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out: Path = typer.Option(..., "--out", help="Directory to write the population into."),
+    seed: int = typer.Option(1, "--seed"),
+    scale: float = typer.Option(1.0, "--scale", help="Multiply every population count."),
+    days: int = typer.Option(28, "--days", help="Days of activity (at most 30)."),
+    fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet."),
+    json_output: bool = JSON,
+) -> None:
+    """Write a synthetic population: accounts, events, truth (role of each account), params."""
+    from safeguard.pathways.io import write_table
+    from safeguard.pathways.simulate import SimParams, simulate
+
+    if fmt not in ("csv", "jsonl", "parquet"):
+        raise InvalidRequest("--format must be csv, jsonl or parquet")
+    if not 0 < scale <= 100:
+        raise InvalidRequest("--scale must be above 0 and at most 100")
+    if not 1 <= days <= 30:
+        raise InvalidRequest("--days must be between 1 and 30")
+    params = SimParams(seed=seed, scale=scale, days=days)
+    pop = simulate(params)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}[fmt]
+    write_table(pop.accounts, out / f"accounts.{ext}", fmt)
+    write_table(pop.events, out / f"events.{ext}", fmt)
+    write_table(pop.truth, out / "truth.csv", "csv")
+    (out / "params.json").write_text(json.dumps(params.to_json(), indent=2) + "\n")
+    summary = {
+        "out": str(out),
+        "accounts": pop.accounts.height,
+        "events": pop.events.height,
+        "roles": dict(sorted(pop.truth.group_by("role").len().iter_rows())),
+        "files": [f"accounts.{ext}", f"events.{ext}", "truth.csv", "params.json"],
+    }
+    if json_output:
+        print_json(summary)
+        return
+    out_console.print(
+        f"{summary['accounts']:,} accounts and {summary['events']:,} events -> {out}\n"
+        + ", ".join(f"{k} {v:,}" for k, v in summary["roles"].items())  # type: ignore[attr-defined]
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    seeds: str | None = typer.Option(
+        None, "--seeds", help="Simulate and evaluate these seeds (default 9001-9005)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="Evaluate a directory written by `simulate` instead."
+    ),
+    model_path: Path | None = MODEL,
+    scale: float = typer.Option(1.0, "--scale", help="Population scale for --seeds."),
+    step_hours: float = typer.Option(3.0, "--step-hours", help="Hours between checkpoints."),
+    threshold: float | None = typer.Option(None, "--threshold"),
+    json_output: bool = JSON,
+) -> None:
+    """Precision at k, recall, PR-AUC, flagged rate per group, time to flag."""
+    from safeguard.pathways.evaluate import evaluate, evaluate_population, load_population
+    from safeguard.pathways.model import Model
+    from safeguard.pathways.simulate import SimParams
+
+    if seeds is not None and data is not None:
+        raise InvalidRequest("give --seeds or --data, not both")
+    if step_hours <= 0:
+        raise InvalidRequest("--step-hours must be positive")
+    model = Model.load(model_path)
+    with reporter() as rep:
+        if data is not None:
+            pop = load_population(data)
+            rep.start(int(pop.params.days * 24 / step_hours) + 1, "replaying")
+            result = evaluate_population(
+                pop, model, threshold=threshold, step_hours=step_hours, progress=rep.advance
+            )
+        else:
+            seed_list = parse_seeds(seeds or "9001-9005")
+            rep.start(len(seed_list) * (int(28 * 24 / step_hours) + 1), "replaying")
+            result = evaluate(
+                seed_list,
+                model,
+                params=SimParams(scale=scale),
+                threshold=threshold,
+                step_hours=step_hours,
+                progress=rep.advance,
+            )
+    if json_output:
+        print_json(result)
+        return
+    _print_evaluation(result)
+
+
+def _print_evaluation(r: dict) -> None:  # type: ignore[type-arg]
+    p = out_console.print
+    p(f"seeds {r['seeds']}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
+    p(
+        f"precision@k {r['precision_at_k']:.3f} (min over seeds {r['precision_at_k_min']:.3f})  "
+        f"recall {r['recall_at_threshold']:.3f}  PR-AUC {r['pr_auc']:.3f}"
+    )
+    ro = r["rules_only"]
+    p(f"rules only: precision@k {ro['precision_at_k']:.3f}  PR-AUC {ro['pr_auc']:.3f}")
+    t = r["time_to_flag_hours"]
+    p(
+        f"time from first contact to flag: median {t['median']} h; by pattern "
+        f"{t['by_pattern_median']}; never flagged {t['never_flagged']} of {t['offenders']}"
+    )
+    c = r["children_contacted_before_flag"]
+    p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
+    table = Table("group", "accounts", "ever flagged", "rate", "flagged at end")
+    for role, g in r["flagged_rate_by_group"].items():
+        mark = " *" if role in r["protected_groups"] else ""
+        table.add_row(
+            role + mark,
+            f"{g['accounts']:,}",
+            str(g["ever_flagged"]),
+            f"{g['ever_flagged_rate']:.2%}",
+            f"{g['flagged_at_end_rate']:.2%}",
+        )
+    p(table)
+    p("* groups whose flagged rate must stay at or under 1%")
+
+
+@app.command("train")
+def train_cmd(
+    seeds: str | None = typer.Option(
+        None, "--seeds", help="Simulator seeds to fit the trees on (default 101-106)."
+    ),
+    calibration_seeds: str | None = typer.Option(
+        None, "--calibration-seeds", help="Seeds for calibration and the threshold (201-206)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the model (default: the shipped model file)."
+    ),
+    json_output: bool = JSON,
+) -> None:
+    """Retrain the model from the simulator (reproduces the shipped model by default)."""
+    from importlib import resources
+
+    from safeguard.pathways.model import SHIPPED
+    from safeguard.pathways.train import CALIBRATION_SEEDS, TRAIN_SEEDS, train
+
+    tr = tuple(parse_seeds(seeds)) if seeds else TRAIN_SEEDS
+    cal = tuple(parse_seeds(calibration_seeds)) if calibration_seeds else CALIBRATION_SEEDS
+    if set(tr) & set(cal):
+        raise InvalidRequest("training and calibration seeds must differ")
+    if out is None:
+        out = Path(str(resources.files("safeguard.pathways").joinpath(SHIPPED)))
+    with reporter() as rep:
+        rep.start(len(tr) + len(cal) + 1, "training")
+        model = train(tr, cal, progress=lambda _msg: rep.advance())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    info = {"out": str(out), "threshold": model.threshold, "trees": len(model.trees), **model.info}
+    if json_output:
+        print_json(info)
+    else:
+        out_console.print(
+            f"model -> {out} ({len(model.trees)} trees, threshold {model.threshold:.4g})"
+        )

@@ -1,0 +1,495 @@
+"""The pathways feature job (polars): one row of behavioural features per scored account.
+
+Scored accounts ("subjects") are every adult or unknown-age account, and every 16-17 year old who
+contacted a younger child. For each subject the job looks at the minors it is in touch with (for
+a 16-17 year old only under-13s and 13-15s count) and summarises, over a sliding window ending at
+`as_of`, how it reaches them. Only who-contacted-whom-when metadata is used.
+
+The same job, step for step, runs on Spark in spark_features.py; tests check they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from safeguard.pathways.schema import (
+    AGE_BANDS,
+    BLOCK,
+    CONTACT_ACCEPT,
+    CONTACT_REQUEST,
+    FIRST_MOVE_KINDS,
+    MESSAGE,
+    OFF_PLATFORM_HANDLE,
+    OUTREACH_KINDS,
+    REPORT,
+)
+
+DEFAULT_WINDOW_DAYS = 30
+#: an account younger than this at first contact counts as "new" for the two-hop aggregate
+NEW_ACCOUNT_DAYS = 7.0
+DAY_US = 86_400_000_000
+#: how long a child has to accept or answer before a silence counts in accept/reply rates
+SETTLE_US = DAY_US
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    #: +1: a higher value never lowers risk; -1: a higher value never raises it; 0: either
+    direction: int
+    meaning: str
+    why: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "minors_contacted",
+        0,
+        "distinct minors the account requested, messaged or sent a handle to in the window",
+        "context only: teachers and creators reach many children too",
+    ),
+    Feature(
+        "minors_initiated",
+        1,
+        "of those, minors the account approached first (before the child said anything)",
+        "offenders make the first move; children approach creators and parents' contacts",
+    ),
+    Feature(
+        "max_new_minors_24h",
+        1,
+        "most minors first approached within any 24 hours",
+        "bursts of cold approaches are the financial-sextortion pattern",
+    ),
+    Feature(
+        "max_new_minors_7d",
+        1,
+        "most minors first approached within any 7 days",
+        "a steadier stream of new children than any teacher's class needs",
+    ),
+    Feature(
+        "no_mutual_share",
+        1,
+        "share of approached minors with no connection in common with the account",
+        "adults who know a child through school, club or family share connections with them",
+    ),
+    Feature(
+        "target_groups",
+        1,
+        "separate groups the approached minors form: two are in one group when they are "
+        "connected, or share a connection with another minor (chains of such links count)",
+        "a class or team is one group; children picked one by one from across the "
+        "platform are many",
+    ),
+    Feature(
+        "target_group_share",
+        1,
+        "target_groups divided by minors approached (1.0: no two of them know each other)",
+        "the same, independent of how many children were approached",
+    ),
+    Feature(
+        "under13_share",
+        1,
+        "share of approached minors declared under 13",
+        "the youngest children are the most at risk from unsolicited adult contact",
+    ),
+    Feature(
+        "accept_rate",
+        -1,
+        "share of the account's contact requests to minors, made at least a day ago, that "
+        "the minor accepted",
+        "children ignore requests from strangers; they accept their teacher's",
+    ),
+    Feature(
+        "reply_rate",
+        -1,
+        "share of minors approached at least a day ago who sent the account a message",
+        "unanswered approaches suggest the children do not know the account",
+    ),
+    Feature(
+        "minors_blocking",
+        1,
+        "distinct minors who blocked the account",
+        "children block accounts that make them uncomfortable",
+    ),
+    Feature(
+        "minors_reporting",
+        1,
+        "distinct minors who reported the account",
+        "a report from a child is the strongest signal a platform gets",
+    ),
+    Feature(
+        "complaint_rate",
+        1,
+        "minors who blocked or reported, divided by minors contacted",
+        "the same, relative to how many children the account reaches",
+    ),
+    Feature(
+        "account_age_days",
+        -1,
+        "age of the account in days when it first contacted a minor (or now, if never)",
+        "throwaway accounts contact children within days of being created",
+    ),
+    Feature(
+        "cross_country_share",
+        1,
+        "share of approached minors in a different country from the account",
+        "organised sextortion runs from abroad; local adults mostly know local children",
+    ),
+    Feature(
+        "off_platform_minors",
+        1,
+        "distinct minors the account sent a handle or link for another app",
+        "moving a child to an unmoderated or encrypted app is a key step in grooming",
+    ),
+    Feature(
+        "off_platform_rate",
+        1,
+        "off_platform_minors divided by minors contacted",
+        "the same, relative to how many children the account reaches",
+    ),
+    Feature(
+        "cocontactors",
+        0,
+        "two-hop: other scored accounts that also approached any of the same minors",
+        "context for the next feature",
+    ),
+    Feature(
+        "risky_cocontactors",
+        1,
+        "two-hop: of those, accounts blocked or reported by two or more minors, or that "
+        "approached three or more while under a week old",
+        "rings of accounts share their target lists",
+    ),
+)
+FEATURE_NAMES = tuple(f.name for f in FEATURES)
+COUNT_FEATURES = (
+    "minors_contacted",
+    "minors_initiated",
+    "max_new_minors_24h",
+    "max_new_minors_7d",
+    "target_groups",
+    "minors_blocking",
+    "minors_reporting",
+    "off_platform_minors",
+    "cocontactors",
+    "risky_cocontactors",
+)
+#: the value a rate takes when there is nothing to divide by (no evidence either way)
+RATE_DEFAULTS = {"accept_rate": 1.0, "reply_rate": 1.0}
+
+_BAND_CODE = {b: i for i, b in enumerate(AGE_BANDS)}  # under_13=0 13_15=1 16_17=2 adult=3 unknown=4
+
+
+def relevant(subject_band: pl.Expr, minor_band: pl.Expr) -> pl.Expr:
+    """True where `minor_band` is a minor this subject is scored against (band codes)."""
+    return (subject_band >= 2) & (minor_band < pl.min_horizontal(subject_band, pl.lit(3)))
+
+
+def _subject_table(accounts: pl.DataFrame) -> pl.DataFrame:
+    return accounts.with_row_index("id").select(
+        pl.col("id"),
+        pl.col("account_id"),
+        pl.col("created_at"),
+        pl.col("age_band").replace_strict(_BAND_CODE, return_dtype=pl.Int8).alias("band"),
+        pl.col("country").fill_null(""),
+    )
+
+
+def encode_events(accounts: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """Events with integer account ids (`a` actor, `b` target) in the accounts table's order."""
+    enum = pl.Enum(accounts["account_id"].to_list())
+    return events.select(
+        pl.col("ts"),
+        pl.col("kind"),
+        pl.col("actor").cast(enum).to_physical().cast(pl.UInt32).alias("a"),
+        pl.col("target").cast(enum).to_physical().cast(pl.UInt32).alias("b"),
+    )
+
+
+def _max_in_window(p: pl.DataFrame, period: str, name: str) -> pl.DataFrame:
+    if p.height == 0:
+        return pl.DataFrame(schema={"s": pl.UInt32, name: pl.UInt32})
+    return (
+        p.select("s", "first_out")
+        .sort("s", "first_out")
+        .rolling(index_column="first_out", period=period, group_by="s")
+        .agg(pl.len().alias(name))
+        .group_by("s")
+        .agg(pl.col(name).max())
+    )
+
+
+def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """Groups among each subject's approached minors: (s, target_groups).
+
+    Per subject, a graph whose nodes are its approached minors and their minor connections,
+    with an edge from each approached minor to each of its minor connections; two approached
+    minors are in one group when they are connected in it (directly, or through a friend
+    they share, or a chain of such links).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if pm.height == 0:
+        return pl.DataFrame(schema={"s": pl.UInt32, "target_groups": pl.UInt32})
+    nodes = (
+        pl.concat(
+            [pm.select("s", pl.col("m").alias("a")), links.select("s", pl.col("y").alias("a"))]
+        )
+        .unique()
+        .with_row_index("node")
+    )
+    e = links.join(nodes, left_on=["s", "m"], right_on=["s", "a"]).join(
+        nodes.rename({"node": "node_y"}), left_on=["s", "y"], right_on=["s", "a"]
+    )
+    n = nodes.height
+    graph = coo_matrix(
+        (np.ones(e.height, dtype=np.int8), (e["node"].to_numpy(), e["node_y"].to_numpy())),
+        shape=(n, n),
+    )
+    _, labels = connected_components(graph, directed=False)
+    return (
+        nodes.with_columns(pl.Series("label", labels))
+        .join(pm, left_on=["s", "a"], right_on=["s", "m"], how="semi")
+        .group_by("s")
+        .agg(pl.col("label").n_unique().cast(pl.UInt32).alias("target_groups"))
+    )
+
+
+@dataclass
+class PairState:
+    """What the features are computed from: per (subject, minor) pair aggregates and the
+    connection edges. Both merge exactly (min of times, OR of flags), which is what makes
+    incremental scoring possible (see scoring.IncrementalScorer)."""
+
+    pairs: pl.DataFrame
+    edges: pl.DataFrame
+
+    def merge(self, other: PairState) -> PairState:
+        pairs = (
+            pl.concat([self.pairs, other.pairs])
+            .group_by("s", "m")
+            .agg(
+                pl.col("first_out").min(),
+                pl.col("first_in").min(),
+                *[pl.col(c).any() for c in _PAIR_FLAGS],
+            )
+        )
+        edges = pl.concat([self.edges, other.edges]).unique()
+        return PairState(pairs, edges)
+
+
+_PAIR_FLAGS = ("requested", "handle", "accepted", "replied", "blocked", "reported")
+
+
+def account_table(accounts: pl.DataFrame) -> pl.DataFrame:
+    """Accounts with an integer id (row order), a band code and a country ("" if none)."""
+    return _subject_table(accounts)
+
+
+def pair_state(
+    acc: pl.DataFrame, ev: pl.DataFrame, start: datetime | None, as_of: datetime
+) -> PairState:
+    """Stage 1: aggregate encoded events (a, b ints) into pairs (activity in (start, as_of])
+    and connection edges (any time up to as_of)."""
+    ev = ev.filter(pl.col("ts") <= as_of)
+    bands = acc.select("id", "band")
+    ev = ev.join(bands.rename({"id": "a", "band": "a_band"}), on="a", how="left").join(
+        bands.rename({"id": "b", "band": "b_band"}), on="b", how="left"
+    )
+    acc_e = ev.filter(pl.col("kind") == CONTACT_ACCEPT).select("a", "b")
+    edges = (
+        pl.concat(
+            [
+                acc_e.rename({"a": "x", "b": "y"}),
+                acc_e.select(pl.col("b").alias("x"), pl.col("a").alias("y")),
+            ]
+        )
+        .filter(pl.col("x") != pl.col("y"))
+        .unique()
+    )
+    act = ev if start is None else ev.filter(pl.col("ts") > start)
+    out = (
+        act.filter(
+            pl.col("kind").is_in(OUTREACH_KINDS) & relevant(pl.col("a_band"), pl.col("b_band"))
+        )
+        .group_by(pl.col("a").alias("s"), pl.col("b").alias("m"))
+        .agg(
+            pl.col("ts").min().alias("first_out"),
+            (pl.col("kind") == CONTACT_REQUEST).any().alias("requested"),
+            (pl.col("kind") == OFF_PLATFORM_HANDLE).any().alias("handle"),
+        )
+    )
+    inn = (
+        act.filter(relevant(pl.col("b_band"), pl.col("a_band")))
+        .group_by(pl.col("b").alias("s"), pl.col("a").alias("m"))
+        .agg(
+            pl.col("ts").filter(pl.col("kind").is_in(FIRST_MOVE_KINDS)).min().alias("first_in"),
+            (pl.col("kind") == CONTACT_ACCEPT).any().alias("accepted"),
+            (pl.col("kind") == MESSAGE).any().alias("replied"),
+            (pl.col("kind") == BLOCK).any().alias("blocked"),
+            (pl.col("kind") == REPORT).any().alias("reported"),
+        )
+    )
+    pairs = (
+        out.join(inn, on=["s", "m"], how="full", coalesce=True)
+        .with_columns(pl.col(*_PAIR_FLAGS).fill_null(False))
+        .select("s", "m", "first_out", "first_in", *_PAIR_FLAGS)
+    )
+    return PairState(pairs, edges)
+
+
+def compute_features(
+    accounts: pl.DataFrame,
+    events: pl.DataFrame,
+    as_of: datetime | None = None,
+    window_days: float | None = DEFAULT_WINDOW_DAYS,
+) -> pl.DataFrame:
+    """One row per subject: account_id, the features in FEATURE_NAMES (sorted by account_id).
+
+    `accounts` and `events` are validated frames (see io.py). Activity counts only in the
+    window (as_of - window_days, as_of] (None: all of it); connections made at any time up to
+    as_of count.
+    """
+    if as_of is None:
+        as_of = events["ts"].max() if events.height else datetime(1970, 1, 1)
+    start = None if window_days is None else as_of - timedelta(days=window_days)
+    acc = _subject_table(accounts)
+    state = pair_state(acc, encode_events(accounts, events), start, as_of)
+    return features_from_state(acc, state, as_of)
+
+
+def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) -> pl.DataFrame:
+    """Stage 2: per-subject features from the pair aggregates and the connection edges."""
+    pairs, edges = state.pairs, state.edges
+    pairs = pairs.with_columns(
+        (
+            pl.col("first_out").is_not_null()
+            & (pl.col("first_in").is_null() | (pl.col("first_out") <= pl.col("first_in")))
+        ).alias("initiated")
+    )
+    countries = acc.select("id", "country")
+    p = (
+        pairs.filter(pl.col("initiated"))
+        .join(acc.select(pl.col("id").alias("m"), pl.col("band").alias("m_band")), on="m")
+        .join(countries.rename({"id": "s", "country": "s_country"}), on="s")
+        .join(countries.rename({"id": "m", "country": "m_country"}), on="m")
+    )
+
+    # mutual connections: c connected to both the minor and the subject
+    pm = p.select("s", "m")
+    mutual = (
+        pm.join(edges, left_on="m", right_on="x")
+        .filter(pl.col("y") != pl.col("s"))
+        .join(edges, left_on=["s", "y"], right_on=["x", "y"], how="semi")
+        .select("s", "m")
+        .unique()
+        .with_columns(pl.lit(True).alias("mutual"))
+    )
+    p = p.join(mutual, on=["s", "m"], how="left").with_columns(pl.col("mutual").fill_null(False))
+
+    # groups: approached minors linked directly or through minors they are connected with
+    minor_ids = acc.filter(pl.col("band") <= 2).select("id")
+    links = (
+        pm.join(edges, left_on="m", right_on="x")
+        .filter(pl.col("y") != pl.col("s"))
+        .join(minor_ids, left_on="y", right_on="id", how="semi")
+        .select("s", "m", "y")
+    )
+    groups = _components(pm, links)
+
+    per_pair = pairs.group_by("s").agg(
+        pl.col("first_out").is_not_null().sum().alias("minors_contacted"),
+        pl.col("first_out").min().alias("first_contact"),
+        pl.col("blocked").sum().alias("minors_blocking"),
+        pl.col("reported").sum().alias("minors_reporting"),
+        (pl.col("blocked") | pl.col("reported")).sum().alias("complainers"),
+        (pl.col("handle") & pl.col("first_out").is_not_null()).sum().alias("off_platform_minors"),
+    )
+    # a child has had a day to answer: younger approaches are no evidence either way
+    settled = pl.col("first_out") <= pl.lit(as_of - timedelta(microseconds=SETTLE_US))
+    per_init = p.group_by("s").agg(
+        pl.len().alias("minors_initiated"),
+        (pl.col("m_band") == 0).mean().alias("under13_share"),
+        (~pl.col("mutual")).mean().alias("no_mutual_share"),
+        pl.col("accepted").filter(pl.col("requested") & settled).mean().alias("accept_rate"),
+        pl.col("replied").filter(settled).mean().alias("reply_rate"),
+        (
+            (pl.col("s_country") != "")
+            & (pl.col("m_country") != "")
+            & (pl.col("s_country") != pl.col("m_country"))
+        )
+        .mean()
+        .alias("cross_country_share"),
+    )
+    w24 = _max_in_window(p, "24h", "max_new_minors_24h")
+    w7 = _max_in_window(p, "7d", "max_new_minors_7d")
+
+    subjects = acc.join(per_pair, left_on="id", right_on="s", how="left").filter(
+        pl.col("band").is_in([3, 4]) | ((pl.col("band") == 2) & (pl.col("minors_contacted") > 0))
+    )
+    f = (
+        subjects.join(per_init, left_on="id", right_on="s", how="left")
+        .join(w24, left_on="id", right_on="s", how="left")
+        .join(w7, left_on="id", right_on="s", how="left")
+        .join(groups, left_on="id", right_on="s", how="left")
+    )
+    f = f.with_columns(
+        [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_FEATURES if c in f.columns]
+        + [pl.col("complainers").fill_null(0)]
+        + [pl.col(c).fill_null(v).cast(pl.Float64) for c, v in RATE_DEFAULTS.items()]
+        + [
+            pl.col(c).fill_null(0.0).cast(pl.Float64)
+            for c in ("under13_share", "no_mutual_share", "cross_country_share")
+        ]
+    ).with_columns(
+        (pl.col("target_groups") / pl.col("minors_initiated"))
+        .fill_nan(0.0)
+        .fill_null(0.0)
+        .alias("target_group_share"),
+        (pl.col("complainers") / pl.max_horizontal(pl.col("minors_contacted"), pl.lit(1)))
+        .cast(pl.Float64)
+        .alias("complaint_rate"),
+        (pl.col("off_platform_minors") / pl.max_horizontal(pl.col("minors_contacted"), pl.lit(1)))
+        .cast(pl.Float64)
+        .alias("off_platform_rate"),
+        (
+            (pl.col("first_contact").fill_null(pl.lit(as_of)) - pl.col("created_at"))
+            .dt.total_microseconds()
+            .clip(lower_bound=0)
+            / DAY_US
+        ).alias("account_age_days"),
+    )
+
+    # two-hop: other subjects approaching the same minors, and which of them look risky
+    risky = f.filter(
+        (pl.col("complainers") >= 2)
+        | ((pl.col("minors_initiated") >= 3) & (pl.col("account_age_days") < NEW_ACCOUNT_DAYS))
+    ).select(pl.col("id").alias("s2"), pl.lit(True).alias("risky"))
+    co = (
+        pm.join(pm.rename({"s": "s2"}), on="m")
+        .filter(pl.col("s") != pl.col("s2"))
+        .select("s", "s2")
+        .unique()
+        .join(risky, on="s2", how="left")
+        .group_by("s")
+        .agg(
+            pl.len().cast(pl.Int64).alias("cocontactors"),
+            pl.col("risky").fill_null(False).sum().cast(pl.Int64).alias("risky_cocontactors"),
+        )
+    )
+    f = (
+        f.drop("cocontactors", "risky_cocontactors", strict=False)
+        .join(co, left_on="id", right_on="s", how="left")
+        .with_columns(pl.col("cocontactors", "risky_cocontactors").fill_null(0))
+    )
+    return f.select("account_id", *FEATURE_NAMES).sort("account_id")
+
+
+def feature_matrix(features: pl.DataFrame) -> np.ndarray:
+    """The features as a float64 matrix, columns in FEATURE_NAMES order."""
+    return features.select(FEATURE_NAMES).to_numpy().astype(np.float64)

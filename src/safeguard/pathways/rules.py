@@ -1,0 +1,154 @@
+"""Transparent rules: reason codes a reviewer can read, and a points score built from them.
+
+Each rule looks at one or two features and, when it fires, says in plain words what the account
+did. Every flagged account carries the codes of the rules it fired; the points score (sum of the
+weights of fired rules) is a model-free baseline that `evaluate` reports next to the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from safeguard.pathways.features import FEATURE_NAMES, FEATURES
+
+Row = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    weight: float
+    when: Callable[[Row], bool]
+    says: Callable[[Row], str]
+
+
+def _pct(v: float) -> str:
+    return f"{round(100 * v)}%"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "BURST_OF_NEW_MINORS",
+        3,
+        lambda r: r["max_new_minors_24h"] >= 10,
+        lambda r: (
+            f"approached {int(r['max_new_minors_24h'])} minors for the first time within 24 hours"
+        ),
+    ),
+    Rule(
+        "NO_MUTUAL_CONNECTIONS",
+        2,
+        lambda r: r["minors_initiated"] >= 3 and r["no_mutual_share"] >= 0.75,
+        lambda r: (
+            f"{_pct(r['no_mutual_share'])} of the {int(r['minors_initiated'])} minors "
+            "they approached share no connection with them"
+        ),
+    ),
+    Rule(
+        "UNRELATED_TARGETS",
+        2,
+        lambda r: r["target_groups"] >= 3 and r["target_group_share"] >= 0.75,
+        lambda r: (
+            f"the minors they approached come from {int(r['target_groups'])} separate "
+            "groups that do not know each other"
+        ),
+    ),
+    Rule(
+        "NEW_ACCOUNT",
+        2,
+        lambda r: r["minors_initiated"] >= 2 and r["account_age_days"] < 7,
+        lambda r: (
+            f"account was {r['account_age_days']:.1f} days old when it first contacted a minor"
+        ),
+    ),
+    Rule(
+        "OFF_PLATFORM_HANDLES",
+        3,
+        lambda r: (
+            r["off_platform_minors"] >= 2
+            or (r["off_platform_minors"] >= 1 and r["off_platform_rate"] >= 0.3)
+        ),
+        lambda r: f"sent a handle for another app to {int(r['off_platform_minors'])} minor(s)",
+    ),
+    Rule(
+        "BLOCKED_OR_REPORTED",
+        3,
+        lambda r: r["minors_blocking"] + r["minors_reporting"] >= 2 or r["minors_reporting"] >= 1,
+        lambda r: (
+            f"blocked by {int(r['minors_blocking'])} and reported by "
+            f"{int(r['minors_reporting'])} minor(s)"
+        ),
+    ),
+    Rule(
+        "LOW_RESPONSE",
+        1,
+        lambda r: r["minors_initiated"] >= 5 and r["reply_rate"] < 0.35,
+        lambda r: f"only {_pct(r['reply_rate'])} of the minors they approached replied",
+    ),
+    Rule(
+        "CROSS_COUNTRY",
+        1,
+        lambda r: r["minors_initiated"] >= 3 and r["cross_country_share"] >= 0.75,
+        lambda r: (
+            f"{_pct(r['cross_country_share'])} of the minors they approached are in another country"
+        ),
+    ),
+    Rule(
+        "SHARED_TARGETS_WITH_RISKY_ACCOUNTS",
+        2,
+        lambda r: r["risky_cocontactors"] >= 2 and r["minors_initiated"] >= 2,
+        lambda r: (
+            f"approached the same minors as {int(r['risky_cocontactors'])} other "
+            "accounts that were blocked, reported or newly created"
+        ),
+    ),
+)
+
+_FEATURE_TEXT = {f.name: f.meaning for f in FEATURES}
+
+
+def as_row(values: np.ndarray) -> Row:
+    return {n: float(v) for n, v in zip(FEATURE_NAMES, values, strict=True)}
+
+
+def fired(row: Row) -> list[Rule]:
+    return [r for r in RULES if r.when(row)]
+
+
+def reasons(row: Row, benign_p95: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Reason codes with plain-words explanations, strongest first.
+
+    When no rule fires (the model combined several weaker signals), the features outside the
+    range of 95% of benign accounts in training are listed instead as UNUSUAL_<FEATURE>.
+    """
+    out = [
+        {"code": r.code, "text": r.says(row)} for r in sorted(fired(row), key=lambda r: -r.weight)
+    ]
+    if out or not benign_p95:
+        return out
+    for f in FEATURES:
+        edge = benign_p95.get(f.name)
+        if edge is None or row["minors_initiated"] < 1:
+            continue
+        v = row[f.name]
+        if (f.direction > 0 and v > edge) or (f.direction < 0 and v < edge):
+            out.append(
+                {
+                    "code": f"UNUSUAL_{f.name.upper()}",
+                    "text": f"{_FEATURE_TEXT[f.name]}: "
+                    f"{v:.3g} (95% of benign accounts: {'<=' if f.direction > 0 else '>='} "
+                    f"{edge:.3g})",
+                }
+            )
+    if not out:
+        out.append({"code": "MODEL_COMBINATION", "text": "several weak signals together"})
+    return out
+
+
+def points(x: np.ndarray) -> np.ndarray:
+    """The rules-only score of each row: the sum of the weights of the rules it fires."""
+    return np.array([sum(r.weight for r in fired(as_row(v))) for v in x], dtype=np.float64)

@@ -1,0 +1,32 @@
+"""The pathways event-log schema: two tables of behavioural metadata, never message content.
+
+accounts: account_id, created_at (ISO 8601 UTC), age_band, country (ISO 3166 alpha-2 or empty).
+events:   ts (ISO 8601 UTC), kind, actor, target.
+
+See docs/pathways.md for the meaning of every column and kind.
+"""
+
+from __future__ import annotations
+
+ACCOUNT_COLUMNS = ("account_id", "created_at", "age_band", "country")
+EVENT_COLUMNS = ("ts", "kind", "actor", "target")
+
+AGE_BANDS = ("under_13", "13_15", "16_17", "adult", "unknown")
+MINOR_BANDS = ("under_13", "13_15", "16_17")
+#: bands that a 16-17 year old is scored against: children younger than them
+YOUNGER_BANDS = ("under_13", "13_15")
+#: accounts that are scored: anyone who is not a declared minor, and 16-17s (against younger)
+SUBJECT_BANDS = ("adult", "unknown", "16_17")
+
+CONTACT_REQUEST = "contact_request"
+CONTACT_ACCEPT = "contact_accept"
+MESSAGE = "message"
+BLOCK = "block"
+REPORT = "report"
+OFF_PLATFORM_HANDLE = "off_platform_handle"
+
+KINDS = (CONTACT_REQUEST, CONTACT_ACCEPT, MESSAGE, BLOCK, REPORT, OFF_PLATFORM_HANDLE)
+#: kinds by which an account reaches out to another
+OUTREACH_KINDS = (CONTACT_REQUEST, MESSAGE, OFF_PLATFORM_HANDLE)
+#: kinds by which the other side starts talking (decides who made the first move)
+FIRST_MOVE_KINDS = (CONTACT_REQUEST, MESSAGE)

@@ -1,0 +1,178 @@
+"""`safeguard pathways simulate | score | evaluate | features | train` through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from safeguard.pathways.model import Model
+from tests.pathways.conftest import SMALL, TEST_SEED
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.pathways.conftest import Cli
+
+    d = tmp_path_factory.mktemp("sim")
+    home = tmp_path_factory.mktemp("home")
+    r = Cli({"SAFEGUARD_HOME": str(home)})(
+        "pathways",
+        "simulate",
+        "--out",
+        d,
+        "--seed",
+        TEST_SEED + 1,
+        "--scale",
+        SMALL,
+        "--format",
+        "parquet",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["events"] > 1000
+    assert {"teacher", "coach", "youth_worker", "parent", "relative"} <= set(summary["roles"])
+    return d
+
+
+def test_simulate_writes_every_format_and_is_deterministic(cli, tmp_path: Path) -> None:
+    outs = []
+    for fmt, d in (("csv", "a"), ("jsonl", "b"), ("csv", "c")):
+        r = cli(
+            "pathways",
+            "simulate",
+            "--out",
+            tmp_path / d,
+            "--seed",
+            7,
+            "--scale",
+            0.1,
+            "--format",
+            fmt,
+        )
+        assert r.exit_code == 0, r.output
+        ext = "jsonl" if fmt == "jsonl" else "csv"
+        outs.append((tmp_path / d / f"events.{ext}").read_bytes())
+        assert (tmp_path / d / "truth.csv").exists() and (tmp_path / d / "params.json").exists()
+    assert outs[0] == outs[2]  # same seed, same bytes
+    r = cli("pathways", "simulate", "--out", tmp_path / "x", "--format", "xml")
+    assert r.exit_code == 2 and "--format" in r.stderr
+
+
+def test_score_json_contract(cli, sim_dir: Path) -> None:
+    r = cli(
+        "pathways",
+        "score",
+        "--accounts",
+        sim_dir / "accounts.parquet",
+        "--events",
+        sim_dir / "events.parquet",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert isinstance(rows, list) and rows
+    threshold = Model.load().threshold
+    for row in rows:
+        assert set(row) == {"account_id", "score", "flagged", "reasons"}
+        assert 0.0 <= row["score"] <= 1.0
+        if abs(row["score"] - threshold) > 1e-6:  # scores are rounded to 6 places
+            assert row["flagged"] == (row["score"] >= threshold)
+        assert bool(row["reasons"]) == row["flagged"]
+    scores = [x["score"] for x in rows]
+    assert scores == sorted(scores, reverse=True)
+    accounts = pl.read_parquet(sim_dir / "accounts.parquet")
+    grown = set(accounts.filter(pl.col("age_band").is_in(["adult", "unknown"]))["account_id"])
+    ids = [x["account_id"] for x in rows]
+    assert len(ids) == len(set(ids)) and grown <= set(ids)
+    truth = pl.read_csv(sim_dir / "truth.csv")
+    roles = dict(truth.select("account_id", "role").iter_rows())
+    flagged_roles = [roles[x["account_id"]] for x in rows if x["flagged"]]
+    assert (
+        flagged_roles
+        and sum(r.startswith("offender") for r in flagged_roles) / len(flagged_roles) >= 0.8
+    )
+
+
+def test_score_text_and_capacity(cli, sim_dir: Path) -> None:
+    args = (
+        "pathways",
+        "score",
+        "--accounts",
+        sim_dir / "accounts.parquet",
+        "--events",
+        sim_dir / "events.parquet",
+    )
+    r = cli(*args, "--capacity", 2, "--json", "--flagged-only")
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.stdout)) <= 2
+    r = cli(*args, "--limit", 5)
+    assert r.exit_code == 0 and "flagged" in r.stdout and "account(s) scored" in r.stdout
+    r = cli(*args, "--threshold", 2)
+    assert r.exit_code == 2 and "--threshold" in r.stderr
+
+
+def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
+    r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 12, "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert 0.8 <= res["precision_at_k"] <= 1.0
+    assert 0.0 <= res["pr_auc"] <= 1.0 and 0.0 <= res["recall_at_threshold"] <= 1.0
+    groups = res["flagged_rate_by_group"]
+    for role in ("teacher", "coach", "youth_worker", "parent", "relative"):
+        assert 0.0 <= groups[role]["ever_flagged_rate"] <= 1.0
+    ttf = res["time_to_flag_hours"]
+    assert ttf["offenders"] == sum(g["accounts"] for k, g in groups.items() if k.startswith("off"))
+    assert ttf["median"] is not None and ttf["median"] <= 48
+    assert res["children_contacted_before_flag"]["median"] >= 1
+    r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
+    assert r.exit_code == 0 and "precision@k" in r.stdout and "teacher *" in r.stdout
+
+
+def test_evaluate_errors(cli, tmp_path: Path) -> None:
+    r = cli("pathways", "evaluate", "--data", tmp_path / "missing")
+    assert r.exit_code == 2 and "missing" in r.stderr
+    r = cli("pathways", "evaluate", "--seeds", "9-x")
+    assert r.exit_code == 2 and "seed" in r.stderr
+
+
+def test_features_command(cli, sim_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "f.csv"
+    r = cli(
+        "pathways",
+        "features",
+        "--accounts",
+        sim_dir / "accounts.parquet",
+        "--events",
+        sim_dir / "events.parquet",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    f = pl.read_csv(out)
+    assert f.columns[0] == "account_id" and "no_mutual_share" in f.columns
+
+
+def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a tiny population keeps this quick; the shipped model uses the defaults
+    from safeguard.pathways import train as train_mod
+    from safeguard.pathways.simulate import SimParams
+
+    real = train_mod.train
+    monkeypatch.setattr(
+        train_mod, "train", lambda tr, cal, progress=None: real(tr, cal, SimParams(scale=0.12))
+    )
+    out = tmp_path / "model.json"
+    r = cli(
+        "pathways", "train", "--seeds", "11-12", "--calibration-seeds", "13", "--out", out, "--json"
+    )
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["train_seeds"] == [11, 12] and info["calibration_seeds"] == [13]
+    model = Model.load(out)
+    assert model.trees and 0.5 <= model.threshold <= 1.0
+    r = cli("pathways", "train", "--seeds", "1-2", "--calibration-seeds", "2")
+    assert r.exit_code == 2 and "differ" in r.stderr

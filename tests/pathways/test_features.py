@@ -1,0 +1,180 @@
+"""Feature values on a hand-built log, worked out from the definitions in docs/pathways.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from safeguard.pathways.features import FEATURE_NAMES, compute_features
+
+ACCOUNTS = [
+    ("A", "2025-02-28T00:00:00Z", "adult", "GB"),  # new account approaching children cold
+    ("T", "2020-01-01T00:00:00Z", "adult", "GB"),  # knows the children's parent
+    ("P", "2019-01-01T00:00:00Z", "adult", "GB"),  # parent of k3
+    ("O", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen, scored against younger only
+    ("Q", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen who contacts no younger child
+    ("U", "2024-01-01T00:00:00Z", "unknown", ""),  # unknown age, never contacts a minor
+    ("k1", "2023-01-01T00:00:00Z", "13_15", "GB"),
+    ("k2", "2023-01-01T00:00:00Z", "13_15", "GB"),
+    ("k3", "2023-01-01T00:00:00Z", "13_15", "GB"),
+    ("k4", "2023-01-01T00:00:00Z", "under_13", "FR"),
+]
+EVENTS = [
+    # existing connections: k1-k2 friends, T-P colleagues, P-k3 parent and child
+    ("2025-02-20T08:00:00Z", "contact_request", "k1", "k2"),
+    ("2025-02-20T09:00:00Z", "contact_accept", "k2", "k1"),
+    ("2025-02-05T08:00:00Z", "contact_request", "T", "P"),
+    ("2025-02-05T09:00:00Z", "contact_accept", "P", "T"),
+    ("2025-02-10T08:00:00Z", "contact_request", "P", "k3"),
+    ("2025-02-10T09:00:00Z", "contact_accept", "k3", "P"),
+    # T approaches k1, k2 and k3; k2 answers
+    ("2025-03-01T09:00:00Z", "message", "T", "k1"),
+    ("2025-03-01T09:05:00Z", "message", "T", "k2"),
+    ("2025-03-01T09:06:00Z", "message", "k2", "T"),
+    ("2025-03-01T09:10:00Z", "contact_request", "T", "k3"),
+    # A approaches k1, k3, k4; k1 accepts and answers; k4 gets a handle, blocks and reports
+    ("2025-03-01T10:00:00Z", "contact_request", "A", "k1"),
+    ("2025-03-01T10:10:00Z", "contact_accept", "k1", "A"),
+    ("2025-03-01T10:20:00Z", "message", "k1", "A"),
+    ("2025-03-01T10:30:00Z", "contact_request", "A", "k3"),
+    ("2025-03-01T11:00:00Z", "message", "A", "k4"),
+    ("2025-03-01T12:00:00Z", "off_platform_handle", "A", "k4"),
+    ("2025-03-01T13:00:00Z", "block", "k4", "A"),
+    ("2025-03-01T13:01:00Z", "report", "k4", "A"),
+    # the older teen messages a 13-15 year old, who does not answer
+    ("2025-03-01T14:00:00Z", "message", "O", "k2"),
+    ("2025-03-01T15:00:00Z", "message", "U", "A"),
+]
+AS_OF = datetime(2025, 3, 3)
+
+
+def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    ts = lambda s: datetime.fromisoformat(s.replace("Z", ""))  # noqa: E731
+    accounts = pl.DataFrame(
+        [(a, ts(c), b, k) for a, c, b, k in ACCOUNTS],
+        schema=["account_id", "created_at", "age_band", "country"],
+        orient="row",
+    ).with_columns(pl.col("created_at").dt.cast_time_unit("us"))
+    events = pl.DataFrame(
+        [(ts(t), k, a, b) for t, k, a, b in EVENTS],
+        schema=["ts", "kind", "actor", "target"],
+        orient="row",
+    ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+    return accounts, events
+
+
+@pytest.fixture
+def feats() -> dict[str, dict[str, float]]:
+    accounts, events = frames()
+    f = compute_features(accounts, events, as_of=AS_OF)
+    return {r["account_id"]: r for r in f.iter_rows(named=True)}
+
+
+def test_who_is_scored(feats) -> None:  # type: ignore[no-untyped-def]
+    # adults and unknown ages always; a 16-17 year old only once they contact a younger child
+    assert set(feats) == {"A", "T", "P", "O", "U"}
+
+
+def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
+    a = feats["A"]
+    expected = {
+        "minors_contacted": 3,
+        "minors_initiated": 3,
+        "max_new_minors_24h": 3,
+        "max_new_minors_7d": 3,
+        "no_mutual_share": 1.0,  # k1's friend k2 is not A's connection; k3's parent neither
+        "target_groups": 3,
+        "target_group_share": 1.0,
+        "under13_share": 1 / 3,
+        "accept_rate": 0.5,  # requests to k1 (accepted) and k3 (not)
+        "reply_rate": 1 / 3,
+        "minors_blocking": 1,
+        "minors_reporting": 1,
+        "complaint_rate": 1 / 3,
+        "account_age_days": 1 + 10 / 24,
+        "cross_country_share": 1 / 3,
+        "off_platform_minors": 1,
+        "off_platform_rate": 1 / 3,
+        "cocontactors": 2,  # T (k1, k3) and P (k3)
+        "risky_cocontactors": 0,
+    }
+    assert set(expected) == set(FEATURE_NAMES)
+    for k, v in expected.items():
+        assert a[k] == pytest.approx(v), k
+
+
+def test_connected_adult(feats) -> None:  # type: ignore[no-untyped-def]
+    t = feats["T"]
+    assert t["minors_initiated"] == 3  # T wrote to k2 before k2 wrote back
+    assert t["no_mutual_share"] == pytest.approx(2 / 3)  # P links T and k3
+    assert t["target_groups"] == 2  # {k1, k2} are friends, {k3}
+    assert t["accept_rate"] == 0.0  # one request, to k3, not accepted
+    assert t["reply_rate"] == pytest.approx(1 / 3)
+    assert t["account_age_days"] == pytest.approx(
+        (datetime(2025, 3, 1, 9) - datetime(2020, 1, 1)).total_seconds() / 86400
+    )
+    assert t["cocontactors"] == 3  # A, P and O share children with T
+    assert t["risky_cocontactors"] == 1  # A: approached 3 children when 1.4 days old
+
+
+def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]
+    o = feats["O"]
+    assert (o["minors_contacted"], o["minors_initiated"], o["target_groups"]) == (1, 1, 1)
+    assert o["accept_rate"] == 1.0  # no requests: no evidence either way
+    assert o["reply_rate"] == 0.0
+    u = feats["U"]
+    assert u["minors_contacted"] == 0 and u["reply_rate"] == 1.0 and u["target_groups"] == 0
+    assert u["account_age_days"] == pytest.approx((AS_OF - datetime(2024, 1, 1)).days)
+
+
+def test_window_and_as_of() -> None:
+    accounts, events = frames()
+    # a one-day window ending at AS_OF leaves out all of 1 March
+    f = compute_features(accounts, events, as_of=AS_OF, window_days=1)
+    assert f.filter(pl.col("account_id") == "A")["minors_contacted"][0] == 0
+    # as of 10:45 on 1 March A has approached k1 and k3 only; k3 has not had a day to answer
+    f = compute_features(accounts, events, as_of=datetime(2025, 3, 1, 10, 45))
+    a = f.filter(pl.col("account_id") == "A").row(0, named=True)
+    assert a["minors_initiated"] == 2
+    assert a["accept_rate"] == 1.0 and a["reply_rate"] == 1.0  # nothing settled yet
+    assert a["minors_blocking"] == 0
+
+
+def test_groups_join_through_shared_friends() -> None:
+    accounts, _ = frames()
+    extra = pl.DataFrame(
+        {
+            "account_id": ["k5", "k6"],
+            "created_at": [datetime(2023, 1, 1)] * 2,
+            "age_band": ["13_15", "13_15"],
+            "country": ["GB", "GB"],
+        }
+    ).with_columns(pl.col("created_at").dt.cast_time_unit("us"))
+    accounts = pl.concat([accounts, extra])
+    rows = [
+        # k1 - k2 - k5 are a chain of friends; k6 knows nobody; P (an adult) knows k3
+        ("2025-02-20T09:00:00", "contact_accept", "k2", "k1"),
+        ("2025-02-20T09:00:00", "contact_accept", "k5", "k2"),
+        ("2025-02-10T09:00:00", "contact_accept", "k3", "P"),
+        ("2025-02-10T09:00:00", "contact_accept", "k6", "P"),
+        # A approaches k1, k5, k3 and k6, and is itself connected to k1 and k6
+        ("2025-03-01T10:00:00", "message", "A", "k1"),
+        ("2025-03-01T10:01:00", "message", "A", "k5"),
+        ("2025-03-01T10:02:00", "message", "A", "k3"),
+        ("2025-03-01T10:03:00", "message", "A", "k6"),
+        ("2025-03-01T11:00:00", "contact_accept", "k1", "A"),
+        ("2025-03-01T11:00:00", "contact_accept", "k6", "A"),
+    ]
+    events = pl.DataFrame(
+        [(datetime.fromisoformat(t), k, a, b) for t, k, a, b in rows],
+        schema=["ts", "kind", "actor", "target"],
+        orient="row",
+    ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+    f = compute_features(accounts, events, as_of=AS_OF)
+    a = f.filter(pl.col("account_id") == "A").row(0, named=True)
+    # {k1, k5} share their friend k2; k3 and k6 are linked only through adults (P, and A
+    # itself), which never joins groups
+    assert a["target_groups"] == 3
+    assert a["target_group_share"] == pytest.approx(3 / 4)
