@@ -74,9 +74,12 @@ class Safeguard:
 
     # -- hashing ---------------------------------------------------------------------------
 
-    def hash_file(self, path: str | os.PathLike[str], *, variants: bool = False) -> FileSignals:
+    def hash_file(
+        self, path: str | os.PathLike[str], *, variants: bool = False, local: bool = False
+    ) -> FileSignals:
         """Signals of a file; with `variants`, also the PDQ of its rotations, flips and
-        inner picture, as lookups use them (signals/variants.py)."""
+        inner picture and its local features, as lookups use them (signals/variants.py,
+        signals/local.py); with `local`, the local features, as adds keep them."""
         s = self.settings
         return hash_file(
             path,
@@ -84,10 +87,11 @@ class Safeguard:
             max_pixels=s.max_image_pixels,
             max_image_bytes=s.max_image_bytes,
             variants=variants,
+            local=local,
         )
 
     def hash_bytes(
-        self, data: bytes, name: str = "<bytes>", *, variants: bool = False
+        self, data: bytes, name: str = "<bytes>", *, variants: bool = False, local: bool = False
     ) -> FileSignals:
         s = self.settings
         return hash_bytes(
@@ -96,6 +100,7 @@ class Safeguard:
             quality_floor=s.pdq_quality_floor,
             max_pixels=s.max_image_pixels,
             variants=variants,
+            local=local,
         )
 
     def hash_paths(
@@ -103,8 +108,9 @@ class Safeguard:
         paths: Iterable[str | os.PathLike[str]],
         *,
         workers: int | None = None,
+        local: bool = False,
     ) -> Iterator[FileSignals]:
-        return hash_paths(paths, self.settings, workers=workers)
+        return hash_paths(paths, self.settings, workers=workers, local=local)
 
     # -- banking ---------------------------------------------------------------------------
 
@@ -112,7 +118,7 @@ class Safeguard:
         self, bank: str, path: str | os.PathLike[str], provenance: Provenance = Provenance()
     ) -> tuple[FileSignals, AddResult]:
         """Hash a file and add it to `bank`. Raises FileProblem if it has no usable signal."""
-        signals = self.hash_file(path)
+        signals = self.hash_file(path, local=True)
         return signals, self.add_signals_of(bank, signals, provenance)
 
     def add_signals_of(
@@ -125,7 +131,9 @@ class Safeguard:
             raise FileProblem(
                 signals.error or "no signal could be computed", signals.error_code or "unreadable"
             )
-        return self.banks.add(bank, found, provenance, pdq_quality=signals.pdq_quality)
+        return self.banks.add(
+            bank, found, provenance, pdq_quality=signals.pdq_quality, local=signals.local
+        )
 
     def import_list(
         self,

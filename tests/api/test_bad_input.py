@@ -108,6 +108,25 @@ def test_malformed_hashes_and_unknown_things(small: httpx.Client) -> None:
     check(small.post("/v1/keys", json={"name": "x", "scopes": ["root"]}), 400, "unknown scope")
 
 
+def test_text_a_database_cannot_hold(small: httpx.Client) -> None:
+    """NUL characters and lone surrogates (valid JSON, not storable text) are refused by name
+    on both stores, and nothing is written."""
+    bad_nul, bad_surrogate = "a\u0000b", '"a\\ud9abb"'
+    check(small.post("/v1/banks", json={"name": "t", "description": bad_nul}), 400, "NUL")
+    r = small.post(
+        "/v1/banks",
+        content=b'{"name": "t", "description": ' + bad_surrogate.encode() + b"}",
+        headers={"content-type": "application/json"},
+    )
+    check(r, 422, "description", "unicode")
+    assert small.get("/v1/banks/t").status_code == 404
+    small.post("/v1/banks", json={"name": "t"})
+    for field in ("source", "external_id", "note"):
+        body = {"signals": {"pdq": PDQ}, field: bad_nul}
+        check(small.post("/v1/banks/t/content", json=body), 400, "NUL")
+    assert small.get("/v1/banks/t").json()["content_count"] == 0
+
+
 def test_concurrent_deletes_never_500(small: httpx.Client) -> None:
     small.post("/v1/banks", json={"name": "race"})
     ids = [

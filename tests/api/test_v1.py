@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
 import httpx
+from PIL import Image
 
 from tests.api.conftest import Deployment
 
@@ -111,9 +113,18 @@ def test_upload_hash_add_and_match_files(
     for p, r in zip(listed, results[:3], strict=True):
         ours = [m for m in r["result"]["matches"] if m["bank"] == bank_name]
         assert {m["external_id"] for m in ours} == {p.stem}
-        assert {m["signal_type"] for m in ours} == {"pdq", "md5", "sha256"}
+        assert {m["signal_type"] for m in ours} == {"pdq", "md5", "sha256", "local"}
     assert not [m for m in results[3]["result"]["matches"] if m["bank"] == bank_name]
     assert results[4]["file"]["md5"] and results[4]["file"]["error_code"]
+    # a copy cropped by 8% on each side matches by local features alone
+    buf = io.BytesIO()
+    with Image.open(listed[0]) as im:
+        w, h = im.size
+        im.convert("RGB").crop((w // 12, h // 12, w - w // 12, h - h // 12)).save(buf, "JPEG")
+    files = [("files", ("crop.jpg", buf.getvalue(), "image/jpeg"))]
+    [r] = c.post("/v1/match/files", files=files).json()["results"]
+    ours = [m for m in r["result"]["matches"] if m["bank"] == bank_name]
+    assert [(m["signal_type"], m["external_id"]) for m in ours] == [("local", listed[0].stem)]
 
 
 def test_import_export_round_trip(deployment: Deployment, bank_name: str) -> None:

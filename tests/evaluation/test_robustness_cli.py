@@ -37,7 +37,7 @@ def report(train_images: list[Path], tmp_path_factory: pytest.TempPathFactory) -
 def test_every_edit_family_is_measured(report: dict) -> None:  # type: ignore[type-arg]
     assert report["images"] == 8 and report["banked"] == 4
     assert [e["name"] for e in report["edits"]] == [e.name for e in CATALOGUE]
-    for config in ("plain", "dihedral", "trim", "default"):
+    for config in ("plain", "dihedral", "trim", "local", "default"):
         assert set(report["family_recall"][config]) == set(FAMILIES)
 
 
@@ -52,12 +52,17 @@ def test_options_do_what_they_say(report: dict) -> None:  # type: ignore[type-ar
         assert r["plain"][edit] == 0.0 and r["dihedral"][edit] == 0.0, edit
         assert r["trim"][edit] >= 0.75 and r["default"][edit] >= 0.75, edit
     assert r["default"]["border_10_mirror"] >= 0.75  # needs both options at once
-    for config in ("plain", "dihedral", "trim", "default"):
+    for edit in ("crop_centre_10", "crop_offcentre_10", "crop_one_side_10", "rotate_5deg"):
+        assert r["plain"][edit] == 0.0 and r["dihedral"][edit] == 0.0, edit
+        assert r["local"][edit] >= 0.75 and r["default"][edit] >= 0.75, edit
+    for config in ("plain", "dihedral", "trim", "local", "default"):
         assert report["false_matches"][config]["pairs"] == 0
         assert report["false_matches"][config]["pairs_checked"] == 8 * 4 - 4
     cost = report["cost"]
     assert cost["plain"]["hashes_per_query"] == 1.0
     assert cost["dihedral"]["hashes_per_query"] == 8.0
+    assert cost["local"]["hashes_per_query"] == 2.0  # PDQ and the local features
+    assert cost["local"]["index_size_ratio"] > 100 and cost["trim"]["index_size_ratio"] == 1.0
 
 
 def test_unknown_edit_and_bad_folder(tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ class BankCreate(Strict):
     description: str = Field("", max_length=10_000)
     dihedral: bool = Field(True, description="also match rotated and mirrored copies")
     trim_borders: bool = Field(True, description="also match the picture inside a border")
+    local_features: bool = Field(
+        True, description="keep images' local features and match cropped copies with them"
+    )
 
 
 class BankPatch(Strict):
@@ -34,6 +37,7 @@ class BankPatch(Strict):
     match_ratio: float | None = Field(None, ge=0, le=1)
     dihedral: bool | None = None
     trim_borders: bool | None = None
+    local_features: bool | None = None
 
 
 class BankOut(BaseModel):
@@ -45,6 +49,7 @@ class BankOut(BaseModel):
     match_ratio: float
     dihedral: bool
     trim_borders: bool
+    local_features: bool
     created_at: datetime
     created_by: str
     updated_at: datetime

@@ -28,6 +28,7 @@ class BankInfo:
     match_ratio: float
     dihedral: bool
     trim_borders: bool
+    local_features: bool
     created_at: datetime
     created_by: str
     updated_at: datetime

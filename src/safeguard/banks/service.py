@@ -33,8 +33,9 @@ from safeguard.errors import (
     InvalidRequest,
 )
 from safeguard.signals import validate_signals
+from safeguard.signals.local import decode as decode_local
 from safeguard.signals.pdq import DEFAULT_THRESHOLD
-from safeguard.store import Bank, Change, Content, ContentSignal, Database
+from safeguard.store import Bank, Change, Content, ContentFeatures, ContentSignal, Database
 from safeguard.store.models import utcnow
 
 BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
@@ -65,11 +66,34 @@ def check_threshold(value: int) -> int:
 MAX_PROVENANCE = 500
 
 
-def provenance_problem(source: str, external_id: str | None) -> str | None:
+def text_problem(what: str, value: str | None) -> str | None:
+    """Why a text cannot be stored (PostgreSQL text holds no NUL and only valid UTF-8)."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        return f"{what} contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{what} is not valid Unicode (it holds a lone surrogate)"
+    return None
+
+
+def check_text(what: str, value: str | None) -> None:
+    if problem := text_problem(what, value):
+        raise InvalidRequest(problem)
+
+
+def provenance_problem(
+    source: str, external_id: str | None, note: str = "", tags: tuple[str, ...] = ()
+) -> str | None:
     for what, value in (("source", source), ("external id", external_id)):
         if value is not None and len(value) > MAX_PROVENANCE:
             return f"{what} longer than {MAX_PROVENANCE} characters"
-    return None
+    for what, value in (("source", source), ("external id", external_id), ("note", note)):
+        if problem := text_problem(what, value):
+            return problem
+    return next((p for tag in tags if (p := text_problem("tag", tag))), None)
 
 
 def check_ratio(value: float) -> float:
@@ -112,10 +136,12 @@ class BankService:
         match_ratio: float = 1.0,
         dihedral: bool = True,
         trim_borders: bool = True,
+        local_features: bool = True,
     ) -> BankInfo:
         check_bank_name(name)
         check_threshold(pdq_threshold)
         check_ratio(match_ratio)
+        check_text("description", description)
         try:
             with self._write() as s:
                 if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
@@ -130,6 +156,7 @@ class BankService:
                     match_ratio=match_ratio,
                     dihedral=dihedral,
                     trim_borders=trim_borders,
+                    local_features=local_features,
                     created_at=now,
                     created_by=self.actor,
                     updated_at=now,
@@ -174,6 +201,7 @@ class BankService:
         match_ratio: float | None = None,
         dihedral: bool | None = None,
         trim_borders: bool | None = None,
+        local_features: bool | None = None,
     ) -> BankInfo:
         """Change any of a bank's settings in one transaction: all of them, or none."""
         if new_name is not None:
@@ -182,6 +210,7 @@ class BankService:
             check_threshold(pdq_threshold)
         if match_ratio is not None:
             check_ratio(match_ratio)
+        check_text("description", description)
         try:
             with self._write() as s:
                 bank = self._bank(s, name)
@@ -201,6 +230,7 @@ class BankService:
                     ("match_ratio", match_ratio),
                     ("dihedral", dihedral),
                     ("trim_borders", trim_borders),
+                    ("local_features", local_features),
                 ):
                     if value is not None and getattr(bank, attr) != value:
                         changed[attr] = {"from": getattr(bank, attr), "to": value}
@@ -239,10 +269,17 @@ class BankService:
         provenance: Provenance = Provenance(),
         *,
         pdq_quality: int | None = None,
+        local: str | None = None,
     ) -> AddResult:
-        """Add one content item with its signals. Adding the same content again adds nothing."""
+        """Add one content item with its signals. Adding the same content again adds nothing.
+
+        `local` is the image's local-features value (signals/local.py), kept when the bank
+        matches with local features."""
         clean = validate_signals(signals)
-        problem = provenance_problem(provenance.source, provenance.external_id)
+        if local is not None:
+            decode_local(local)  # InvalidSignal if malformed
+        p = provenance
+        problem = provenance_problem(p.source, p.external_id, p.note, tuple(p.tags))
         if problem:
             raise InvalidRequest(problem)
         with self._write() as s:
@@ -272,7 +309,16 @@ class BankService:
                         quality=pdq_quality if t == "pdq" else None,
                     )
                 )
-            self._log(s, "content.add", bank, content.id, signals=sorted(clean))
+            kept = local is not None and bank.local_features
+            if kept:
+                s.add(ContentFeatures(content_id=content.id, bank_id=bank.id, value=local))
+            self._log(
+                s,
+                "content.add",
+                bank,
+                content.id,
+                signals=sorted(clean) + (["local"] if kept else []),
+            )
             return AddResult(content.id, created=True)
 
     def import_records(
@@ -288,7 +334,7 @@ class BankService:
         problems = [
             (r.line, p)
             for r in records
-            if (p := provenance_problem(r.source or source, r.external_id))
+            if (p := provenance_problem(r.source or source, r.external_id, r.note, tuple(r.tags)))
         ]
         if problems:
             raise ImportFormatError(source or name, problems[:20], len(problems))
@@ -521,6 +567,7 @@ class BankService:
             match_ratio=bank.match_ratio,
             dihedral=bank.dihedral,
             trim_borders=bank.trim_borders,
+            local_features=bank.local_features,
             created_at=bank.created_at,
             created_by=bank.created_by,
             updated_at=bank.updated_at,

@@ -60,7 +60,7 @@ def demo_command(
         if not any(b.name == "demo-known" for b in sg.banks.list()):
             sg.banks.create("demo-known", description="benign stand-ins for listed images")
         out.start(len(listed), "banking")
-        for fs in sg.hash_paths(listed):
+        for fs in sg.hash_paths(listed, local=True):
             sg.add_signals_of(
                 "demo-known", fs, Provenance(source="demo", external_id=Path(fs.path).name)
             )
@@ -70,6 +70,7 @@ def demo_command(
             "JPEG quality 50": edits["jpeg50"],
             "half size": edits["half"],
             "mirrored": edits["mirror"],
+            "cropped 5% each side": edits["crop"],
             "never banked": [str(p) for p in unseen],
         }
         rows = []
@@ -96,7 +97,7 @@ def demo_command(
 
 def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, list[str]] = {"jpeg50": [], "half": [], "mirror": []}
+    made: dict[str, list[str]] = {"jpeg50": [], "half": [], "mirror": [], "crop": []}
     out.start(len(listed), "making edited copies")
     for p in listed:
         with Image.open(p) as im:
@@ -109,6 +110,10 @@ def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]: 
             )
             mirror = folder / f"{p.stem}-mirror.jpg"
             ImageOps.mirror(rgb).save(mirror, "JPEG", quality=90)
+            crop = folder / f"{p.stem}-crop.jpg"
+            dx, dy = rgb.width // 20, rgb.height // 20
+            rgb.crop((dx, dy, rgb.width - dx, rgb.height - dy)).save(crop, "JPEG", quality=90)
+        made["crop"].append(str(crop))
         made["jpeg50"].append(str(q50))
         made["half"].append(str(half))
         made["mirror"].append(str(mirror))

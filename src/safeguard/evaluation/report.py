@@ -45,7 +45,7 @@ def markdown(report: dict) -> str:  # type: ignore[type-arg]
     lines += ["", "## False matches and cost", ""]
     lines.append(
         "| configuration | false pairs | pairs checked | lookups/s | vs plain"
-        " | hashes per query | index size vs plain |"
+        " | signals per query | bytes kept per image vs plain |"
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for c in configs:
@@ -59,7 +59,8 @@ def markdown(report: dict) -> str:  # type: ignore[type-arg]
     lines.append("")
     lines.append(
         f"Hashing a file: {h['ms_per_file_plain']} ms plain, "
-        f"{h['ms_per_file_with_variants']} ms with the variants ({h['ratio']}x). "
+        f"{h['ms_per_file_with_variants']} ms with the variants and local features "
+        f"({h['ratio']}x). "
         "Lookups/s: one thread, in process, the configuration's own bank."
     )
     lines.append("")

@@ -2,14 +2,16 @@
 catalogue, match the altered copies and the never-banked half, and count.
 
 Each matching configuration is a bank of its own in one throwaway SQLite store, holding the
-same hashes with different options (plain PDQ as HMA matches it; with rotations and flips;
-with border trimming; with both), so one lookup per query answers for every configuration.
+same images with different options (plain PDQ as HMA matches it; with rotations and flips;
+with border trimming; with local features; with all of them), so one lookup per query
+answers for every configuration.
 
 - **recall** per edit: the share of banked images whose altered copy matched its own entry;
 - **false matches**: pairs (image A, banked image B), A != B, where any copy of A (the
   original or an edit) matched B, over all such pairs;
-- **cost**: lookups per second with the query hashes each configuration needs, and the
-  index size relative to plain PDQ (every option here works at query time: 1.0).
+- **cost**: lookups per second with the query signals each configuration needs, and the
+  bytes kept per banked image relative to plain PDQ's 32 (rotations, flips and borders work
+  at query time and keep nothing more; local features keep keypoints and descriptors).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from safeguard.config import Settings
 from safeguard.engine import Safeguard
 from safeguard.errors import InvalidRequest
 from safeguard.evaluation.edits import CATALOGUE, FAMILIES, Edit, deliver
+from safeguard.signals import local
 from safeguard.signals.files import hash_bytes
 from safeguard.signals.variants import needs_dihedral, needs_trim
 
@@ -38,10 +41,13 @@ class Config:
     name: str
     dihedral: bool
     trim_borders: bool
+    local_features: bool
     description: str
 
     def wants(self, key: str) -> bool:
         """Whether a lookup in this configuration needs this query key."""
+        if key == local.NAME:
+            return self.local_features
         variant = key.partition(":")[2]
         if not variant:
             return True
@@ -51,10 +57,11 @@ class Config:
 
 
 CONFIGS = (
-    Config("plain", False, False, "PDQ alone, as HMA matches"),
-    Config("dihedral", True, False, "PDQ + the query's 8 rotations and flips"),
-    Config("trim", False, True, "PDQ + the picture inside a border"),
-    Config("default", True, True, "both (safeguard's default)"),
+    Config("plain", False, False, False, "PDQ alone, as HMA matches"),
+    Config("dihedral", True, False, False, "PDQ + the query's 8 rotations and flips"),
+    Config("trim", False, True, False, "PDQ + the picture inside a border"),
+    Config("local", False, False, True, "PDQ + local features (keypoints verified by geometry)"),
+    Config("default", True, True, True, "all of them (safeguard's default)"),
 )
 
 
@@ -102,9 +109,8 @@ def _hash_edits(args: tuple[int, str, tuple[str, ...], int]) -> tuple[list[Query
         if fs.pdq is None:
             errors.append(f"{path} ({edit.name}): {fs.error}")
             continue
-        queries.append(
-            Query(index, edit.name, {k: v for k, v in fs.query().items() if k.startswith("pdq")})
-        )
+        wanted = {k: v for k, v in fs.query().items() if k.startswith("pdq") or k == local.NAME}
+        queries.append(Query(index, edit.name, wanted))
     return queries, errors
 
 
@@ -156,10 +162,16 @@ def _match_and_count(sg: Safeguard, r: Run, paths: list[Path]) -> dict[str, obje
     originals = {q.source: q for q in r.queries if q.edit == "original"}
     content_of: dict[int, int] = {}  # content id -> image index
     for c in CONFIGS:
-        sg.banks.create(c.name, dihedral=c.dihedral, trim_borders=c.trim_borders)
+        sg.banks.create(
+            c.name,
+            dihedral=c.dihedral,
+            trim_borders=c.trim_borders,
+            local_features=c.local_features,
+        )
         for i in r.banked:
             if i in originals:
-                added = sg.banks.add(c.name, {"pdq": originals[i].signals["pdq"]})
+                signals = originals[i].signals
+                added = sg.banks.add(c.name, {"pdq": signals["pdq"]}, local=signals.get(local.NAME))
                 content_of[added.content_id] = i
     matcher = sg.matcher
     matcher.auto_refresh = False
@@ -196,7 +208,12 @@ def _match_and_count(sg: Safeguard, r: Run, paths: list[Path]) -> dict[str, obje
         }
         for c in CONFIGS
     }
-    cost = _cost(matcher, r.queries)
+    kept = [
+        len(local.decode(v)[1])
+        for i in banked_with_hash
+        if (v := originals[i].signals.get(local.NAME))
+    ]
+    cost = _cost(matcher, r.queries, 32 + 40 * sum(kept) / max(1, len(banked_with_hash)))
     cost["hashing"] = _hash_cost(paths[:24])
     return {
         "images": len(paths),
@@ -208,6 +225,7 @@ def _match_and_count(sg: Safeguard, r: Run, paths: list[Path]) -> dict[str, obje
                 "name": c.name,
                 "dihedral": c.dihedral,
                 "trim_borders": c.trim_borders,
+                "local_features": c.local_features,
                 "description": c.description,
             }
             for c in CONFIGS
@@ -248,12 +266,13 @@ def _hash_cost(paths: list[Path]) -> dict[str, float]:
     }
 
 
-def _cost(matcher, queries: list[Query]) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
-    """Lookups per second for each configuration, with the query hashes it needs, against
-    its own bank; relative to plain PDQ."""
+def _cost(matcher, queries: list[Query], local_bytes: float) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Lookups per second for each configuration, with the query signals it needs, against
+    its own bank, and bytes kept per image (`local_bytes` with local features, 32 without);
+    relative to plain PDQ."""
     out: dict[str, dict[str, float]] = {}
-    sample = queries[: min(len(queries), 3000)]
     for c in CONFIGS:
+        sample = queries[: min(len(queries), 1000 if c.local_features else 3000)]
         qs = [{k: v for k, v in q.signals.items() if c.wants(k)} for q in sample]
         start = time.perf_counter()
         matcher.lookup_many(qs, {c.name})
@@ -261,7 +280,7 @@ def _cost(matcher, queries: list[Query]) -> dict[str, dict[str, float]]:  # type
         out[c.name] = {
             "lookups_per_s": round(len(qs) / elapsed, 1),
             "hashes_per_query": round(sum(len(q) for q in qs) / len(qs), 2),
-            "index_size_ratio": 1.0,
+            "index_size_ratio": round(local_bytes / 32, 1) if c.local_features else 1.0,
         }
     plain = out["plain"]["lookups_per_s"]
     for c in out.values():

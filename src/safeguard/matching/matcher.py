@@ -10,6 +10,8 @@ database in step (see docs/api.md, "Replicas").
 
 Lookups query each index once at the largest threshold in use and then apply each bank's own
 threshold, so one pass serves every bank; negative banks suppress matches (see `results`).
+Local features (signals/local.py) are indexed like a signal type named `local`, read from
+their own table; they count only for banks with `local_features` on.
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from safeguard.errors import IndexNotReady
 from safeguard.index import SignalIndex, index_for
 from safeguard.matching.entries import EntryTable
 from safeguard.matching.feed import ChangeFeed, ChangeRow
 from safeguard.matching.results import Match, MatchResult
-from safeguard.signals import SIGNAL_TYPES
+from safeguard.signals import SIGNAL_TYPES, local
 from safeguard.signals.variants import needs_dihedral, needs_trim
-from safeguard.store import Bank, Content, ContentSignal, Database
+from safeguard.store import Bank, Content, ContentFeatures, ContentSignal, Database
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,19 @@ class _BankMeta:
     ratio: float
     dihedral: bool = True
     trim_borders: bool = True
+    local_features: bool = True
 
     @classmethod
     def of(cls, b: Bank) -> _BankMeta:
-        return cls(b.name, b.pdq_threshold, b.negative, b.match_ratio, b.dihedral, b.trim_borders)
+        return cls(
+            b.name,
+            b.pdq_threshold,
+            b.negative,
+            b.match_ratio,
+            b.dihedral,
+            b.trim_borders,
+            b.local_features,
+        )
 
     def allows(self, variant: str) -> bool:
         """Whether a hit through this query variant counts for this bank."""
@@ -179,24 +190,27 @@ class Matcher:
         banks: dict[int, _BankMeta] = {}
         # one list per column and type: far smaller than a tuple per row for large banks
         cols: dict[str, tuple[list[int], list[int], list[int], list[str]]] = {
-            t: ([], [], [], []) for t in SIGNAL_TYPES
+            t: ([], [], [], []) for t in (*SIGNAL_TYPES, local.NAME)
         }
         with self.db.transaction() as s:
             for b in s.scalars(select(Bank).where(Bank.enabled.is_(True))):
                 banks[b.id] = _BankMeta.of(b)
-            q = (
-                _signal_rows()
-                .join(Bank, Bank.id == ContentSignal.bank_id)
-                .where(Bank.enabled.is_(True))
-                .order_by(ContentSignal.id)
-            )
-            for sid, cid, bid, t, v in s.execute(q).yield_per(50_000):
-                if t in cols:
-                    c = cols[t]
-                    c[0].append(sid)
-                    c[1].append(cid)
-                    c[2].append(bid)
-                    c[3].append(v)
+            for rows, table, order in (
+                (_signal_rows(), ContentSignal, ContentSignal.id),
+                (_feature_rows(), ContentFeatures, ContentFeatures.content_id),
+            ):
+                q = (
+                    rows.join(Bank, Bank.id == table.bank_id)
+                    .where(Bank.enabled.is_(True))
+                    .order_by(order)
+                )
+                for sid, cid, bid, t, v in s.execute(q).yield_per(50_000):
+                    if t in cols:
+                        c = cols[t]
+                        c[0].append(sid)
+                        c[1].append(cid)
+                        c[2].append(bid)
+                        c[3].append(v)
         types: dict[str, _TypeIndex] = {}
         for t, (sids, cids, bids, values) in cols.items():
             types[t] = _TypeIndex(
@@ -236,8 +250,11 @@ class Matcher:
                     continue
                 plan.banks[bank_id] = _BankMeta.of(b)
                 if bank_id not in self._banks:  # newly enabled: load its entries
-                    q = _signal_rows().where(ContentSignal.bank_id == bank_id)
-                    plan.added.extend(tuple(r) for r in s.execute(q))
+                    for q in (
+                        _signal_rows().where(ContentSignal.bank_id == bank_id),
+                        _feature_rows().where(ContentFeatures.bank_id == bank_id),
+                    ):
+                        plan.added.extend(tuple(r) for r in s.execute(q))
             for bank_id, lo, hi in imports:
                 q = _signal_rows().where(
                     ContentSignal.bank_id == bank_id, ContentSignal.content_id.between(lo, hi)
@@ -245,9 +262,13 @@ class Matcher:
                 plan.added.extend(tuple(r) for r in s.execute(q))
             ids = sorted(plan.contents)
             for i in range(0, len(ids), 500):
-                q = _signal_rows().where(ContentSignal.content_id.in_(ids[i : i + 500]))
-                for row in s.execute(q):
-                    plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
+                part = ids[i : i + 500]
+                for q in (
+                    _signal_rows().where(ContentSignal.content_id.in_(part)),
+                    _feature_rows().where(ContentFeatures.content_id.in_(part)),
+                ):
+                    for row in s.execute(q):
+                        plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
         return plan
 
     def _apply(self, plan: _Plan) -> None:
@@ -373,7 +394,10 @@ class Matcher:
             ]
             if not wanted or len(ti.entries) == 0:
                 continue
-            max_d = max((b.threshold for b in meta.values()), default=0) if t == "pdq" else 0
+            if t == "pdq":
+                max_d = max((b.threshold for b in meta.values()), default=0)
+            else:
+                max_d = local.MAX_DISTANCE if t == local.NAME else 0
             found = ti.index.query_many([v for _, _, v in wanted], max_d)
             for (qi, variant, _), hits in zip(wanted, found, strict=True):
                 for entry_id, dist in hits:
@@ -383,6 +407,8 @@ class Matcher:
                     cid, bid = owner
                     bank = meta.get(bid)
                     if bank is None or (t == "pdq" and dist > bank.threshold):
+                        continue
+                    if t == local.NAME and not bank.local_features:
                         continue
                     if banks is not None and bank.name not in banks:
                         continue
@@ -437,4 +463,15 @@ def _signal_rows():  # type: ignore[no-untyped-def]
         ContentSignal.bank_id,
         ContentSignal.signal_type,
         ContentSignal.signal_value,
+    )
+
+
+def _feature_rows():  # type: ignore[no-untyped-def]
+    """Local features in the shape of `_signal_rows` (their entry id is the content id)."""
+    return select(
+        ContentFeatures.content_id.label("entry_id"),
+        ContentFeatures.content_id,
+        ContentFeatures.bank_id,
+        literal(local.NAME),
+        ContentFeatures.value,
     )

@@ -61,7 +61,8 @@ class MatchResult:
 
 def suppressed_by(positive: Match, negatives: list[Match]) -> bool:
     for n in negatives:
-        if SIGNAL_TYPES[n.signal_type].exact:
+        st = SIGNAL_TYPES.get(n.signal_type)  # local features are not a stored signal type
+        if st is not None and st.exact:
             return True
         if n.signal_type == positive.signal_type and n.distance <= positive.distance:
             return True

@@ -1,4 +1,5 @@
-"""Hash files: read bytes once, compute MD5, SHA-256 and PDQ, and report problems per file.
+"""Hash files: read bytes once, compute MD5, SHA-256 and PDQ (and, when asked, the PDQ
+variants and local features lookups use), and report problems per file.
 
 `hash_file` never raises for a bad file: the returned `FileSignals` carries `error` and
 `error_code` instead, so one bad upload never stops a batch. `hash_paths` walks files and
@@ -19,6 +20,7 @@ from typing import BinaryIO
 
 from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
 from safeguard.errors import FileProblem
+from safeguard.signals import local as local_features
 from safeguard.signals.images import decode_rgb
 from safeguard.signals.pdq import pdq_from_rgb
 from safeguard.signals.variants import pdq_variants
@@ -45,6 +47,9 @@ class FileSignals:
     #: hashes of the ways the image may have been altered (rotations, flips, border);
     #: computed for lookups only (`variants=True`), see signals/variants.py
     pdq_variants: dict[str, str] | None = None
+    #: ORB keypoints and descriptors (signals/local.py), for banks that match crops;
+    #: computed with `local=True` (adds) or `variants=True` (lookups); never printed
+    local: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,14 +60,18 @@ class FileSignals:
         return {k: v for k in ("pdq", "md5", "sha256") if (v := getattr(self, k)) is not None}
 
     def query(self) -> dict[str, str]:
-        """What a lookup uses: the signals, plus `pdq:<variant>` for each PDQ variant."""
+        """What a lookup uses: the signals, `pdq:<variant>` for each PDQ variant, and the
+        local features."""
         found = self.signals()
         for name, value in (self.pdq_variants or {}).items():
             found[f"pdq:{name}"] = value
+        if self.local is not None:
+            found[local_features.NAME] = self.local
         return found
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
+        data.pop("local")  # 12 KB of base64 a reader has no use for
         if self.ok:
             data.pop("error")
             data.pop("error_code")
@@ -78,12 +87,14 @@ def hash_bytes(
     quality_floor: int = 50,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     variants: bool = False,
+    local: bool = False,
 ) -> FileSignals:
     """Signals of in-memory content (for example an upload) named `path` in the result;
-    with `variants`, also the PDQ of its rotations, flips and inner picture (for lookups)."""
+    with `variants`, also the PDQ of its rotations, flips and inner picture and its local
+    features (for lookups); with `local`, the local features (for adds)."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
-    return _signals_of(path, data, quality_floor, max_pixels, variants)
+    return _signals_of(path, data, quality_floor, max_pixels, variants, local)
 
 
 def hash_file(
@@ -93,11 +104,13 @@ def hash_file(
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
     variants: bool = False,
+    local: bool = False,
 ) -> FileSignals:
-    """Signals of one file. Never raises for a bad file: see `FileSignals.error`."""
+    """Signals of one file (see `hash_bytes` for `variants` and `local`). Never raises for a
+    bad file: see `FileSignals.error`."""
     name = str(path)
     try:
-        return _hash_file(name, quality_floor, max_pixels, max_image_bytes, variants)
+        return _hash_file(name, quality_floor, max_pixels, max_image_bytes, variants, local)
     except FileProblem as e:
         return FileSignals(path=name, error=e.message, error_code=e.code)
     except MemoryError:
@@ -107,7 +120,12 @@ def hash_file(
 
 
 def _hash_file(
-    name: str, quality_floor: int, max_pixels: int, max_image_bytes: int, variants: bool
+    name: str,
+    quality_floor: int,
+    max_pixels: int,
+    max_image_bytes: int,
+    variants: bool,
+    local: bool,
 ) -> FileSignals:
     try:
         st = os.stat(name)
@@ -134,7 +152,7 @@ def _hash_file(
         raise FileProblem(f"cannot read file: {e.strerror or e}", "unreadable") from None
     if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
-    return _signals_of(name, data, quality_floor, max_pixels, variants)
+    return _signals_of(name, data, quality_floor, max_pixels, variants, local)
 
 
 def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
@@ -172,24 +190,34 @@ def _digest_executor() -> ThreadPoolExecutor:
 
 
 def _signals_of(
-    path: str, data: bytes, quality_floor: int, max_pixels: int, variants: bool = False
+    path: str,
+    data: bytes,
+    quality_floor: int,
+    max_pixels: int,
+    variants: bool = False,
+    local: bool = False,
 ) -> FileSignals:
     """Digests and PDQ of in-memory bytes. Digests of larger inputs run on a helper thread
     while the image decodes (both release the GIL), so they cost almost nothing."""
     if len(data) >= _THREADED_DIGEST_BYTES:
         pending = _digest_executor().submit(_digests, data)
         result = _add_pdq(
-            FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels, variants
+            FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels, variants, local
         )
         result.md5, result.sha256 = pending.result()
         return result
     md5, sha256 = _digests(data)
     result = FileSignals(path=path, md5=md5, sha256=sha256, size=len(data))
-    return _add_pdq(result, data, quality_floor, max_pixels, variants)
+    return _add_pdq(result, data, quality_floor, max_pixels, variants, local)
 
 
 def _add_pdq(
-    result: FileSignals, data: bytes, quality_floor: int, max_pixels: int, variants: bool
+    result: FileSignals,
+    data: bytes,
+    quality_floor: int,
+    max_pixels: int,
+    variants: bool,
+    local: bool = False,
 ) -> FileSignals:
     try:
         pixels = decode_rgb(data, max_pixels)
@@ -202,6 +230,8 @@ def _add_pdq(
     else:
         result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
     result.low_quality = result.pdq_quality < quality_floor
+    if local or variants:
+        result.local = local_features.extract(pixels)
     return result
 
 
@@ -270,12 +300,14 @@ def hash_paths(
     *,
     workers: int | None = None,
     variants: bool = False,
+    local: bool = False,
 ) -> Iterator[FileSignals]:
     """Hash every file under `paths`, in input order, on `workers` processes.
 
     Directories are walked recursively; every input yields exactly one record.
     """
-    return hash_items(list(iter_input_files(paths)), settings, workers=workers, variants=variants)
+    items = list(iter_input_files(paths))
+    return hash_items(items, settings, workers=workers, variants=variants, local=local)
 
 
 def hash_items(
@@ -284,6 +316,7 @@ def hash_items(
     *,
     workers: int | None = None,
     variants: bool = False,
+    local: bool = False,
 ) -> Iterator[FileSignals]:
     """Hash the output of `iter_input_files` (error records pass through), in order."""
     settings = settings or Settings.from_env()
@@ -293,6 +326,7 @@ def hash_items(
         max_pixels=settings.max_image_pixels,
         max_image_bytes=settings.max_image_bytes,
         variants=variants,
+        local=local,
     )
     return _ordered_map(fn, items, workers or settings.workers)
 

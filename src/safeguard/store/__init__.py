@@ -1,13 +1,14 @@
 """Persistence: SQLAlchemy models, connections and transactions, Alembic migrations."""
 
 from safeguard.store.database import SCHEMA_REVISION, Database, normalize_url
-from safeguard.store.models import Bank, Change, Content, ContentSignal
+from safeguard.store.models import Bank, Change, Content, ContentFeatures, ContentSignal
 
 __all__ = [
     "SCHEMA_REVISION",
     "Bank",
     "Change",
     "Content",
+    "ContentFeatures",
     "ContentSignal",
     "Database",
     "normalize_url",

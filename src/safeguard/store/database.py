@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safeguard.errors import ConfigError
 
 #: the newest migration in store/migrations/versions (tests check they agree)
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

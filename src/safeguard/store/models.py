@@ -69,6 +69,8 @@ class Bank(Base):
     # look up queries' rotations and flips, and the picture inside a border (docs/evaluation.md)
     dihedral: Mapped[bool] = mapped_column(Boolean, default=True)
     trim_borders: Mapped[bool] = mapped_column(Boolean, default=True)
+    # keep images' local features and match crops with them (signals/local.py)
+    local_features: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,6 +112,20 @@ class ContentSignal(Base):
     signal_type: Mapped[str] = mapped_column(String(50))
     signal_value: Mapped[str] = mapped_column(String(200))
     quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ContentFeatures(Base):
+    """The local features (ORB keypoints and descriptors, about 12 KB) of one content item
+    added from an image, kept apart from `content_signals` because they are looked up by
+    geometry in memory, never by value in the database."""
+
+    __tablename__ = "content_features"
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_content.id", ondelete="CASCADE"), primary_key=True
+    )
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Change(Base):

@@ -56,13 +56,20 @@ def result_json(result: MatchResult) -> dict[str, object]:
     return {"matched": result.matched, **result.to_json()}
 
 
-async def hash_bytes(rt: Runtime, data: bytes, name: str, *, variants: bool = False) -> FileSignals:
+async def hash_bytes(
+    rt: Runtime, data: bytes, name: str, *, variants: bool = False, local: bool = False
+) -> FileSignals:
     """Signals of uploaded or fetched bytes, computed off the event loop (with `variants`,
-    the PDQ variants lookups use too)."""
-    return await run_in_threadpool(lambda: rt.sg.hash_bytes(data, name, variants=variants))
+    the PDQ variants and local features lookups use too; with `local`, the local features
+    an add keeps)."""
+    return await run_in_threadpool(
+        lambda: rt.sg.hash_bytes(data, name, variants=variants, local=local)
+    )
 
 
-async def hash_upload(rt: Runtime, upload: UploadFile, *, variants: bool = False) -> FileSignals:
+async def hash_upload(
+    rt: Runtime, upload: UploadFile, *, variants: bool = False, local: bool = False
+) -> FileSignals:
     """Read an upload within the size limit and hash it."""
     data = await read_upload(upload, rt.service.max_upload_bytes)
-    return await hash_bytes(rt, data, upload.filename or "upload", variants=variants)
+    return await hash_bytes(rt, data, upload.filename or "upload", variants=variants, local=local)

@@ -66,6 +66,7 @@ def create_bank(
         description=body.description,
         dihedral=body.dihedral,
         trim_borders=body.trim_borders,
+        local_features=body.local_features,
     )
     return bank_json(info)
 
@@ -93,6 +94,7 @@ def update_bank(
         match_ratio=body.match_ratio,
         dihedral=body.dihedral,
         trim_borders=body.trim_borders,
+        local_features=body.local_features,
     )
     return bank_json(info)
 
@@ -158,12 +160,14 @@ async def add_file(
     """Hash an uploaded file and add its signals (the file itself is not kept)."""
     banks = rt.banks(who.actor)
     await run_in_threadpool(banks.require, name)  # unknown bank: 404 before hashing
-    signals = await hash_upload(rt, file)
+    signals = await hash_upload(rt, file, local=True)
     if not signals.signals():
         raise FileProblem(signals.error or "no signal", signals.error_code or "unreadable")
     prov = Provenance(source=source, external_id=external_id, note=note)
     added = await run_in_threadpool(
-        lambda: banks.add(name, signals.signals(), prov, pdq_quality=signals.pdq_quality)
+        lambda: banks.add(
+            name, signals.signals(), prov, pdq_quality=signals.pdq_quality, local=signals.local
+        )
     )
     response.status_code = 201 if added.created else 200
     return {"content_id": added.content_id, "created": added.created, "file": signals.to_json()}

@@ -109,7 +109,7 @@ def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[
 
 
 async def _upload(
-    request: Request, rt: Runtime, *, variants: bool = False
+    request: Request, rt: Runtime, *, variants: bool = False, local: bool = False
 ) -> tuple[FileSignals, str]:
     """Signals and content type of HMA's one-file upload: form field `photo` or `video`."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -123,11 +123,16 @@ async def _upload(
     field, upload = files[0]
     if field not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{field}'")
-    return await hash_upload(rt, upload, variants=variants), field
+    return await hash_upload(rt, upload, variants=variants, local=local), field
 
 
 async def _from_url(
-    url: str, content_type: str | None, rt: Runtime, *, variants: bool = False
+    url: str,
+    content_type: str | None,
+    rt: Runtime,
+    *,
+    variants: bool = False,
+    local: bool = False,
 ) -> tuple[FileSignals, str]:
     """Fetch and hash media; without `content_type`, the response's Content-Type decides."""
     if content_type is not None and content_type not in CONTENT_TYPES:
@@ -141,7 +146,7 @@ async def _from_url(
                 "provide it with the content_type query param"
             )
         content_type = "photo" if kind == "image" else "video"
-    return await hash_bytes(rt, data, url, variants=variants), content_type
+    return await hash_bytes(rt, data, url, variants=variants, local=local), content_type
 
 
 @hashing.get("/hash", responses=errors(400, 413))
@@ -488,9 +493,9 @@ async def add_content(
             raise _bad(f"Invalid metadata: unexpected keys {sorted(extra)}")
         meta = raw
     if url:
-        fs, ctype = await _from_url(url, content_type, rt)
+        fs, ctype = await _from_url(url, content_type, rt, local=True)
     elif request.headers.get("content-type", "").startswith("multipart/form-data"):
-        fs, ctype = await _upload(request, rt)
+        fs, ctype = await _upload(request, rt, local=True)
     else:
         raise _bad("Neither `url` nor multipart file upload was received")
     signals = _hma_signals(fs, ctype, None)
@@ -500,7 +505,9 @@ async def add_content(
         external_id=str(meta["content_id"]) if meta.get("content_id") else None,
     )
     added = await run_in_threadpool(
-        lambda: rt.banks(who.actor).add(bank_name, ours, prov, pdq_quality=fs.pdq_quality)
+        lambda: rt.banks(who.actor).add(
+            bank_name, ours, prov, pdq_quality=fs.pdq_quality, local=fs.local
+        )
     )
     return {"id": added.content_id, "signals": signals}
 
