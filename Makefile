@@ -18,8 +18,8 @@ demo: install
 	$(VENV)/bin/safeguard demo
 
 lint: install
-	$(PY) -m ruff check src tests bench
-	$(PY) -m ruff format --check src tests bench
+	$(PY) -m ruff check src tests bench tools
+	$(PY) -m ruff format --check src tests bench tools
 
 test: lint
 	$(PY) -m pytest

@@ -110,7 +110,7 @@ def main() -> None:
         start = time.perf_counter()
         pdq_index.query_many([q[1] for q in queries] * 20, 31)
         pdq_s = (time.perf_counter() - start) / 20
-        per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * (32 + 8 + 32)
+        per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * (32 + 8 + 8)
         results.append(
             {
                 "size": size,

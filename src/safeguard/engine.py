@@ -78,8 +78,8 @@ class Safeguard:
         self, path: str | os.PathLike[str], *, variants: bool = False, local: bool = False
     ) -> FileSignals:
         """Signals of a file; with `variants`, also the PDQ of its rotations, flips and
-        inner picture and its local features, as lookups use them (signals/variants.py,
-        signals/local.py); with `local`, the local features, as adds keep them."""
+        inner picture, as lookups use them (signals/variants.py); with `local`, its local
+        features, as adds keep them and lookups use them (signals/local.py)."""
         s = self.settings
         return hash_file(
             path,
@@ -168,10 +168,10 @@ class Safeguard:
         return self.matcher.lookup_many([r.signals for r in records])
 
     def match_file(self, path: str | os.PathLike[str]) -> MatchResult:
-        return self.matcher.lookup(self.hash_file(path, variants=True).query())
+        return self.matcher.lookup(self.hash_file(path, variants=True, local=True).query())
 
     def match_bytes(self, data: bytes, name: str = "<bytes>") -> MatchResult:
-        return self.matcher.lookup(self.hash_bytes(data, name, variants=True).query())
+        return self.matcher.lookup(self.hash_bytes(data, name, variants=True, local=True).query())
 
     def match_paths(
         self,
@@ -187,7 +187,7 @@ class Safeguard:
     ) -> Iterator[tuple[FileSignals, MatchResult]]:
         """Hash and match the output of `iter_input_files`, batching index lookups."""
         pending: list[FileSignals] = []
-        for fs in hash_items(items, self.settings, workers=workers, variants=True):
+        for fs in hash_items(items, self.settings, workers=workers, variants=True, local=True):
             pending.append(fs)
             if len(pending) >= batch:
                 yield from self._match_batch(pending)

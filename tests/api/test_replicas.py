@@ -3,12 +3,14 @@ by lookups on another within 2 seconds, applied incrementally (no index reloads)
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.api.conftest import Server, make_key, store_env
 from tests.conftest import temporary_database
@@ -65,6 +67,37 @@ def test_change_through_one_replica_is_seen_by_another(
             status = client.get("/v1/index/status").json()
             assert status["rebuilds"] == 1 and status["changes_applied"] > 0
         print(f"added seen after {added_after:.2f} s, removal after {removed_after:.2f} s")
+
+
+def test_local_features_follow_across_replicas(
+    tmp_path: Path, start_server: Callable[..., Server], train_images: list[Path]
+) -> None:
+    """An image added through one replica: a cropped copy matches on the other by local
+    features within 2 s; removed, it stops."""
+    with temporary_database("postgresql", tmp_path) as url:
+        env = store_env(tmp_path / "home", url, SAFEGUARD_SYNC_INTERVAL="0.25")
+        key = make_key(env, "admin", "hash,match,curate,admin")
+        one, two = start_server(env), start_server(env)
+        a, b = one.client(key), two.client(key)
+        listed = train_images[7]
+        buf = io.BytesIO()
+        with Image.open(listed) as im:
+            w, h = im.size
+            im.convert("RGB").crop((w // 10, h // 10, w, h)).save(buf, "JPEG")
+        crop = [("files", ("crop.jpg", buf.getvalue(), "image/jpeg"))]
+
+        def local_on_b() -> bool:
+            [r] = b.post("/v1/match/files", files=crop).json()["results"]
+            return any(m["signal_type"] == "local" for m in r["result"]["matches"])
+
+        a.post("/v1/banks", json={"name": "imgs"})
+        assert not local_on_b()
+        r = a.post("/v1/banks/imgs/files", files={"file": (listed.name, listed.read_bytes())})
+        cid = r.json()["content_id"]
+        wait_for(local_on_b, 2.0)
+        assert a.delete(f"/v1/banks/imgs/content/{cid}").status_code == 204
+        wait_for(lambda: not local_on_b(), 2.0)
+        assert b.get("/v1/index/status").json()["rebuilds"] == 1
 
 
 def test_two_workers_share_metrics_and_follow(

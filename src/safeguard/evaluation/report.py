@@ -59,7 +59,8 @@ def markdown(report: dict) -> str:  # type: ignore[type-arg]
     lines.append("")
     lines.append(
         f"Hashing a file: {h['ms_per_file_plain']} ms plain, "
-        f"{h['ms_per_file_with_variants']} ms with the variants and local features "
+        f"{h['ms_per_file_pdq_variants']} ms with the PDQ variants, "
+        f"{h['ms_per_file_with_variants']} ms with those and the local features "
         f"({h['ratio']}x). "
         "Lookups/s: one thread, in process, the configuration's own bank."
     )

@@ -1,24 +1,29 @@
 """`LocalFeatureIndex`: find banked images that share a geometrically consistent set of
 keypoints with a query (crops, small rotations, rescaling, frames).
 
-Every stored descriptor sits in one faiss binary index (exact Hamming search). A query's
-descriptors each take their `NEIGHBOURS` nearest stored descriptors within `MAX_HAMMING`
-bits, at most one per stored image; an image with at least `MIN_VOTES` such pairs is verified
-with RANSAC: the pairs must agree on one similarity transform (rotation, uniform scale,
-translation; OpenCV's `estimateAffinePartial2D`) within `REPROJECTION_PX`, at a plausible
-scale. The number that agree is the evidence; see signals/local.py for the distance.
+Stored descriptors sit in a faiss binary inverted-file index: each is filed under the
+nearest of 512 binary centroids, and a query descriptor reads the `PROBES` lists nearest to
+it. The centroids are fixed (trained once on generic photos by tools/orb_centroids.py and
+shipped in index/data/), so adds and removes are incremental, every process files the same
+way, and nothing is ever retrained. A query's descriptors each take their `NEIGHBOURS`
+nearest stored descriptors within `MAX_HAMMING` bits, at most one per stored image; an image
+with at least `MIN_VOTES` such pairs is verified with RANSAC: the pairs must agree on one
+similarity transform (rotation, uniform scale, translation; OpenCV's
+`estimateAffinePartial2D`) within `REPROJECTION_PX`, at a plausible scale. The number that
+agree is the evidence; see signals/local.py for the distance.
 
 Identical values (one image in several banks) share one stored copy, keyed by a 16-byte
-digest of the value, so duplicates never compete for a query's neighbours. Adds and removes
-mark the faiss index stale; it is rebuilt from the stored arrays on the next query. Each image
-holds about 18 KB (descriptors twice, points) and a lookup scans every stored descriptor, so
-this index suits banks of up to tens of thousands of images: measured in docs/benchmarks.md.
+digest of the value, so duplicates never compete for a query's neighbours. A stored copy's
+keypoint k has faiss id `copy number * 512 + k`, so a hit names its image and keypoint with
+no lookup table. Each image holds about 12 KB (descriptors in faiss, ids, points). Measured
+in docs/evaluation.md and docs/benchmarks.md ("Local features").
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from importlib.resources import files
 
 import cv2
 import faiss
@@ -31,31 +36,55 @@ MAX_HAMMING = 40
 MIN_VOTES = 8
 REPROJECTION_PX = 4.0
 SCALE_RANGE = (0.2, 5.0)
+PROBES = 8
+_SLOT = 512  # faiss ids per stored copy: more than local.FEATURES
+assert local.FEATURES <= _SLOT
+
+
+def _centroids() -> np.ndarray:
+    with files("safeguard.index").joinpath("data/orb-centroids.npy").open("rb") as f:
+        return np.load(f)
 
 
 class LocalFeatureIndex:
     def __init__(self) -> None:
         self._entries: dict[int, bytes] = {}  # entry id -> key of its value
         self._groups: dict[bytes, set[int]] = {}  # key -> entry ids holding that value
-        self._sets: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # key -> points, descriptors
-        self._faiss: faiss.IndexBinaryFlat | None = None
-        self._owner = np.zeros(0, dtype=np.int64)  # faiss row -> position in _order
-        self._starts = np.zeros(1, dtype=np.int64)  # first faiss row of each set in _order
-        self._order: list[bytes] = []
+        self._copies: dict[int, tuple[np.ndarray, bytes]] = {}  # copy number -> points, key
+        self._copy_of: dict[bytes, int] = {}  # key -> copy number
+        self._next = 0
+        centroids = _centroids()
+        quantizer = faiss.IndexBinaryFlat(256)
+        quantizer.add(centroids)
+        self._faiss = faiss.IndexBinaryIVF(quantizer, 256, len(centroids))
+        self._faiss.is_trained = True
+        self._faiss.nprobe = PROBES
+        self._quantizer = quantizer  # faiss does not own it: keep it alive
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def add(self, entries: Iterable[tuple[int, str]]) -> None:
+        new_desc, new_ids = [], []
         for entry_id, value in entries:
             key = hashlib.blake2b(value.encode(), digest_size=16).digest()
-            if key not in self._sets:
-                self._sets[key] = local.decode(value)
-                self._faiss = None
+            if key not in self._copy_of:
+                points, descriptors = local.decode(value)
+                copy = self._next
+                self._next += 1
+                self._copies[copy] = (points, key)
+                self._copy_of[key] = copy
+                new_desc.append(descriptors)
+                new_ids.append(copy * _SLOT + np.arange(len(descriptors), dtype=np.int64))
             self._entries[entry_id] = key
             self._groups.setdefault(key, set()).add(entry_id)
+        if new_desc:
+            self._faiss.add_with_ids(
+                np.ascontiguousarray(np.concatenate(new_desc)), np.concatenate(new_ids)
+            )
 
     def remove(self, entry_ids: Iterable[int]) -> None:
+        gone = []
         for entry_id in entry_ids:
             key = self._entries.pop(entry_id, None)
             if key is None:
@@ -63,54 +92,43 @@ class LocalFeatureIndex:
             group = self._groups[key]
             group.discard(entry_id)
             if not group:
-                del self._groups[key], self._sets[key]
-                self._faiss = None
+                del self._groups[key]
+                copy = self._copy_of.pop(key)
+                del self._copies[copy]
+                gone.append(copy)
+        if gone:
+            ids = np.concatenate([c * _SLOT + np.arange(_SLOT, dtype=np.int64) for c in gone])
+            self._faiss.remove_ids(faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids)))
 
     def query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
         return self.query_many([value], max_distance)[0]
 
     def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
-        if not self._sets:
+        if not self._copies:
             return [[] for _ in values]
-        self._ensure_built()
         return [self._query(v, max_distance) for v in values]
-
-    def _ensure_built(self) -> None:
-        if self._faiss is not None:
-            return
-        self._order = list(self._sets)
-        descriptors = [self._sets[k][1] for k in self._order]
-        sizes = [len(d) for d in descriptors]
-        index = faiss.IndexBinaryFlat(256)
-        index.add(np.ascontiguousarray(np.concatenate(descriptors)))
-        self._owner = np.repeat(np.arange(len(self._order)), sizes)
-        self._starts = np.concatenate([[0], np.cumsum(sizes)])
-        self._faiss = index
 
     def _query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
         points, descriptors = local.decode(value)
-        assert self._faiss is not None
-        distances, rows = self._faiss.search(np.ascontiguousarray(descriptors), NEIGHBOURS)
-        pairs: dict[int, list[tuple[int, int]]] = {}  # stored image -> (query kp, stored row)
+        distances, ids = self._faiss.search(np.ascontiguousarray(descriptors), NEIGHBOURS)
+        pairs: dict[int, list[tuple[int, int]]] = {}  # copy -> (query kp, stored kp)
         for qi in range(len(descriptors)):
             seen = set()
-            for d, row in zip(distances[qi], rows[qi], strict=True):
-                if row < 0 or d > MAX_HAMMING:
+            for d, found in zip(distances[qi], ids[qi], strict=True):
+                if found < 0 or d > MAX_HAMMING:
                     break
-                owner = int(self._owner[row])
-                if owner not in seen:
-                    seen.add(owner)
-                    pairs.setdefault(owner, []).append((qi, int(row)))
+                copy = int(found) // _SLOT
+                if copy not in seen:
+                    seen.add(copy)
+                    pairs.setdefault(copy, []).append((qi, int(found) % _SLOT))
         hits = []
-        for owner, found in pairs.items():
-            if len(found) < MIN_VOTES:
+        for copy, matched in pairs.items():
+            if len(matched) < MIN_VOTES or copy not in self._copies:
                 continue
-            key = self._order[owner]
-            stored = self._sets[key][0]
-            src = points[[q for q, _ in found]]
-            dst = stored[[r - self._starts[owner] for _, r in found]]
-            inliers = _agreeing(src, dst)
-            distance = max(0, 100 - inliers)
+            stored, key = self._copies[copy]
+            src = points[[q for q, _ in matched]]
+            dst = stored[[k for _, k in matched]]
+            distance = max(0, 100 - _agreeing(src, dst))
             if distance <= max_distance:
                 hits.extend((entry_id, distance) for entry_id in self._groups[key])
         return hits

@@ -250,10 +250,7 @@ class Matcher:
                     continue
                 plan.banks[bank_id] = _BankMeta.of(b)
                 if bank_id not in self._banks:  # newly enabled: load its entries
-                    for q in (
-                        _signal_rows().where(ContentSignal.bank_id == bank_id),
-                        _feature_rows().where(ContentFeatures.bank_id == bank_id),
-                    ):
+                    for q in _both("bank_id", lambda c, b=bank_id: c == b):
                         plan.added.extend(tuple(r) for r in s.execute(q))
             for bank_id, lo, hi in imports:
                 q = _signal_rows().where(
@@ -263,10 +260,7 @@ class Matcher:
             ids = sorted(plan.contents)
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
-                for q in (
-                    _signal_rows().where(ContentSignal.content_id.in_(part)),
-                    _feature_rows().where(ContentFeatures.content_id.in_(part)),
-                ):
+                for q in _both("content_id", lambda c, p=part: c.in_(p)):
                     for row in s.execute(q):
                         plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
         return plan
@@ -474,4 +468,12 @@ def _feature_rows():  # type: ignore[no-untyped-def]
         ContentFeatures.bank_id,
         literal(local.NAME),
         ContentFeatures.value,
+    )
+
+
+def _both(column: str, test):  # type: ignore[no-untyped-def]
+    """Signal rows and local-feature rows whose `column` passes `test`."""
+    return (
+        _signal_rows().where(test(getattr(ContentSignal, column))),
+        _feature_rows().where(test(getattr(ContentFeatures, column))),
     )

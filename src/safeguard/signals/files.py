@@ -48,7 +48,7 @@ class FileSignals:
     #: computed for lookups only (`variants=True`), see signals/variants.py
     pdq_variants: dict[str, str] | None = None
     #: ORB keypoints and descriptors (signals/local.py), for banks that match crops;
-    #: computed with `local=True` (adds) or `variants=True` (lookups); never printed
+    #: computed with `local=True` (adds and lookups); never printed
     local: str | None = None
 
     @property
@@ -90,8 +90,8 @@ def hash_bytes(
     local: bool = False,
 ) -> FileSignals:
     """Signals of in-memory content (for example an upload) named `path` in the result;
-    with `variants`, also the PDQ of its rotations, flips and inner picture and its local
-    features (for lookups); with `local`, the local features (for adds)."""
+    with `variants`, also the PDQ of its rotations, flips and inner picture (for lookups);
+    with `local`, its local features (for adds, and lookups in banks that keep them)."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
     return _signals_of(path, data, quality_floor, max_pixels, variants, local)
@@ -230,7 +230,7 @@ def _add_pdq(
     else:
         result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
     result.low_quality = result.pdq_quality < quality_floor
-    if local or variants:
+    if local:
         result.local = local_features.extract(pixels)
     return result
 

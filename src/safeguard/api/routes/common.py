@@ -60,8 +60,7 @@ async def hash_bytes(
     rt: Runtime, data: bytes, name: str, *, variants: bool = False, local: bool = False
 ) -> FileSignals:
     """Signals of uploaded or fetched bytes, computed off the event loop (with `variants`,
-    the PDQ variants and local features lookups use too; with `local`, the local features
-    an add keeps)."""
+    the PDQ variants lookups use too; with `local`, the local features)."""
     return await run_in_threadpool(
         lambda: rt.sg.hash_bytes(data, name, variants=variants, local=local)
     )

@@ -63,7 +63,7 @@ async def match_files(
     `result: null`; the others are still matched."""
     if len(files) > MAX_FILES:
         raise ApiError(400, f"at most {MAX_FILES} files per request", "invalid_request")
-    hashed = [await hash_upload(rt, f, variants=True) for f in files]
+    hashed = [await hash_upload(rt, f, variants=True, local=True) for f in files]
     queries = [h.query() for h in hashed]
     wanted = [q for q in queries if q]
     results = await run_in_threadpool(rt.sg.matcher.lookup_many, wanted) if wanted else []

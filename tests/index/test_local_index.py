@@ -1,0 +1,42 @@
+"""LocalFeatureIndex: incremental adds and removes, shared copies of identical values, and
+geometry that tells a cropped copy from a different photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from safeguard.index import LocalFeatureIndex
+from safeguard.signals import local
+
+
+def _features(im: Image.Image) -> str:
+    value = local.extract(np.asarray(im.convert("RGB")))
+    assert value is not None
+    return value
+
+
+def test_adds_removes_and_shared_values(train_images: list[Path]) -> None:
+    with Image.open(train_images[0]) as a, Image.open(train_images[1]) as b:
+        fa, fb = _features(a), _features(b)
+        w, h = a.size
+        crop = _features(a.crop((w // 10, h // 10, w - w // 10, h - h // 10)))
+        bw, bh = b.size
+        other = _features(b.crop((0, 0, bw - bw // 7, bh - bh // 7)))
+    index = LocalFeatureIndex()
+    index.add([(1, fa), (2, fb), (3, fa)])  # 1 and 3: one image in two banks
+    assert len(index) == 3
+    hits = dict(index.query(crop, local.MAX_DISTANCE))
+    assert set(hits) == {1, 3} and hits[1] == hits[3] <= local.MAX_DISTANCE
+    assert [e for e, _ in index.query(other, local.MAX_DISTANCE)] == [2]
+    index.remove([1])
+    assert [e for e, _ in index.query(crop, local.MAX_DISTANCE)] == [3]  # copy kept for 3
+    index.remove([3, 99])
+    assert index.query(crop, local.MAX_DISTANCE) == []
+    assert len(index) == 1
+    index.add([(4, fa)])  # back again, under a new id
+    assert [e for e, _ in index.query(crop, local.MAX_DISTANCE)] == [4]
+    # a stricter threshold: the same evidence is no longer enough
+    assert index.query(crop, -1) == []
