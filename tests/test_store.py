@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from safeguard import ConfigError
 from safeguard.store import SCHEMA_REVISION, Database, normalize_url
@@ -26,6 +26,41 @@ def test_schema_revision_constant_is_the_alembic_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_REVISION
+
+
+def test_upgrading_keeps_every_bank_and_its_content(db_url: str) -> None:
+    """An older store upgraded in place keeps its data: on SQLite, the migrations that
+    rebuild `banks` must not cascade-delete its content (checked from revision 0003)."""
+    db = Database.open(db_url, migrate=False)
+    with db.engine.begin() as conn:
+        command.upgrade(_config(conn), "0003")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into banks (id, name, description, pdq_threshold, negative, enabled,"
+                " match_ratio, created_at, created_by, updated_at) values"
+                " (1, 'old', '', 31, false, true, 1.0, '2026-01-01', 'x', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into bank_content (id, bank_id, dedupe_key, source, note, tags,"
+                " added_at, added_by) values (7, 1, 'k', 's', '', '[]', '2026-01-01', 'x')"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into content_signals (content_id, bank_id, signal_type, signal_value)"
+                f" values (7, 1, 'pdq', '{'0' * 64}')"
+            )
+        )
+    db.migrate()
+    assert db.revision() == SCHEMA_REVISION
+    with db.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from bank_content")).scalar() == 1
+        assert conn.execute(text("select count(*) from content_signals")).scalar() == 1
+        assert conn.execute(text("select local_features from banks")).scalar()
+    db.close()
 
 
 def test_migrations_create_downgrade_and_upgrade(db_url: str) -> None:
