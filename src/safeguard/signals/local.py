@@ -45,13 +45,18 @@ def _orb():  # type: ignore[no-untyped-def]
 
 def extract(pixels: np.ndarray) -> str | None:
     """The local-features value of HxWx3 RGB pixels, or None when too few keypoints (a flat
-    or tiny image) to match on."""
-    grey = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
-    h, w = grey.shape
-    scale = SIDE / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    keypoints, descriptors = _orb().detectAndCompute(grey, None)
+    or tiny image) to match on, or OpenCV cannot process the image (PDQ still matches)."""
+    try:
+        grey = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+        h, w = grey.shape
+        scale = SIDE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        keypoints, descriptors = _orb().detectAndCompute(
+            cv2.resize(grey, size, interpolation=shrink), None
+        )
+    except cv2.error:
+        return None
     if descriptors is None or len(keypoints) < MIN_INLIERS:
         return None
     points = np.array([k.pt for k in keypoints], dtype=np.float16)
