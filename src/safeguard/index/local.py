@@ -2,7 +2,7 @@
 keypoints with a query (crops, small rotations, rescaling, frames).
 
 Stored descriptors sit in a faiss binary inverted-file index: each is filed under the
-nearest of 512 binary centroids, and a query descriptor reads the `PROBES` lists nearest to
+nearest of 2,048 binary centroids, and a query descriptor reads the `PROBES` lists nearest to
 it. The centroids are fixed (trained once on generic photos by tools/orb_centroids.py and
 shipped in index/data/), so adds and removes are incremental, every process files the same
 way, and nothing is ever retrained. A query's descriptors each take their `NEIGHBOURS`
