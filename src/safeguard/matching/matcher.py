@@ -250,7 +250,7 @@ class Matcher:
                     continue
                 plan.banks[bank_id] = _BankMeta.of(b)
                 if bank_id not in self._banks:  # newly enabled: load its entries
-                    for q in _both("bank_id", lambda c, b=bank_id: c == b):
+                    for q in _rows_where("bank_id", [bank_id]):
                         plan.added.extend(tuple(r) for r in s.execute(q))
             for bank_id, lo, hi in imports:
                 q = _signal_rows().where(
@@ -259,8 +259,7 @@ class Matcher:
                 plan.added.extend(tuple(r) for r in s.execute(q))
             ids = sorted(plan.contents)
             for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
-                for q in _both("content_id", lambda c, p=part: c.in_(p)):
+                for q in _rows_where("content_id", ids[i : i + 500]):
                     for row in s.execute(q):
                         plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
         return plan
@@ -471,9 +470,10 @@ def _feature_rows():  # type: ignore[no-untyped-def]
     )
 
 
-def _both(column: str, test):  # type: ignore[no-untyped-def]
-    """Signal rows and local-feature rows whose `column` passes `test`."""
+def _rows_where(column: str, values: Sequence[int]):  # type: ignore[no-untyped-def]
+    """Signal rows and local-feature rows whose `column` (bank_id or content_id) is one of
+    `values`."""
     return (
-        _signal_rows().where(test(getattr(ContentSignal, column))),
-        _feature_rows().where(test(getattr(ContentFeatures, column))),
+        _signal_rows().where(getattr(ContentSignal, column).in_(values)),
+        _feature_rows().where(getattr(ContentFeatures, column).in_(values)),
     )
