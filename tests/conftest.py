@@ -25,7 +25,29 @@ from safeguard import Safeguard
 from safeguard.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _shared_dir() -> Path:
+    """The project's shared data sets (never copied into the repository): SAFEGUARD_SHARED_DIR,
+    else `../shared` beside this checkout, else beside the local repository this checkout was
+    cloned from (a fresh CI clone in a temporary folder)."""
+    if env := os.environ.get("SAFEGUARD_SHARED_DIR"):
+        return Path(env)
+    beside = REPO.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir() and (Path(origin).resolve().parent / "shared").is_dir():
+        return Path(origin).resolve().parent / "shared"
+    return beside
+
+
+SHARED = _shared_dir()
 COCO = SHARED / "datasets" / "images" / "coco"
 PDQ_REFERENCE = SHARED / "datasets" / "pdq-reference"
 POSTGRES_URL = os.environ.get(
