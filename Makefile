@@ -1,29 +1,38 @@
 # Two commands: `make demo` installs safeguard and runs the demo; `make test` runs the tests.
+# The demo installs the base package only; the tests add every extra and the dev tools.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+SOURCES := pyproject.toml setup.py src/safeguard/index/_mih.c
 
-.PHONY: install demo test lint bench
+.PHONY: install install-dev demo test lint bench
 
-$(STAMP): pyproject.toml setup.py src/safeguard/index/_mih.c
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed-base: $(SOURCES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(SOURCES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(VENV)/.installed-base $@
 
-install: $(STAMP)
+install: $(VENV)/.installed-base
+
+install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(VENV)/bin/safeguard demo
 
-lint: install
+lint: install-dev
 	$(PY) -m ruff check src tests bench tools
 	$(PY) -m ruff format --check src tests bench tools
 
 test: lint
 	$(PY) -m pytest
 
-bench: install
+bench: install-dev
 	$(PY) bench/hashing.py
 	$(PY) bench/index.py --size 1000000 --queries 2000

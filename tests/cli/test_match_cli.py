@@ -5,23 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import PHOTOS_PER_SPLIT
 from tests.imagegen import edited_copies
 
 
 def test_banked_photos_match_their_edited_copies_and_unseen_match_nothing(  # type: ignore[no-untyped-def]
     cli, train_images: list[Path], val_images: list[Path], tmp_path: Path
 ) -> None:
-    assert len(train_images) == 128 and len(val_images) == 128
+    n = len(train_images)
+    assert n == len(val_images) == PHOTOS_PER_SPLIT
     cli("bank", "create", "known")
     train_dir = train_images[0].parent
     added = cli.lines("bank", "add", "known", train_dir, "--json")
-    assert len(added) == 128 and all(r.get("content_id") for r in added)
+    assert len(added) == n and all(r.get("content_id") for r in added)
     content_of = {Path(r["path"]).stem: r["content_id"] for r in added}
     copies = edited_copies(train_images, tmp_path / "copies")
     result = cli("match", tmp_path / "copies", "--json")
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(x) for x in result.stdout.splitlines()]
-    assert len(rows) == 2 * 128
+    assert len(rows) == 2 * n
     for row in rows:
         original = Path(row["path"]).stem.rsplit("-", 1)[0]
         pdq_hits = {m["content_id"] for m in row["matches"] if m["signal_type"] == "pdq"}
@@ -36,9 +38,9 @@ def test_banked_photos_match_their_edited_copies_and_unseen_match_nothing(  # ty
                 "variant",
             }
             assert m["bank"] == "known" and 0 <= m["distance"] <= 31
-    assert {len(v) for v in copies.values()} == {128}
+    assert {len(v) for v in copies.values()} == {n}
     unseen = cli.lines("match", val_images[0].parent, "--json")
-    assert len(unseen) == 128
+    assert len(unseen) == n
     assert [r["path"] for r in unseen if r["matches"]] == []
 
 

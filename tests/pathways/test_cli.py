@@ -117,8 +117,8 @@ def test_score_text_and_capacity(cli, sim_dir: Path) -> None:
 
 def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 12, "--json")
-    assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
+    assert r.exit_code == (1 if res["limit_breaches"] else 0), r.output
     assert 0.8 <= res["precision_at_k"] <= 1.0
     assert 0.0 <= res["pr_auc"] <= 1.0 and 0.0 <= res["recall_at_threshold"] <= 1.0
     groups = res["flagged_rate_by_group"]
@@ -129,7 +129,23 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     assert ttf["median"] is not None and ttf["median"] <= 48
     assert res["children_contacted_before_flag"]["median"] >= 1
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
-    assert r.exit_code == 0 and "precision@k" in r.stdout and "teacher *" in r.stdout
+    assert "precision@k" in r.stdout and "teacher *" in r.stdout
+
+
+def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:
+    args = ("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
+    r = cli(*args, "--threshold", 0, "--json")  # everyone is flagged
+    assert r.exit_code == 1, r.output
+    res = json.loads(r.stdout)
+    assert res["protected_limit"] == 0.01
+    broken = {b["group"] for b in res["limit_breaches"]}
+    assert broken == {"teacher", "coach", "youth_worker", "parent", "relative"} & set(
+        res["flagged_rate_by_group"]
+    )
+    assert "limit broken:" in r.stderr and "teacher accounts flagged (100.0%" in r.stderr
+    r = cli(*args, "--threshold", 1, "--json")  # nobody is flagged
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["limit_breaches"] == []
 
 
 def test_evaluate_errors(cli, tmp_path: Path) -> None:

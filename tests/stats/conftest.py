@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKENDS, SHARED, Cli, temporary_database
+from tests.conftest import BACKENDS, DATA, SHARED, Cli, temporary_database
 
-CRIME = SHARED / "datasets" / "crime-stats"
-PRC_CSV = CRIME / "raw" / "prc-pfa-mar2013-onwards-tables201718.csv"
+CRIME = DATA / "crime-stats"
+PRC_CSV = CRIME / "prc-pfa-mar2013-onwards-tables201718.csv"
 PRESS_CSV = CRIME / "nspcc_press_figures.csv"
 PLATFORM_CSV = CRIME / "nspcc_platform_figures.csv"
 FORCES_CSV = CRIME / "police_forces_uk.csv"

@@ -13,11 +13,21 @@ app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
 
 
 @app.command("upgrade")
-def upgrade() -> None:
+def upgrade(json_output: bool = typer.Option(False, "--json")) -> None:
     """Create the schema or upgrade it to the newest revision."""
-    db = Database.open(state.get_settings().database_url, migrate=True)
-    db.close()
-    out_console.print(f"schema at revision {SCHEMA_REVISION}")
+    db = Database.open(state.get_settings().database_url, migrate=False)
+    try:
+        was = db.revision()
+        db.migrate()
+        now = db.revision()
+    finally:
+        db.close()
+    if json_output:
+        print_json({"from_revision": was, "revision": now, "upgraded": was != now})
+    elif was == now:
+        out_console.print(f"schema already at revision {now}")
+    else:
+        out_console.print(f"schema upgraded from revision {was or 'none'} to {now}")
 
 
 @app.command("info")

@@ -264,8 +264,17 @@ def evaluate_cmd(
             )
     if json_output:
         print_json(result)
-        return
-    _print_evaluation(result)
+    else:
+        _print_evaluation(result)
+    for breach in result["limit_breaches"]:
+        err_console.print(
+            f"limit broken: {breach['ever_flagged']} of {breach['accounts']} {breach['group']} "
+            f"accounts flagged ({breach['ever_flagged_rate']:.1%}, limit "
+            f"{result['protected_limit']:.0%})",
+            markup=False,
+        )
+    if result["limit_breaches"]:
+        raise typer.Exit(1)
 
 
 def _print_evaluation(r: dict) -> None:  # type: ignore[type-arg]

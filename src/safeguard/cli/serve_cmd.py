@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -9,6 +10,7 @@ import typer
 
 from safeguard.cli.context import state
 from safeguard.cli.output import err_console
+from safeguard.extras import require
 from safeguard.store import Database
 
 
@@ -28,8 +30,8 @@ def serve_command(
     Every route but the health checks needs an API key: create one with
     `safeguard keys create NAME --scope match`.
     """
-    import uvicorn
-
+    uvicorn = require("uvicorn", "server", "safeguard serve")
+    require("fastapi", "server", "safeguard serve")
     from safeguard.api.settings import ServiceSettings
 
     settings = state.get_settings()
@@ -39,16 +41,21 @@ def serve_command(
     Database.open(settings.database_url, migrate=True).close()  # migrate once, not per worker
     os.environ["SAFEGUARD_HOME"] = str(settings.home)
     os.environ["SAFEGUARD_DATABASE_URL"] = settings.database_url
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="safeguard-metrics-")
-    err_console.print(f"safeguard serving on http://{host}:{port} with {workers} worker(s)")
-    uvicorn.run(
-        "safeguard.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        server_header=False,
-    )
+    with contextlib.ExitStack() as cleanup:
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # the workers' shared metrics files live as long as this server
+            metrics = cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix="safeguard-metrics-")
+            )
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+        err_console.print(f"safeguard serving on http://{host}:{port} with {workers} worker(s)")
+        uvicorn.run(
+            "safeguard.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+            server_header=False,
+        )

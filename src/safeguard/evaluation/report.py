@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from safeguard.extras import pyplot
 
 
 def _pct(x: float) -> str:
@@ -71,6 +68,7 @@ def markdown(report: dict) -> str:  # type: ignore[type-arg]
 def chart(report: dict, path: Path) -> None:  # type: ignore[type-arg]
     configs = [c["name"] for c in report["configs"]]
     families = list(report["family_recall"][configs[0]])
+    plt = pyplot("the recall chart of eval robustness")
     fig, ax = plt.subplots(figsize=(12, 5.5), dpi=100)
     width = 0.8 / len(configs)
     colours = ["#9aa5b1", "#3e7cb1", "#81a4cd", "#0b3c5d"]

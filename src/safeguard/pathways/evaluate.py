@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from safeguard.extras import require
 from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.features import (
     DEFAULT_WINDOW_DAYS,
@@ -41,6 +42,9 @@ from safeguard.pathways.simulate import (
     SimParams,
     simulate,
 )
+
+#: the most a protected group (teachers, coaches, parents...) may have flagged: 1%
+PROTECTED_LIMIT = 0.01
 
 
 def checkpoints(
@@ -239,7 +243,8 @@ def _precision_at_k(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def summarize(results: list[SeedResult]) -> dict[str, object]:
-    from sklearn.metrics import average_precision_score
+    metrics = require("sklearn.metrics", "pathways", "evaluating the pathways model")
+    average_precision_score = metrics.average_precision_score
 
     per_seed = []
     hours: list[float] = []
@@ -290,6 +295,15 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
     def mean(key: str) -> float:
         return round(float(np.nanmean([p[key] for p in per_seed])), 4)
 
+    rates = {
+        role: {
+            "accounts": g[0],
+            "ever_flagged": g[1],
+            "ever_flagged_rate": round(g[1] / g[0], 4) if g[0] else None,
+            "flagged_at_end_rate": round(g[2] / g[0], 4) if g[0] else None,
+        }
+        for role, g in sorted(groups.items())
+    }
     return {
         "seeds": [r.seed for r in results],
         "precision_at_k": mean("precision_at_k"),
@@ -300,16 +314,14 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             "precision_at_k": mean("rules_only_precision_at_k"),
             "pr_auc": mean("rules_only_pr_auc"),
         },
-        "flagged_rate_by_group": {
-            role: {
-                "accounts": g[0],
-                "ever_flagged": g[1],
-                "ever_flagged_rate": round(g[1] / g[0], 4) if g[0] else None,
-                "flagged_at_end_rate": round(g[2] / g[0], 4) if g[0] else None,
-            }
-            for role, g in sorted(groups.items())
-        },
+        "flagged_rate_by_group": rates,
         "protected_groups": list(PROTECTED_ROLES),
+        "protected_limit": PROTECTED_LIMIT,
+        "limit_breaches": [
+            {"group": role, **rates[role]}
+            for role in PROTECTED_ROLES
+            if role in rates and (rates[role]["ever_flagged_rate"] or 0) > PROTECTED_LIMIT
+        ],
         "time_to_flag_hours": {
             "median": med(hours),
             "by_pattern_median": {k: med(v) for k, v in hours_by_role.items()},

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from safeguard.extras import require
 from safeguard.pathways.errors import PathwaysModelError
 from safeguard.pathways.features import FEATURE_NAMES, FEATURES
 
@@ -217,9 +218,8 @@ def export_sklearn(clf: Any) -> tuple[float, list[Tree]]:
 
 
 def make_classifier(seed: int = 0, max_iter: int = 200) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(
+    ensemble = require("sklearn.ensemble", "pathways", "training the pathways model")
+    return ensemble.HistGradientBoostingClassifier(
         max_iter=max_iter,
         learning_rate=0.08,
         max_leaf_nodes=15,
@@ -241,8 +241,7 @@ def fit(
     max_iter: int = 200,
 ) -> Model:
     """Fit the trees on (x, y) and the Platt scaling on held-out (x_cal, y_cal)."""
-    from sklearn.linear_model import LogisticRegression
-
+    linear = require("sklearn.linear_model", "pathways", "training the pathways model")
     # offenders are rare: weight them up so the trees see them, then calibrate on real rates
     pos = max(int(y.sum()), 1)
     w = np.where(y == 1, min(20.0, (len(y) - pos) / pos), 1.0)
@@ -251,7 +250,7 @@ def fit(
     baseline, trees = export_sklearn(clf)
     model = Model(features=FEATURE_NAMES, baseline=baseline, trees=trees)
     raw_cal = model.raw(x_cal).reshape(-1, 1)
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw_cal, y_cal)
+    platt = linear.LogisticRegression(C=1e6, max_iter=1000).fit(raw_cal, y_cal)
     model.platt_a = float(platt.coef_[0, 0])
     model.platt_b = float(platt.intercept_[0])
     benign = x[y == 0]

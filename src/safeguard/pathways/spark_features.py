@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from safeguard.extras import require
 from safeguard.pathways.features import (
     COUNT_FEATURES,
     DAY_US,
@@ -45,7 +46,7 @@ _EPOCH = datetime(1970, 1, 1)
 
 def local_session(cores: int = 2, shuffle_partitions: int | None = None) -> Any:
     """A local Spark session configured for this job (UTC, few shuffle partitions, no UI)."""
-    from pyspark.sql import SparkSession
+    SparkSession = require("pyspark.sql", "spark", "the Spark feature job").SparkSession
 
     parts = shuffle_partitions or max(2, cores * 2)
     return (

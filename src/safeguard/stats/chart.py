@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from safeguard.extras import pyplot
 
 BAR = "#1b6e8a"
 LAST = "#0b3c4d"
@@ -39,6 +34,7 @@ def draw_chart(
     subtitle: str,
     footer: str,
 ) -> Path:
+    plt = pyplot("the briefing chart")
     fig, ax = plt.subplots(figsize=(8, 4.6), dpi=150)
     known = [v for v in values if v is not None]
     top = max(known) if known else 1.0
@@ -58,7 +54,7 @@ def draw_chart(
     pad = max(0.6, (4 - len(xs)) / 2 + 0.5)  # a year or two: keep bars bar-shaped, centred
     ax.set_xlim(-pad, xs[-1] + pad)
     ax.set_ylim(0, top * 1.15)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(lambda v, _p: f"{v:,.0f}")
     ax.set_ylabel("Offences recorded", fontsize=10)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
