@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.banks import BankService, HashRecord, ImportReport, Provenance
-from safeguard.banks.formats import read_hash_list, write_hash_list
+from safeguard.banks.formats import EmptyHashList, read_hash_list, write_hash_list
 from safeguard.banks.records import AddResult
 from safeguard.config import Settings
 from safeguard.errors import FileProblem
@@ -151,6 +151,8 @@ class Safeguard:
         """
         self.banks.get(bank)  # fail on an unknown bank before reading a large file
         records = read_hash_list(path, fmt, signal_type=signal_type)
+        if not records:
+            raise EmptyHashList(str(path))
         return self.banks.import_records(
             bank, records, source=source or Path(path).name, on_progress=on_progress
         )

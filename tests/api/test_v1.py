@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from safeguard.banks.formats import parse_hash_list
 from tests.api.conftest import Deployment
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -90,6 +91,24 @@ def test_content_and_matching(deployment: Deployment, bank_name: str) -> None:
     assert c.get("/v1/match", params={"pdq": PDQ, "banks": bank_name}).json()["matched"] is False
 
 
+def test_a_bank_of_images_refuses_other_files_unless_asked(
+    deployment: Deployment, bank_name: str, train_images: list[Path]
+) -> None:
+    c = deployment.client()
+    c.post("/v1/banks", json={"name": bank_name})
+    readme = ("readme.txt", b"a folder's readme, not an image", "text/plain")
+    r = c.post(f"/v1/banks/{bank_name}/files", files={"file": readme})
+    assert r.status_code == 400 and r.json()["code"] == "not_an_image", r.text
+    assert "any_file=true" in r.json()["message"]
+    truncated = ("cut.jpg", train_images[0].read_bytes()[:3000], "image/jpeg")
+    r = c.post(f"/v1/banks/{bank_name}/files", files={"file": truncated})
+    assert r.status_code == 400 and r.json()["code"] == "corrupt_image", r.text
+    assert c.get(f"/v1/banks/{bank_name}").json()["content_count"] == 0
+    r = c.post(f"/v1/banks/{bank_name}/files", files={"file": readme}, data={"any_file": "true"})
+    assert r.status_code == 201, r.text
+    assert set(r.json()["file"]) >= {"md5", "sha256"} and not r.json()["file"].get("pdq")
+
+
 def test_upload_hash_add_and_match_files(
     deployment: Deployment, bank_name: str, train_images: list[Path], val_images: list[Path]
 ) -> None:
@@ -104,6 +123,8 @@ def test_upload_hash_add_and_match_files(
         )
         assert r.status_code == 201, r.text
         assert r.json()["file"]["pdq"] and r.json()["file"]["sha256"]
+    exported = c.get(f"/v1/banks/{bank_name}/export", params={"format": "csv"})
+    assert exported.headers["x-local-features-not-exported"] == "3"  # a list carries hashes
     h = c.post("/v1/hash", files={"file": ("a.jpg", listed[0].read_bytes())}).json()
     assert len(h["pdq"]) == 64 and h["width"] > 0
     files = [("files", (p.name, p.read_bytes(), "image/jpeg")) for p in [*listed, val_images[0]]]
@@ -159,11 +180,19 @@ def test_import_export_round_trip(deployment: Deployment, bank_name: str) -> Non
     assert bad.json()["code"] == "invalid_hash_list"
     assert "line 2" in bad.json()["message"] and "nothing was imported" in bad.json()["message"]
     assert c.get(f"/v1/banks/{bank_name}").json()["content_count"] == 50
+    for empty in ("", "# a comment only\n", "\n\n"):
+        r = c.post(
+            f"/v1/banks/{bank_name}/import",
+            params={"format": "txt", "signal_type": "pdq"},
+            content=empty,
+            headers={"content-type": "text/plain"},
+        )
+        assert r.status_code == 400 and r.json()["code"] == "empty_hash_list", r.text
     exported = c.get(f"/v1/banks/{bank_name}/export", params={"format": "txt"})
     assert exported.status_code == 200
-    assert sorted(
-        line.split()[-1] for line in exported.text.splitlines() if line.strip()
-    ) == sorted(hashes)
+    listed = parse_hash_list(exported.text, "export.txt")
+    assert sorted(r.signals["pdq"] for r in listed) == sorted(hashes)
+    assert {r.source for r in listed} == {"http-import"}
     for h in hashes[:5]:
         assert c.get("/v1/match", params={"pdq": h, "banks": bank_name}).json()["matched"]
 

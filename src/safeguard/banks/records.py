@@ -108,3 +108,34 @@ class ImportReport:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export wrote, and what it left out: `local_features` counts the items whose
+    local features (crop matching) no hash-list format carries."""
+
+    bank: str
+    format: str
+    items: int
+    local_features: int
+
+    def warnings(self) -> list[str]:
+        if not self.local_features:
+            return []
+        return [
+            f"{self.local_features} of {self.items} item(s) have local features (crop "
+            f"matching) that a {self.format} list does not carry: a bank imported from it "
+            "matches them by hash only. To keep crop matching, import the list, then add the "
+            "original image files to the same bank with `safeguard bank add` (each file joins "
+            "its item and brings its features back)"
+        ]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "bank": self.bank,
+            "format": self.format,
+            "items": self.items,
+            "local_features_not_exported": self.local_features,
+            "warnings": self.warnings(),
+        }

@@ -8,18 +8,22 @@ and a failure half way leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import TextIO
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from safeguard.banks.formats import EmptyHashList, write_hash_list
 from safeguard.banks.records import (
     AddResult,
     BankInfo,
     ContentInfo,
+    ExportReport,
     HashRecord,
     ImportReport,
     Provenance,
@@ -94,6 +98,25 @@ def provenance_problem(
         if problem := text_problem(what, value):
             return problem
     return next((p for tag in tags if (p := text_problem("tag", tag))), None)
+
+
+def clean_provenance(p: Provenance) -> Provenance:
+    """Provenance as stored: text without surrounding whitespace, no empty tags (so every
+    hash-list format, including CSV, which trims its fields, carries it unchanged)."""
+    return dataclasses.replace(
+        p,
+        source=p.source.strip(),
+        external_id=(p.external_id or "").strip() or None,
+        note=p.note.strip(),
+        tags=tuple(t.strip() for t in p.tags if t.strip()),
+    )
+
+
+def clean_record(r: HashRecord) -> HashRecord:
+    p = clean_provenance(Provenance(r.source, r.external_id, r.note, tuple(r.tags)))
+    return dataclasses.replace(
+        r, source=p.source, external_id=p.external_id, note=p.note, tags=list(p.tags)
+    )
 
 
 def check_ratio(value: float) -> float:
@@ -278,7 +301,7 @@ class BankService:
         clean = validate_signals(signals)
         if local is not None:
             decode_local(local)  # InvalidSignal if malformed
-        p = provenance
+        p = provenance = clean_provenance(provenance)
         problem = provenance_problem(p.source, p.external_id, p.note, tuple(p.tags))
         if problem:
             raise InvalidRequest(problem)
@@ -286,6 +309,14 @@ class BankService:
             bank = self._bank(s, name)
             existing = self._find_existing(s, bank.id, clean)
             if existing is not None:
+                # an item imported from a hash list gets the features of its image back
+                if (
+                    local is not None
+                    and bank.local_features
+                    and s.get(ContentFeatures, existing) is None
+                ):
+                    s.add(ContentFeatures(content_id=existing, bank_id=bank.id, value=local))
+                    self._log(s, "content.update", bank, existing, added=["local"])
                 return AddResult(existing, created=False)
             content = Content(
                 bank_id=bank.id,
@@ -329,8 +360,11 @@ class BankService:
         source: str = "",
         on_progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
-        """Add many validated records in one transaction: all of them, or none."""
-        records = list(records)
+        """Add many validated records in one transaction: all of them, or none. A list with
+        no records is refused (EmptyHashList): an empty file is a mistake, not a no-op."""
+        records = [clean_record(r) for r in records]
+        if not records:
+            raise EmptyHashList(source or name)
         problems = [
             (r.line, p)
             for r in records
@@ -450,6 +484,16 @@ class BankService:
         while infos := self.content_page(name, after=last, limit=batch):
             yield from infos
             last = infos[-1].id
+
+    def export(self, name: str, out: TextIO, fmt: str = "jsonl") -> ExportReport:
+        """Write every item of a bank to `out` as a hash list in `fmt`, and say what the list
+        leaves out (local features)."""
+        with self.db.transaction() as s:
+            bank_id = self._bank(s, name).id
+        items = write_hash_list(self.iter_content(name), out, fmt)
+        with self.db.transaction() as s:
+            features = s.scalar(select(func.count()).where(ContentFeatures.bank_id == bank_id))
+        return ExportReport(bank=name, format=fmt, items=items, local_features=features or 0)
 
     def remove_content(self, name: str, content_id: int) -> None:
         with self._write() as s:

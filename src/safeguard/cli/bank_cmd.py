@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import TextIO
 
 import typer
 from rich.table import Table
 
 from safeguard.banks import BankInfo, Provenance
+from safeguard.banks.admission import Admission, admit
+from safeguard.banks.formats import FORMATS, format_of_path
 from safeguard.cli.context import state
-from safeguard.cli.output import out_console, print_json, reporter
-from safeguard.errors import InvalidRequest
+from safeguard.cli.output import err_console, out_console, print_json, reporter
+from safeguard.errors import ImportFormatError, InvalidRequest, SafeguardError
 from safeguard.signals.files import hash_items, iter_input_files
 from safeguard.signals.pdq import DEFAULT_THRESHOLD
 
@@ -188,12 +195,21 @@ def add(
     ),
     note: str = typer.Option("", "--note"),
     tags: list[str] = typer.Option([], "--tag", help="A tag (repeat for several)."),
+    any_file: bool = typer.Option(
+        False,
+        "--any-file",
+        help="Also bank files that are not images, and corrupt images, by their MD5 and SHA-256.",
+    ),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1),
     json_output: bool = typer.Option(False, "--json", help="One JSON object per file."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Hash files and add them to a bank. Adding a file already in the bank adds nothing."""
-    failed = 0
+    """Hash image files and add them to a bank. Adding a file already in the bank adds nothing.
+
+    Files in directories that are not images are skipped; a named one, or a corrupt image,
+    is an error and is not banked (--any-file banks them by their digests)."""
+    named = {os.fspath(p) for p in paths if not p.is_dir()}
+    counts = {"added": 0, "already present": 0, "skipped": 0, "errors": 0}
     with state.open() as sg, reporter(progress) as out:
         sg.banks.get(name)
         items = list(iter_input_files(paths))
@@ -204,12 +220,20 @@ def add(
         for fs in hash_items(items, sg.settings, workers=workers, local=True):
             out.advance()
             record: dict[str, object] = {"path": fs.path, "bank": name}
-            if not fs.signals():
-                failed += 1
-                record.update(error=fs.error, error_code=fs.error_code)
-                out.warn(f"error: {fs.path}: {fs.error}")
+            not_image = fs.error_code == "not_an_image"
+            verdict = admit(fs, named=fs.path in named, any_file=any_file)
+            if verdict is Admission.SKIP:
+                counts["skipped"] += 1
+                record.update(skipped=True, reason=fs.error, reason_code=fs.error_code)
+                out.warn(f"skipped: {fs.path}: {fs.error} (--any-file banks it by its digests)")
+            elif verdict is Admission.REFUSE:
+                counts["errors"] += 1
+                hint = "; not banked (--any-file banks it by its digests)" if fs.signals() else ""
+                record.update(error=f"{fs.error}{hint}", error_code=fs.error_code)
+                out.warn(f"error: {fs.path}: {fs.error}{hint}")
             else:
                 added = sg.add_signals_of(name, fs, prov)
+                counts["added" if added.created else "already present"] += 1
                 record.update(
                     content_id=added.content_id, created=added.created, signals=sorted(fs.signals())
                 )
@@ -217,15 +241,23 @@ def add(
                     record["low_quality"] = True
                     out.warn(f"warning: {fs.path}: low PDQ quality {fs.pdq_quality}")
                 if not fs.ok:  # digests added, but no PDQ
-                    failed += 1
-                    record.update(error=fs.error, error_code=fs.error_code)
-                    out.warn(f"error: {fs.path}: {fs.error} (added by digest only)")
+                    record["digest_only"] = True
+                    if not_image:  # asked for with --any-file: not an error
+                        record["reason"] = fs.error
+                    else:
+                        counts["errors"] += 1
+                        record.update(error=fs.error, error_code=fs.error_code)
+                        out.warn(f"error: {fs.path}: {fs.error} (added by digest only)")
             if json_output:
                 out.record(record)
             elif "content_id" in record:
                 verb = "added" if record["created"] else "already present"
                 out.line(f"{verb}: {fs.path} -> content {record['content_id']}")
-    if failed:
+        out.warn(
+            f"{name}: {counts['added']} added, {counts['already present']} already present, "
+            f"{counts['skipped']} skipped (not images), {counts['errors']} error(s)"
+        )
+    if counts["errors"]:
         raise typer.Exit(1)
 
 
@@ -254,6 +286,22 @@ def add_hash(
         out_console.print(f"{verb}: content {added.content_id}")
 
 
+@contextlib.contextmanager
+def _json_errors(json_output: bool, stream: TextIO | None = None) -> Iterator[None]:
+    """With --json, a user error is also written as a JSON object (to stdout unless `stream`):
+    `{"error": ..., "error_code": ...}`, plus `problems` for a bad hash list. The one-line
+    message on stderr and exit code 2 follow as for every command."""
+    try:
+        yield
+    except SafeguardError as e:
+        if json_output:
+            obj: dict[str, object] = {"error": e.message, "error_code": e.code}
+            if isinstance(e, ImportFormatError):
+                obj["problems"] = [{"line": n, "message": m} for n, m in e.problems]
+            (stream or sys.stdout).write(json.dumps(obj, ensure_ascii=False) + "\n")
+        raise
+
+
 @app.command("import")
 def import_list(
     name: str,
@@ -265,8 +313,9 @@ def import_list(
     source: str = typer.Option("", "--source", help="Provenance (default: the file name)."),
     json_output: bool = JSON,
 ) -> None:
-    """Import a hash list: every line is validated first; all lines are added, or none."""
-    with state.open() as sg, reporter() as out:
+    """Import a hash list: every line is validated first; all lines are added, or none.
+    A list with no entries is an error."""
+    with _json_errors(json_output), state.open() as sg, reporter() as out:
         out.start(0, f"importing into {name}")
 
         def progress(done: int, total: int) -> None:
@@ -280,7 +329,7 @@ def import_list(
         print_json(report.to_json())
     else:
         out_console.print(
-            f"{report.lines} line(s): {report.added} added, {report.already_present} already "
+            f"{report.lines} item(s): {report.added} added, {report.already_present} already "
             f"in {name}, {report.duplicates_in_file} repeated in the file"
         )
 
@@ -289,19 +338,50 @@ def import_list(
 def export_list(
     name: str,
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv or txt."),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="jsonl, csv or txt (default: from the --output extension, else jsonl).",
+    ),
+    json_output: bool = typer.Option(
+        False,
+        "--json",
+        help="Print a JSON summary: on stdout with --output, else on stderr (the list is on "
+        "stdout).",
+    ),
 ) -> None:
-    """Export a bank's content as a hash list."""
-    with state.open() as sg:
-        sg.banks.get(name)
+    """Export a bank's content as a hash list. Local features (crop matching) are not
+    exported: the summary says how many items had them and how to keep them."""
+    summary_to = sys.stdout if output is not None else sys.stderr  # the list owns stdout
+    with _json_errors(json_output, summary_to), state.open() as sg:
+        sg.banks.get(name, counts=False)
+        fmt = fmt or (format_of_path(output) if output is not None else None) or "jsonl"
+        if fmt not in FORMATS:
+            raise InvalidRequest(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
         if output is None:
-            sg.export_list(name, sys.stdout, fmt)
-            return
-        tmp = output.with_name(output.name + ".partial")
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            n = sg.export_list(name, fh, fmt)
-        tmp.replace(output)  # never leave a half-written list under the real name
-    out_console.print(f"exported {n} item(s) from {name} to {output}", highlight=False)
+            report = sg.banks.export(name, sys.stdout, fmt)
+        else:
+            tmp = output.with_name(output.name + ".partial")
+            try:
+                with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    report = sg.banks.export(name, fh, fmt)
+                tmp.replace(output)  # never leave a half-written list under the real name
+            except OSError as e:
+                raise InvalidRequest(f"{output}: cannot write: {e.strerror or e}") from None
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+    summary = {**report.to_json(), "output": str(output) if output is not None else None}
+    if json_output:
+        summary_to.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        if output is None:
+            return  # the warnings are in the summary on stderr
+    else:
+        where = f" to {output}" if output is not None else ""
+        console = out_console if output is not None else err_console
+        console.print(f"exported {report.items} item(s) from {name}{where}", highlight=False)
+    for warning in report.warnings():
+        err_console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @app.command("content")

@@ -37,7 +37,8 @@ from safeguard.api.routes.common import (
     hash_upload,
 )
 from safeguard.banks import Provenance
-from safeguard.banks.formats import FORMATS, parse_hash_list, write_hash_list
+from safeguard.banks.admission import Admission, admit
+from safeguard.banks.formats import FORMATS, parse_hash_list
 from safeguard.errors import FileProblem
 
 curate = require("curate")
@@ -154,15 +155,22 @@ async def add_file(
     source: str = Form("", max_length=500),
     external_id: str | None = Form(None, max_length=500),
     note: str = Form("", max_length=10_000),
+    any_file: bool = Form(
+        False, description="bank a file that is not an image, or a corrupt one, by its digests"
+    ),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> dict[str, object]:
-    """Hash an uploaded file and add its signals (the file itself is not kept)."""
+    """Hash an uploaded image and add its signals (the file itself is not kept). A file that
+    is not an image, or cannot be decoded, is refused unless `any_file` is set."""
     banks = rt.banks(who.actor)
     await run_in_threadpool(banks.require, name)  # unknown bank: 404 before hashing
     signals = await hash_upload(rt, file, local=True)
-    if not signals.signals():
-        raise FileProblem(signals.error or "no signal", signals.error_code or "unreadable")
+    if admit(signals, named=True, any_file=any_file) is Admission.REFUSE:
+        hint = "; not banked (any_file=true banks it by its digests)" if signals.signals() else ""
+        raise FileProblem(
+            f"{signals.error or 'no signal'}{hint}", signals.error_code or "unreadable"
+        )
     prov = Provenance(source=source, external_id=external_id, note=note)
     added = await run_in_threadpool(
         lambda: banks.add(
@@ -269,7 +277,7 @@ def export_list(
     banks.require(name)
     # closed by the generator below, once the response has been sent
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
-    write_hash_list(banks.iter_content(name), spool, format)
+    report = banks.export(name, spool, format)
     spool.seek(0)
 
     def chunks() -> Iterator[str]:
@@ -280,5 +288,9 @@ def export_list(
     return StreamingResponse(
         chunks(),
         media_type=_MEDIA[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{format}"',
+            # what the list cannot carry: items whose local features (crop matching) stay here
+            "X-Local-Features-Not-Exported": str(report.local_features),
+        },
     )

@@ -1,13 +1,23 @@
 """Hash-list formats: read and write bank content as JSON Lines, CSV or plain text.
 
+Every format carries whole items: all the signals of one content item, its provenance
+(`external_id`, `source`, `note`) and its tags, so an export imports back to the same items.
+None carries local features (an image's keypoints): only the image file does.
+
 - `jsonl`: one JSON object per line, `{"signal_type": "pdq", "signal_value": "...",
   "external_id": ..., "source": ..., "note": ..., "tags": [...]}`, or `"signals": {type: value}`
   for one item carrying several signals. Export writes the `signals` form.
 - `csv`: `signal_type,signal_value[,external_id,source,note,tags]`, with or without a header.
   A header may name columns in any order; `signal_str` (python-threatexchange's
-  `dataset --csv`) is read as `signal_value`, `collab` as `source`. Tags are space-separated.
+  `dataset --csv`) is read as `signal_value`, `collab` as `source`. Consecutive rows with the
+  same `content_id` (or `item`) are one item; export writes one row per signal with the item's
+  `content_id`. Tags are space-separated words, or a JSON array when a tag is not one word.
 - `txt`: one `TYPE VALUE` per line (python-threatexchange's local file format), or bare values
-  with `--signal-type`. Lines starting with `#` are comments.
+  with `--signal-type`; each line is an item. A one-word `item` line, optionally followed by
+  `?` and URL-encoded `external_id`, `source`, `note` and repeated `tag` fields, starts one
+  item: the signal lines after it, up to a blank line, are its signals. Export writes an
+  item with one signal and no provenance as a plain line, any other as an `item` block.
+  Lines starting with `#` are comments.
 
 Readers validate every line and raise one ImportFormatError listing the bad lines by number.
 """
@@ -21,7 +31,7 @@ from typing import TextIO
 
 from safeguard.banks.formats import csv_format, jsonl_format, txt_format
 from safeguard.banks.records import ContentInfo, HashRecord
-from safeguard.errors import ImportFormatError, InvalidRequest
+from safeguard.errors import ImportFormatError, InvalidRequest, SafeguardError
 
 FORMATS = {"jsonl": jsonl_format, "csv": csv_format, "txt": txt_format}
 _EXTENSIONS = {
@@ -35,10 +45,26 @@ _EXTENSIONS = {
 MAX_REPORTED_PROBLEMS = 1000
 
 
+class EmptyHashList(SafeguardError):
+    """A hash list with no entries: an empty file, or only blank lines, comments or a header."""
+
+    code = "empty_hash_list"
+
+    def __init__(self, source: str) -> None:
+        super().__init__(
+            f"{source}: no hash-list entries (the file is empty or holds only blank lines, "
+            "comments or a header); nothing was imported"
+        )
+
+
+def format_of_path(path: str | os.PathLike[str]) -> str | None:
+    """The format a file name's extension names (`.csv`, `.jsonl`, `.txt`...), if any."""
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
 def detect_format(path: str | os.PathLike[str], first_line: str = "") -> str:
-    ext = Path(path).suffix.lower()
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
+    if fmt := format_of_path(path):
+        return fmt
     head = first_line.lstrip()
     if head.startswith("{"):
         return "jsonl"
@@ -109,4 +135,12 @@ def text_line_of_offset(path: str | os.PathLike[str], offset: int) -> int:
         return fh.read(offset).count(b"\n") + 1
 
 
-__all__ = ["FORMATS", "detect_format", "parse_hash_list", "read_hash_list", "write_hash_list"]
+__all__ = [
+    "FORMATS",
+    "EmptyHashList",
+    "detect_format",
+    "format_of_path",
+    "parse_hash_list",
+    "read_hash_list",
+    "write_hash_list",
+]

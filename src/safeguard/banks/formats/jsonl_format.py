@@ -1,4 +1,4 @@
-"""JSON Lines hash lists: one object per line."""
+"""JSON Lines hash lists: one object per line, one item per object (`signals` for several)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from safeguard.banks.records import ContentInfo, HashRecord
 
 
 def parse(text: str, *, signal_type: str | None = None) -> Iterator[HashRecord | Problem]:
-    for n, raw in enumerate(text.splitlines(), start=1):
+    # lines end at "\n" only: a JSON string may hold U+2028 and other characters that
+    # str.splitlines() would take for line ends
+    for n, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
