@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -56,3 +57,38 @@ def png_bomb(path: Path, side: int = 20000) -> Path:
         + _chunk(b"IEND", b"")
     )
     return path
+
+
+def flat_png(width: int, height: int, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A one-colour RGB PNG: 300 KB for 100 megapixels (each row after the first is "same as
+    the row above"), 300 MB once decoded in full."""
+    comp = zlib.compressobj(6)
+    parts = [comp.compress(b"\x00" + bytes(colour) * width)]
+    up = b"\x02" + b"\x00" * (width * 3)  # filter "up", all zero: the row above again
+    parts += [comp.compress(up) for _ in range(height - 1)]
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", b"".join(parts))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def flat_jpeg(width: int, height: int) -> bytes:
+    """A mid-grey baseline greyscale JPEG of any size, written directly: the headers of a
+    small JPEG Pillow made, with the new size, and one 6-bit code per 8x8 block (DC difference
+    0, end of block). 16000x16000 is 3 MB, and 256 megapixels once decoded."""
+    buf = io.BytesIO()
+    Image.new("L", (16, 16), 128).save(buf, "JPEG", quality=90)  # level 128: DC 0
+    small = buf.getvalue()
+    sos = small.index(b"\xff\xda")
+    head = bytearray(small[: sos + 2 + struct.unpack(">H", small[sos + 2 : sos + 4])[0]])
+    sof = head.index(b"\xff\xc0")
+    head[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    blocks = -(-width // 8) * -(-height // 8)
+    bits = "001010" * (blocks % 4)  # DC category 0 ("00"), end of block ("1010")
+    bits += "1" * (-len(bits) % 8)  # pad the last byte with ones
+    tail = int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+    return bytes(head) + b"\x28\xa2\x8a" * (blocks // 4) + tail + b"\xff\xd9"

@@ -5,6 +5,9 @@ SAFEGUARD_DATABASE_URL    SQLAlchemy URL; default a SQLite file in SAFEGUARD_HOM
 SAFEGUARD_PDQ_QUALITY_FLOOR  PDQ quality below which a hash is marked low quality (default 50)
 SAFEGUARD_MAX_IMAGE_PIXELS   images with more pixels are refused, unread (default 100 million)
 SAFEGUARD_MAX_IMAGE_BYTES    files larger than this get digests but no PDQ (default 64 MiB)
+SAFEGUARD_DECODE_MEMORY   MiB that image decodes in one process may hold at once (default 384);
+                          larger images are decoded at reduced size or refused
+SAFEGUARD_DECODE_WAIT     seconds a decode waits for that memory before giving up (default 5)
 SAFEGUARD_WORKERS         processes used to hash many files (default: number of CPUs)
 SAFEGUARD_ACTOR           who is recorded as making changes (default: cli:<login name>)
 """
@@ -23,6 +26,8 @@ from safeguard.errors import ConfigError
 DEFAULT_PDQ_QUALITY_FLOOR = 50
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
+DEFAULT_DECODE_MEMORY_MIB = 384
+DEFAULT_DECODE_WAIT = 5.0
 
 
 def _int_env(name: str, default: int, minimum: int = 0) -> int:
@@ -35,6 +40,23 @@ def _int_env(name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def decode_memory_from_env() -> int:
+    """Bytes of decode memory per process (SAFEGUARD_DECODE_MEMORY, in MiB; at least 64)."""
+    return _int_env("SAFEGUARD_DECODE_MEMORY", DEFAULT_DECODE_MEMORY_MIB, 64) << 20
+
+
+def decode_wait_from_env() -> float:
+    """Seconds a decode waits for decode memory held by others (SAFEGUARD_DECODE_WAIT)."""
+    raw = os.environ.get("SAFEGUARD_DECODE_WAIT", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_DECODE_WAIT
+    except ValueError:
+        raise ConfigError(f"SAFEGUARD_DECODE_WAIT must be a number, got {raw!r}") from None
+    if not 0 <= value <= 600:
+        raise ConfigError(f"SAFEGUARD_DECODE_WAIT must be 0-600 seconds, got {raw}")
     return value
 
 

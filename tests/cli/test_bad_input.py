@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_safeguard
-from tests.imagegen import png_bomb, tiny_images
+from tests.conftest import run_safeguard, safeguard_exe
+from tests.imagegen import flat_jpeg, flat_png, png_bomb, tiny_images
 
 
 def _without_root_powers() -> list[str]:
@@ -109,3 +112,48 @@ def test_ten_thousand_files(tmp_path: Path) -> None:
     assert [r["path"] for r in rows[:-1]] == [str(p) for p in paths]  # input order kept
     assert sum("error" in r for r in rows) == 1 and rows[-1]["path"].endswith("zz-broken.png")
     assert len({r["sha256"] for r in rows}) == 10_001
+
+
+#: run a command and add its exit code and peak memory (MB) to stderr. A fresh interpreter
+#: forks it: measured from pytest itself, the child's peak would start at pytest's size
+_PEAK_OF_CHILD = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(code, peak, file=sys.stderr)
+"""
+
+
+def test_hostile_images_hash_in_bounded_memory(tmp_path: Path) -> None:
+    """The 10000x9999 one-colour PNG that took 2.7 GB and 15 s, a 10000x10000 JPEG and a
+    16000x16000 JPEG: the first two hashed at reduced size (their stored size reported), the
+    last refused from its header; the process's peak memory (getrusage) stays small."""
+    (tmp_path / "flat.png").write_bytes(flat_png(10000, 9999))
+    (tmp_path / "at.jpg").write_bytes(flat_jpeg(10000, 10000))
+    (tmp_path / "over.jpg").write_bytes(flat_jpeg(16000, 16000))
+    env = {**os.environ, "SAFEGUARD_HOME": str(tmp_path / "home"), "SAFEGUARD_WORKERS": "1"}
+    names = ["flat.png", "at.jpg", "over.jpg"]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_OF_CHILD, safeguard_exe(), "hash"]
+        + [str(tmp_path / n) for n in names]
+        + ["--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    out, err = proc.stdout, proc.stderr
+    returncode, peak_mb = (float(x) for x in err.splitlines()[-1].split())
+    seconds = time.monotonic() - started
+    assert returncode == 1, err
+    assert "Traceback" not in out + err
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    for name, size in (("flat.png", (10000, 9999)), ("at.jpg", (10000, 10000))):
+        assert len(rows[name]["pdq"]) == 64 and (rows[name]["width"], rows[name]["height"]) == size
+    over = rows["over.jpg"]
+    assert over["error_code"] == "too_many_pixels" and "256,000,000 pixels" in over["error"]
+    assert over["md5"] and over["pdq"] is None
+    assert peak_mb < 450, f"peak {peak_mb:.0f} MB"  # measured about 250 MB (2.7 GB before)
+    assert seconds < 60

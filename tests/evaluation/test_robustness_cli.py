@@ -52,6 +52,10 @@ def test_options_do_what_they_say(report: dict) -> None:  # type: ignore[type-ar
         assert r["plain"][edit] == 0.0 and r["dihedral"][edit] == 0.0, edit
         assert r["trim"][edit] >= 0.75 and r["default"][edit] >= 0.75, edit
     assert r["default"]["border_10_mirror"] >= 0.75  # needs both options at once
+    for edit in ("mirror_crop_centre_15", "mirror_crop_offcentre_15"):
+        assert r["plain"][edit] == 0.0 and r["dihedral"][edit] == 0.0, edit
+        # local features look up the query's mirror image too
+        assert r["local"][edit] >= 0.75 and r["default"][edit] >= 0.75, edit
     for edit in ("crop_centre_10", "crop_offcentre_10", "crop_one_side_10", "rotate_5deg"):
         assert r["plain"][edit] == 0.0 and r["dihedral"][edit] == 0.0, edit
         assert r["local"][edit] >= 0.75 and r["default"][edit] >= 0.75, edit
@@ -61,7 +65,8 @@ def test_options_do_what_they_say(report: dict) -> None:  # type: ignore[type-ar
     cost = report["cost"]
     assert cost["plain"]["hashes_per_query"] == 1.0
     assert cost["dihedral"]["hashes_per_query"] == 8.0
-    assert cost["local"]["hashes_per_query"] == 2.0  # PDQ and the local features
+    # PDQ, and the local features of the query and of its mirror image
+    assert cost["local"]["hashes_per_query"] == 3.0
     assert cost["local"]["index_size_ratio"] > 100 and cost["trim"]["index_size_ratio"] == 1.0
 
 

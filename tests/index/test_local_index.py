@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from safeguard.index import LocalFeatureIndex
 from safeguard.signals import local
@@ -40,3 +40,38 @@ def test_adds_removes_and_shared_values(train_images: list[Path]) -> None:
     assert [e for e, _ in index.query(crop, local.MAX_DISTANCE)] == [4]
     # a stricter threshold: the same evidence is no longer enough
     assert index.query(crop, -1) == []
+
+
+def test_query_many_answers_each_value_as_query_does(train_images: list[Path]) -> None:
+    with Image.open(train_images[0]) as a, Image.open(train_images[1]) as b:
+        fa, fb = _features(a), _features(b)
+        w, h = a.size
+        crop = _features(a.crop((0, 0, w - w // 8, h - h // 8)))
+    index = LocalFeatureIndex()
+    index.add([(1, fa)])
+    values = [crop, fb, fa]
+    assert index.query_many(values, local.MAX_DISTANCE) == [
+        index.query(v, local.MAX_DISTANCE) for v in values
+    ]
+    assert [e for e, _ in index.query(crop, local.MAX_DISTANCE)] == [1]
+    assert index.query(fb, local.MAX_DISTANCE) == []
+    assert index.query_many([], local.MAX_DISTANCE) == []
+
+
+def test_mirror_features_find_the_mirror_image(train_images: list[Path]) -> None:
+    """ORB is not mirror-invariant: a mirrored copy's own features miss the original, and
+    the features of its mirror (keypoints reflected, described on the flipped picture) find
+    it."""
+    with Image.open(train_images[2]) as im:
+        im = im.convert("RGB")
+        original = _features(im)
+        assert local.extract_with_mirror(np.asarray(im))[0] == original
+        direct, mirrored = local.extract_with_mirror(np.asarray(ImageOps.mirror(im)))
+    assert direct is not None and mirrored is not None
+    index = LocalFeatureIndex()
+    index.add([(1, original)])
+    assert index.query(direct, local.MAX_DISTANCE) == []
+    [(entry, distance)] = index.query(mirrored, local.MAX_DISTANCE)
+    assert entry == 1 and distance <= local.MAX_DISTANCE
+    flat = np.full((300, 400, 3), 128, dtype=np.uint8)  # no keypoints: nothing either way
+    assert local.extract_with_mirror(flat) == (None, None)

@@ -130,6 +130,8 @@ CATALOGUE: tuple[Edit, ...] = (
     *(Edit(f"crop_centre_{p}", "crop", _crop(*(p / 100,) * 4)) for p in (5, 10, 20)),
     *(Edit(f"crop_offcentre_{p}", "crop", _crop(p / 100, p / 100, 0, 0)) for p in (5, 10, 20)),
     Edit("crop_one_side_10", "crop", _crop(0.10, 0, 0, 0)),
+    Edit("mirror_crop_centre_15", "mirrored crop", _chain(_MIRROR, _crop(*(0.15,) * 4))),
+    Edit("mirror_crop_offcentre_15", "mirrored crop", _chain(_MIRROR, _crop(0.15, 0.15, 0, 0))),
     Edit("stretch_wide_20", "stretch", _stretch(1.2, 1.0)),
     Edit("stretch_tall_20", "stretch", _stretch(1.0, 1.2)),
     Edit("screenshot", "screenshot", _resize(1.5), quality=80),

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
 from PIL import Image
 
 from safeguard.config import Settings
@@ -46,7 +47,7 @@ class Config:
 
     def wants(self, key: str) -> bool:
         """Whether a lookup in this configuration needs this query key."""
-        if key == local.NAME:
+        if key.partition(":")[0] == local.NAME:  # local features, and the mirror image's
             return self.local_features
         variant = key.partition(":")[2]
         if not variant:
@@ -60,7 +61,7 @@ CONFIGS = (
     Config("plain", False, False, False, "PDQ alone, as HMA matches"),
     Config("dihedral", True, False, False, "PDQ + the query's 8 rotations and flips"),
     Config("trim", False, True, False, "PDQ + the picture inside a border"),
-    Config("local", False, False, True, "PDQ + local features (keypoints verified by geometry)"),
+    Config("local", False, False, True, "PDQ + local features, of the query and its mirror"),
     Config("default", True, True, True, "all of them (safeguard's default)"),
 )
 
@@ -113,7 +114,7 @@ def _hash_edits(args: tuple[int, str, tuple[str, ...], int]) -> tuple[list[Query
         if fs.pdq is None:
             errors.append(f"{path} ({edit.name}): {fs.error}")
             continue
-        wanted = {k: v for k, v in fs.query().items() if k.startswith("pdq") or k == local.NAME}
+        wanted = {k: v for k, v in fs.query().items() if k.partition(":")[0] in ("pdq", local.NAME)}
         queries.append(Query(index, edit.name, wanted))
     return queries, errors
 
@@ -278,17 +279,22 @@ def _cost(matcher, queries: list[Query], local_bytes: float) -> dict[str, dict[s
     its own bank, and bytes kept per image (`local_bytes` with local features, 32 without);
     relative to plain PDQ."""
     out: dict[str, dict[str, float]] = {}
-    for c in CONFIGS:
-        sample = queries[: min(len(queries), 1000 if c.local_features else 3000)]
-        qs = [{k: v for k, v in q.signals.items() if c.wants(k)} for q in sample]
-        start = time.perf_counter()
-        matcher.lookup_many(qs, {c.name})
-        elapsed = time.perf_counter() - start
-        out[c.name] = {
-            "lookups_per_s": round(len(qs) / elapsed, 1),
-            "hashes_per_query": round(sum(len(q) for q in qs) / len(qs), 2),
-            "index_size_ratio": round(local_bytes / 32, 1) if c.local_features else 1.0,
-        }
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # truly one thread: faiss's own would make it follow the load
+    try:
+        for c in CONFIGS:
+            sample = queries[: min(len(queries), 1000 if c.local_features else 3000)]
+            qs = [{k: v for k, v in q.signals.items() if c.wants(k)} for q in sample]
+            start = time.perf_counter()
+            matcher.lookup_many(qs, {c.name})
+            elapsed = time.perf_counter() - start
+            out[c.name] = {
+                "lookups_per_s": round(len(qs) / elapsed, 1),
+                "hashes_per_query": round(sum(len(q) for q in qs) / len(qs), 2),
+                "index_size_ratio": round(local_bytes / 32, 1) if c.local_features else 1.0,
+            }
+    finally:
+        faiss.omp_set_num_threads(threads)
     plain = out["plain"]["lookups_per_s"]
     for c in out.values():
         c["speed_ratio"] = round(c["lookups_per_s"] / plain, 3)

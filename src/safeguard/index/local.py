@@ -15,8 +15,9 @@ agree is the evidence; see signals/local.py for the distance.
 Identical values (one image in several banks) share one stored copy, keyed by a 16-byte
 digest of the value, so duplicates never compete for a query's neighbours. A stored copy's
 keypoint k has faiss id `copy number * 512 + k`, so a hit names its image and keypoint with
-no lookup table. Each image holds about 12 KB (descriptors in faiss, ids, points). Measured
-in docs/evaluation.md and docs/benchmarks.md ("Local features").
+no lookup table. Each image holds about 12 KB (descriptors in faiss, ids, points). A batch
+of queries (a lookup's own features and its mirror image's, many lookups) is searched in one
+faiss call. Measured in docs/evaluation.md and docs/benchmarks.md ("Local features").
 """
 
 from __future__ import annotations
@@ -104,15 +105,28 @@ class LocalFeatureIndex:
         return self.query_many([value], max_distance)[0]
 
     def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
-        if not self._copies:
+        if not self._copies or not values:
             return [[] for _ in values]
-        return [self._query(v, max_distance) for v in values]
+        decoded = [local.decode(v) for v in values]
+        # one search for every value's descriptors: far fewer faiss calls (and thread
+        # start-ups) than one per value
+        distances, ids = self._faiss.search(
+            np.ascontiguousarray(np.concatenate([d for _, d in decoded])), NEIGHBOURS
+        )
+        found, start = [], 0
+        for points, descriptors in decoded:
+            end = start + len(descriptors)
+            found.append(self._verify(points, distances[start:end], ids[start:end], max_distance))
+            start = end
+        return found
 
-    def _query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
-        points, descriptors = local.decode(value)
-        distances, ids = self._faiss.search(np.ascontiguousarray(descriptors), NEIGHBOURS)
+    def _verify(
+        self, points: np.ndarray, distances: np.ndarray, ids: np.ndarray, max_distance: int
+    ) -> list[tuple[int, int]]:
+        """The entries whose stored keypoints agree with a query's (its points, and the
+        nearest stored descriptors of each of its descriptors)."""
         pairs: dict[int, list[tuple[int, int]]] = {}  # copy -> (query kp, stored kp)
-        for qi in range(len(descriptors)):
+        for qi in range(len(points)):
             seen = set()
             for d, found in zip(distances[qi], ids[qi], strict=True):
                 if found < 0 or d > MAX_HAMMING:

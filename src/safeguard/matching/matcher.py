@@ -11,7 +11,8 @@ database in step (see docs/api.md, "Replicas").
 Lookups query each index once at the largest threshold in use and then apply each bank's own
 threshold, so one pass serves every bank; negative banks suppress matches (see `results`).
 Local features (signals/local.py) are indexed like a signal type named `local`, read from
-their own table; they count only for banks with `local_features` on.
+their own table; they count only for banks with `local_features` on, and so do those of the
+query's mirror image (`local:flip_h`), which that option alone governs.
 """
 
 from __future__ import annotations
@@ -375,7 +376,8 @@ class Matcher:
         coinflip: float | None,
     ) -> list[list[_Hit]]:
         """Each query's hits (under _lock): the closest per bank and content item, over the
-        query's signals and, where the bank allows them, its PDQ variants (`pdq:<name>`)."""
+        query's signals and, where the bank allows them, its PDQ variants (`pdq:<name>`) and
+        the local features of its mirror image (`local:flip_h`)."""
         best: list[dict[tuple[str, int, int], _Hit]] = [{} for _ in queries]
         meta = self._banks
         for t, ti in (self._types or {}).items():
@@ -407,8 +409,8 @@ class Matcher:
                         continue
                     if coinflip is not None and bank.ratio < coinflip:
                         continue
-                    if not bank.allows(variant):
-                        continue
+                    if t != local.NAME and not bank.allows(variant):
+                        continue  # local features, mirrored or not, follow local_features
                     key = (t, bid, cid)
                     hit = (t, bid, cid, dist, variant)
                     old = best[qi].get(key)

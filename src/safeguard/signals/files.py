@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import BinaryIO
 
+import numpy as np
+
 from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
 from safeguard.errors import FileProblem
 from safeguard.signals import local as local_features
-from safeguard.signals.images import decode_rgb
+from safeguard.signals.images import decoded
 from safeguard.signals.pdq import pdq_from_rgb
 from safeguard.signals.variants import pdq_variants
 
@@ -50,6 +52,9 @@ class FileSignals:
     #: ORB keypoints and descriptors (signals/local.py), for banks that match crops;
     #: computed with `local=True` (adds and lookups); never printed
     local: str | None = None
+    #: the local features of the image's mirror ({"flip_h": value}), for lookups only
+    #: (`local=True` with `variants=True`); never printed
+    local_variants: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,17 +66,20 @@ class FileSignals:
 
     def query(self) -> dict[str, str]:
         """What a lookup uses: the signals, `pdq:<variant>` for each PDQ variant, and the
-        local features."""
+        local features (`local:<variant>` for those of the mirror image)."""
         found = self.signals()
         for name, value in (self.pdq_variants or {}).items():
             found[f"pdq:{name}"] = value
         if self.local is not None:
             found[local_features.NAME] = self.local
+        for name, value in (self.local_variants or {}).items():
+            found[f"{local_features.NAME}:{name}"] = value
         return found
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("local")  # 12 KB of base64 a reader has no use for
+        data.pop("local_variants")
         if self.ok:
             data.pop("error")
             data.pop("error_code")
@@ -91,7 +99,8 @@ def hash_bytes(
 ) -> FileSignals:
     """Signals of in-memory content (for example an upload) named `path` in the result;
     with `variants`, also the PDQ of its rotations, flips and inner picture (for lookups);
-    with `local`, its local features (for adds, and lookups in banks that keep them)."""
+    with `local`, its local features (for adds, and lookups in banks that keep them), and
+    with both, those of its mirror image too."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
     return _signals_of(path, data, quality_floor, max_pixels, variants, local)
@@ -220,17 +229,27 @@ def _add_pdq(
     local: bool = False,
 ) -> FileSignals:
     try:
-        pixels = decode_rgb(data, max_pixels)
+        with decoded(data, max_pixels) as image:  # decode memory is held until hashed
+            result.width, result.height = image.width, image.height
+            return _hash_pixels(result, image.pixels, quality_floor, variants, local)
     except FileProblem as e:
         result.error, result.error_code = e.message, e.code
         return result
-    result.height, result.width = int(pixels.shape[0]), int(pixels.shape[1])
+
+
+def _hash_pixels(
+    result: FileSignals, pixels: np.ndarray, quality_floor: int, variants: bool, local: bool
+) -> FileSignals:
     if variants:
         result.pdq, result.pdq_quality, result.pdq_variants = pdq_variants(pixels)
     else:
         result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
     result.low_quality = result.pdq_quality < quality_floor
-    if local:
+    if local and variants:
+        result.local, mirrored = local_features.extract_with_mirror(pixels)
+        if mirrored is not None:
+            result.local_variants = {local_features.MIRROR: mirrored}
+    elif local:
         result.local = local_features.extract(pixels)
     return result
 

@@ -8,7 +8,7 @@ from fastapi import Path, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from safeguard.api.app import Runtime
-from safeguard.api.errors import ErrorBody
+from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.uploads import read_upload
 from safeguard.banks import BankInfo, ContentInfo
 from safeguard.matching import MatchResult
@@ -29,10 +29,10 @@ _WHY = {
     403: "The API key lacks the scope this route needs",
     404: "No such bank, content item or key",
     409: "A bank of that name already exists",
-    413: "Request body or fetched file over the size limit",
+    413: "Request body, fetched file or image (pixels, decode memory) over a limit",
     415: "An upload route got something other than multipart/form-data",
     429: "Over the key's rate limit (see Retry-After)",
-    503: "The match index is still loading",
+    503: "The match index is still loading, or decodes are busy (see Retry-After)",
 }
 
 
@@ -40,6 +40,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can give (401, 403, 429 always)."""
     wanted = sorted({401, 403, 429, *codes})
     return {c: {"model": ErrorBody, "description": _WHY[c]} for c in wanted}
+
+
+#: hashing results that fail the request (docs/api.md): an image too large to decode within
+#: the limits (413), or no decode memory free within SAFEGUARD_DECODE_WAIT (503)
+REFUSED: dict[str, tuple[int, dict[str, str] | None]] = {
+    "too_many_pixels": (413, None),
+    "over_decode_budget": (413, None),
+    "busy": (503, {"Retry-After": "1"}),
+}
 
 
 def bank_json(info: BankInfo) -> dict[str, object]:
@@ -61,9 +70,14 @@ async def hash_bytes(
 ) -> FileSignals:
     """Signals of uploaded or fetched bytes, computed off the event loop (with `variants`,
     the PDQ variants lookups use too; with `local`, the local features)."""
-    return await run_in_threadpool(
+    signals = await run_in_threadpool(
         lambda: rt.sg.hash_bytes(data, name, variants=variants, local=local)
     )
+    refused_as = REFUSED.get(signals.error_code or "")
+    if refused_as is not None:
+        status, headers = refused_as
+        raise ApiError(status, signals.error or "image refused", signals.error_code, headers)
+    return signals
 
 
 async def hash_upload(
