@@ -21,7 +21,13 @@ def test_demo_on_its_own_photos_leaves_nothing_behind(tmp_path: Path) -> None:
     r = run_safeguard(["demo", "--count", "16"], env)
     assert r.returncode == 0, r.stdout + r.stderr
     out = _table(r.stdout)
-    for label in ("JPEG quality 50", "half size", "mirrored", "cropped 5% each side"):
+    for label in (
+        "JPEG quality 50",
+        "half size",
+        "mirrored",
+        "cropped 5% each side",
+        "mirrored and cropped 8%",
+    ):
         assert f"{label} │ 16 │ 16" in out, out
     assert "never banked │ 0 │ 16" in out
     assert "every edited copy matched its original" in out

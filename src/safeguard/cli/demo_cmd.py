@@ -93,6 +93,7 @@ def _run_demo(work: Path, images: Path | None, count: int) -> None:
             "half size": edits["half"],
             "mirrored": edits["mirror"],
             "cropped 5% each side": edits["crop"],
+            "mirrored and cropped 8%": edits["mirror_crop"],
             "never banked": [str(p) for p in unseen],
         }
         rows = []
@@ -107,19 +108,32 @@ def _run_demo(work: Path, images: Path | None, count: int) -> None:
     for label, hits, total in rows:
         table.add_row(label, str(hits), str(total))
     out_console.print(table)
-    ok = all(h == t for label, h, t in rows if label != "never banked") and rows[-1][1] == 0
-    out_console.print(
-        "every edited copy matched its original; no unseen photo matched"
-        if ok
-        else "[red]unexpected result: see the table above[/]"
-    )
-    if not ok:
+    edited = [(h, t) for label, h, t in rows if label != "never banked"]
+    found, total = sum(h for h, _ in edited), sum(t for _, t in edited)
+    false_matches = rows[-1][1]
+    if found == total and not false_matches:
+        out_console.print("every edited copy matched its original; no unseen photo matched")
+    else:
+        out_console.print(
+            f"{found} of {total} edited copies matched their original; "
+            f"{false_matches} unseen photo(s) matched"
+        )
+    # a miss here and there is what measurement finds too (docs/evaluation.md); a false match,
+    # or an edit that mostly fails, means something is wrong with this installation
+    if false_matches or any(h < 0.9 * t for h, t in edited):
+        out_console.print("[red]unexpected result: see the table above[/]")
         raise typer.Exit(1)
 
 
 def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, list[str]] = {"jpeg50": [], "half": [], "mirror": [], "crop": []}
+    made: dict[str, list[str]] = {
+        "jpeg50": [],
+        "half": [],
+        "mirror": [],
+        "crop": [],
+        "mirror_crop": [],
+    }
     out.start(len(listed), "making edited copies")
     for p in listed:
         with Image.open(p) as im:
@@ -135,9 +149,15 @@ def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]: 
             crop = folder / f"{p.stem}-crop.jpg"
             dx, dy = rgb.width // 20, rgb.height // 20
             rgb.crop((dx, dy, rgb.width - dx, rgb.height - dy)).save(crop, "JPEG", quality=90)
+            mirror_crop = folder / f"{p.stem}-mirror-crop.jpg"
+            ex, ey = rgb.width * 2 // 25, rgb.height * 2 // 25
+            ImageOps.mirror(rgb).crop((ex, ey, rgb.width - ex, rgb.height - ey)).save(
+                mirror_crop, "JPEG", quality=90
+            )
         made["crop"].append(str(crop))
         made["jpeg50"].append(str(q50))
         made["half"].append(str(half))
         made["mirror"].append(str(mirror))
+        made["mirror_crop"].append(str(mirror_crop))
         out.advance()
     return made
