@@ -103,6 +103,7 @@ def store_env(home: Path, url: str, **extra: str) -> dict[str, str]:
         "SAFEGUARD_DATABASE_URL": url,
         "SAFEGUARD_ACTOR": "test",
         "SAFEGUARD_SYNC_INTERVAL": "0.1",
+        "SAFEGUARD_DRAIN_SECONDS": "0",  # stop at once (test_lifecycle.py tests the drain)
         **extra,
     }
 

@@ -11,6 +11,8 @@ from tests.api.conftest import ALL_SCOPES, Deployment
 
 PUBLIC = {
     "/status",
+    "/status/live",
+    "/site-map",
     "/livez",
     "/readyz",
     "/openapi.json",

@@ -1,17 +1,25 @@
 """`create_app()`: the FastAPI application, and the runtime each server process holds.
 
-Each process opens the store, loads the match index in the background and follows the
-change log (`IndexFollower`). Route groups are mounted by role (`SAFEGUARD_API_ROLES`), so
-hashers, matchers and curators can be deployed apart, as in HMA.
+Each process opens the store, loads the match index and follows the change log
+(`IndexFollower`). The index loads during start-up, before uvicorn accepts a connection,
+for at most `SAFEGUARD_STARTUP_WAIT` seconds; past that the process serves anyway and
+lookups answer 503 with `Retry-After` until the index is in. Route groups are mounted by
+role (`SAFEGUARD_API_ROLES`), so hashers, matchers and curators can be deployed apart, as
+in HMA.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard import __version__
 from safeguard.access import KeyService
@@ -20,11 +28,18 @@ from safeguard.api.auth import KeyCache
 from safeguard.api.follower import IndexFollower
 from safeguard.api.metrics import MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
+from safeguard.api.server import STATE
 from safeguard.api.settings import ServiceSettings
 from safeguard.api.uploads import BodyLimit
 from safeguard.banks import BankService
 from safeguard.config import Settings
 from safeguard.engine import Safeguard
+from safeguard.errors import IndexNotReady
+
+log = logging.getLogger("safeguard.api")
+
+#: what a lookup that came before the index answers in `Retry-After` (seconds)
+INDEX_RETRY_AFTER = "1"
 
 
 @dataclass
@@ -74,8 +89,14 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
             key_cache=KeyCache(KeyService(sg.db, "api"), service.key_cache_seconds),
             limiter=RateLimiter(),
         )
+        if service.open_hma:
+            log.warning(
+                "SAFEGUARD_API_OPEN_HMA is on: the HMA routes (/h /m /c) answer WITHOUT an "
+                "API key; anyone who can reach this address can read and change banks"
+            )
         if follower is not None:
             follower.start()
+            await _wait_for_index(sg, service.startup_wait)
         try:
             yield
         finally:
@@ -95,8 +116,14 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         lifespan=lifespan,
     )
     errors.install(app)
+
+    @app.exception_handler(IndexNotReady)
+    async def _not_ready(_: Request, e: IndexNotReady) -> JSONResponse:
+        return errors.error_response(503, e.message, e.code, {"Retry-After": INDEX_RETRY_AFTER})
+
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(CloseWhenStopping)
 
     from safeguard.api.routes import admin, curation, hashing, health, hma, matching
 
@@ -111,6 +138,45 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         for router in groups[role]:
             app.include_router(router)
     return app
+
+
+async def _wait_for_index(sg: Safeguard, seconds: float) -> None:
+    """Hold start-up (and so the listening socket) until the index is loaded, for at most
+    `seconds`, or until the process is told to stop."""
+    deadline = time.monotonic() + seconds
+    while not sg.matcher.status().ready:
+        if time.monotonic() >= deadline:
+            log.warning(
+                "the match index is not loaded after %.0f s (SAFEGUARD_STARTUP_WAIT): "
+                "serving anyway; lookups answer 503 until it is",
+                seconds,
+            )
+            return
+        if STATE.draining:
+            return
+        await asyncio.sleep(0.05)
+
+
+class CloseWhenStopping:
+    """Once the server stops accepting connections, every response says
+    `Connection: close`, so each keep-alive connection ends after a complete answer rather
+    than being cut while a request is on its way."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and STATE.closing:
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
 
 
 def app_from_env() -> FastAPI:

@@ -10,6 +10,15 @@ SAFEGUARD_URL_FETCH_ALLOW_PRIVATE  1 lets `?url=` reach private and loopback add
 SAFEGUARD_SYNC_INTERVAL         seconds between change-log polls (default 0.25)
 SAFEGUARD_INDEX_STALE_AFTER     seconds without a successful poll before /status says 503
                                 (default 30)
+SAFEGUARD_DECODE_MEMORY, SAFEGUARD_DECODE_WAIT  image decode memory per process and how long a
+                                decode waits for it (safeguard.config; checked at start here)
+SAFEGUARD_DRAIN_SECONDS         after SIGTERM, seconds of serving with /readyz at 503 before
+                                the server stops accepting (default 5)
+SAFEGUARD_DRAIN_TIMEOUT         then, seconds in-flight requests may take to finish (default 20)
+SAFEGUARD_STARTUP_WAIT          seconds a process waits for its index before it accepts
+                                connections (default 120)
+SAFEGUARD_API_OPEN_HMA          1 serves the HMA routes (/h /m /c) without a key: only on a
+                                loopback or private listen address (default off)
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import os
 from dataclasses import dataclass, field
 
 from safeguard.access import SCOPES
+from safeguard.config import decode_memory_from_env, decode_wait_from_env
 from safeguard.errors import ConfigError
 
 ROLES = SCOPES  # a role serves the routes that need the scope of the same name
@@ -52,6 +62,10 @@ class ServiceSettings:
     sync_interval: float = 0.25
     stale_after: float = 30.0
     key_cache_seconds: float = 2.0
+    drain_seconds: float = 5.0
+    drain_timeout: float = 20.0
+    startup_wait: float = 120.0
+    open_hma: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -63,6 +77,7 @@ class ServiceSettings:
                 f"SAFEGUARD_API_ROLES: unknown role {unknown[0] if unknown else '(none)'!r}; "
                 f"use some of {', '.join(ROLES)}"
             )
+        decode_memory_from_env(), decode_wait_from_env()  # a bad value stops the start
         return cls(
             roles=roles,
             max_upload_bytes=int(_num_env("SAFEGUARD_MAX_UPLOAD_BYTES", 32 * 1024 * 1024, 1)),
@@ -72,4 +87,8 @@ class ServiceSettings:
             in ("1", "true", "yes"),
             sync_interval=_num_env("SAFEGUARD_SYNC_INTERVAL", 0.25, 0.01),
             stale_after=_num_env("SAFEGUARD_INDEX_STALE_AFTER", 30.0, 1),
+            drain_seconds=_num_env("SAFEGUARD_DRAIN_SECONDS", 5.0, 0),
+            drain_timeout=_num_env("SAFEGUARD_DRAIN_TIMEOUT", 20.0, 0.1),
+            startup_wait=_num_env("SAFEGUARD_STARTUP_WAIT", 120.0, 0),
+            open_hma=os.environ.get("SAFEGUARD_API_OPEN_HMA", "") in ("1", "true", "yes"),
         )

@@ -1,32 +1,38 @@
-"""Health checks, open without a key: `/status` (HMA's), `/livez`, `/readyz`.
+"""Health checks, open without a key: `/status` and `/status/live` (HMA's), `/livez`,
+`/readyz`; and HMA's other core routes, `/` and `/site-map`.
 
 `/status` and `/readyz` say 503 while this process's match index is loading
-(`INDEX-NOT-LOADED`) or has not caught up with the change log for `stale_after` seconds
-(`INDEX-STALE`), so a load balancer sends lookups only to processes that can answer them.
+(`INDEX-NOT-LOADED`), has not caught up with the change log for `stale_after` seconds
+(`INDEX-STALE`), or once the process has been told to stop (`DRAINING`), so a load
+balancer sends lookups only to processes that can answer them. `/livez` and `/status/live`
+say only that the process serves HTTP.
 """
 
 from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from safeguard.api.app import Runtime, runtime
 from safeguard.api.metrics import INDEX_AGE, INDEX_ENTRIES
+from safeguard.api.server import STATE
 
 router = APIRouter(tags=["health"])
 
 _TEXT = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
     503: {
-        "description": "Index not loaded or stale",
+        "description": "Index not loaded or stale, or the process is stopping",
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
 }
 
 
 def _state(rt: Runtime) -> str | None:
+    if STATE.draining:
+        return "DRAINING"
     if rt.follower is None:  # no match role here: nothing to load
         return None
     status = rt.sg.matcher.status()
@@ -48,6 +54,26 @@ def status(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
     """`I-AM-ALIVE` when this process can answer lookups (HMA's health check)."""
     problem = _state(rt)
     return PlainTextResponse(problem or "I-AM-ALIVE", status_code=503 if problem else 200)
+
+
+@router.get("/status/live", response_class=PlainTextResponse, responses={200: _TEXT[200]})
+def status_live() -> PlainTextResponse:
+    """`I-AM-ALIVE` while the process serves HTTP, whatever its index (HMA's liveness check)."""
+    return PlainTextResponse("I-AM-ALIVE")
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """To `/status`, as HMA without its UI."""
+    return RedirectResponse("/status", status_code=302)
+
+
+@router.get("/site-map")
+def site_map(request: Request) -> list[str]:
+    """Every route path this server answers, sorted (HMA's `/site-map`)."""
+    app = request.app
+    paths = set(app.openapi()["paths"]) | {r.path for r in app.routes if hasattr(r, "path")}
+    return sorted(paths)
 
 
 @router.get("/livez", response_class=PlainTextResponse, responses={200: _TEXT[200]})

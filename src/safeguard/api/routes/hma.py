@@ -3,13 +3,16 @@
 An HMA client points at safeguard and gets the same answers, in HMA's shapes and status
 codes: `{"message": ...}` errors, string distances, `bank_content_id`, 403 for a duplicate
 bank, 200 with `{"message": "Done"}` for any bank delete. What differs, and why, is in
-docs/api.md ("Switching from HMA"); above all, every route needs an API key here.
-Signal types are HMA's `pdq` and `video_md5` (our `sha256` and `md5` are accepted too).
+docs/api.md ("Switching from HMA"); above all, every route needs an API key here unless
+`SAFEGUARD_API_OPEN_HMA` is on. Signal types are HMA's `pdq` and `video_md5` (our `sha256`
+and `md5` are accepted too, but not listed). HMA's configuration routes answer as an HMA
+with those two signal types, photo and video, and no exchange types installed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -32,15 +35,18 @@ from safeguard.errors import BankExists, BankNotFound, ContentNotFound, Safeguar
 from safeguard.signals import SIGNAL_TYPES, get_signal_type
 from safeguard.signals.files import FileSignals
 
-hashing = APIRouter(prefix="/h", tags=["hma"], dependencies=[Depends(require("hash"))])
-matching = APIRouter(prefix="/m", tags=["hma"], dependencies=[Depends(require("match"))])
+hashing = APIRouter(prefix="/h", tags=["hma"], dependencies=[Depends(require("hash", hma=True))])
+matching = APIRouter(prefix="/m", tags=["hma"], dependencies=[Depends(require("match", hma=True))])
 curation = APIRouter(prefix="/c", tags=["hma"])
-curate = require("curate")
+curate = require("curate", hma=True)
 
 HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 CONTENT_TYPES = {"photo": ("pdq",), "video": ("video_md5",)}
 #: HMA's names for our signal types
 HMA_NAME = {"pdq": "pdq", "md5": "video_md5", "sha256": "sha256"}
+#: the signal types an HMA lists (its defaults); sha256 is ours, accepted but not listed
+HMA_TYPES = {"pdq": "pdq", "video_md5": "md5"}
+NOTE_MAX = 255
 ENABLED_TS, DISABLED_TS = 1, 0
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -288,7 +294,7 @@ def index_status(signal_type: str | None = Query(None), rt: Runtime = Depends(ru
     """Per signal type: whether the index is loaded, how many hashes, and when it last caught
     up (HMA `GET /m/index/status`)."""
     s = rt.sg.matcher.status()
-    names = {HMA_NAME[t]: t for t in SIGNAL_TYPES}
+    names = dict(HMA_TYPES)
     if signal_type is not None:
         if signal_type not in names:
             raise _bad(f"No such signal type '{signal_type}'")
@@ -341,17 +347,26 @@ def _get_bank(rt: Runtime, who: Principal, name: str) -> BankInfo:
         raise ApiError(404, f"bank '{name}' not found", "bank_not_found") from None
 
 
-def _content_json(c: ContentInfo, bank: BankInfo, with_signals: str | bool) -> Json:
+def _disable_ts(c: ContentInfo) -> int:
     if c.disabled_until is None:
-        ts = ENABLED_TS
-    elif c.disabled_until >= FOREVER:
-        ts = DISABLED_TS
-    else:
-        ts = int(c.disabled_until.timestamp())
+        return ENABLED_TS
+    if c.disabled_until >= FOREVER:
+        return DISABLED_TS
+    return int(c.disabled_until.timestamp())
+
+
+def _metadata(c: ContentInfo) -> Json | None:
+    """HMA's user metadata, as far as we keep it: `content_id` is the external id."""
+    return {"content_id": c.external_id} if c.external_id else None
+
+
+def _content_json(
+    c: ContentInfo, bank: BankInfo, with_signals: str | bool, with_metadata: bool = True
+) -> Json:
+    """One item as HMA's `GET /c/bank/<n>/content/<id>` shows it."""
     out: Json = {
         "bank": _bank_json(bank),
-        "collab_metadata": {},
-        "disable_until_ts": ts,
+        "disable_until_ts": _disable_ts(c),
         "id": c.id,
         "original_media_uri": None,
     }
@@ -360,7 +375,48 @@ def _content_json(c: ContentInfo, bank: BankInfo, with_signals: str | bool) -> J
         if isinstance(with_signals, str):
             sigs = {k: v for k, v in sigs.items() if k == with_signals}
         out["signals"] = sigs
+    meta = _metadata(c) if with_metadata else None
+    if meta:
+        out["metadata"] = meta
+    if c.note:
+        out["note"] = c.note
     return out
+
+
+def _content_config_json(c: ContentInfo, bank: BankInfo) -> Json:
+    """One item as HMA's `PUT /c/bank/<n>/content/<id>` returns it (its stored config)."""
+    return {
+        "bank": _bank_json(bank),
+        "collab_metadata": {},
+        "disable_until_ts": _disable_ts(c),
+        "id": c.id,
+        "note": c.note or None,
+        "original_media_uri": None,
+        "user_metadata": _metadata(c),
+    }
+
+
+def _note(value: Any) -> str:
+    """HMA's content note: a string of at most 255 characters; empty means none."""
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        raise _bad("note should be a string")
+    if len(value) > NOTE_MAX:
+        raise _bad(f"note must be at most {NOTE_MAX} characters")
+    return value
+
+
+def _check_metadata(raw: Any) -> Json:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _bad("metadata should be a json object")
+    raw = {k: v for k, v in raw.items() if k != "collab"}
+    extra = set(raw) - _METADATA_KEYS
+    if extra:
+        raise _bad(f"Invalid metadata: unexpected keys {sorted(extra)}")
+    return raw
 
 
 class BankCreateBody(BaseModel):
@@ -380,6 +436,7 @@ class BankUpdateBody(BaseModel):
 class ContentUpdateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     disable_until_ts: int | None = None
+    note: str | None = None
 
 
 @curation.get("/banks", responses=errors())
@@ -480,21 +537,30 @@ async def add_content(
     "content_uri": ..., "json": {...}}}` with a URL; `content_id` becomes the external id."""
     await run_in_threadpool(_get_bank, rt, who, bank_name)
     meta: Json = {}
-    if request.headers.get("content-type", "").startswith("application/json"):
+    note = ""
+    ctype_header = request.headers.get("content-type", "")
+    multipart = ctype_header.startswith("multipart/form-data")
+    if ctype_header.startswith("application/json"):
         try:
             body = await request.json()
         except ValueError:
             raise _bad("request body is not valid JSON") from None
-        raw = body.get("metadata", {}) if isinstance(body, dict) else None
-        if not isinstance(raw, dict):
+        if not isinstance(body, dict):
             raise _bad("metadata should be a json object")
-        extra = set(raw) - _METADATA_KEYS
-        if extra:
-            raise _bad(f"Invalid metadata: unexpected keys {sorted(extra)}")
-        meta = raw
+        meta = _check_metadata(body.get("metadata"))
+        note = _note(body.get("note"))
+    elif multipart:
+        form = await request.form(max_files=2, max_fields=20)
+        raw = form.get("metadata")
+        if isinstance(raw, str):
+            try:
+                meta = _check_metadata(json.loads(raw))
+            except ValueError:
+                raise _bad("metadata form field must be valid JSON") from None
+        note = _note(form.get("note"))
     if url:
         fs, ctype = await _from_url(url, content_type, rt, local=True)
-    elif request.headers.get("content-type", "").startswith("multipart/form-data"):
+    elif multipart:
         fs, ctype = await _upload(request, rt, local=True)
     else:
         raise _bad("Neither `url` nor multipart file upload was received")
@@ -503,6 +569,7 @@ async def add_content(
     prov = Provenance(
         source=str(meta.get("content_uri") or url or "upload"),
         external_id=str(meta["content_id"]) if meta.get("content_id") else None,
+        note=note,
     )
     added = await run_in_threadpool(
         lambda: rt.banks(who.actor).add(
@@ -524,6 +591,8 @@ def add_signal(
     _get_bank(rt, who, bank_name)
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object of signal type -> value")
+    body = dict(body)
+    note = _note(body.pop("note", None))
     if not body:
         raise _bad("No signals given")
     clean: dict[str, str] = {}
@@ -538,7 +607,7 @@ def add_signal(
         except SafeguardError as e:
             raise _bad(f"Invalid {name} signal: {e.message}") from None
         shown[str(name)] = clean[t]
-    added = rt.banks(who.actor).add(bank_name, clean, Provenance(source="hma-signal"))
+    added = rt.banks(who.actor).add(bank_name, clean, Provenance(source="hma-signal", note=note))
     return {"id": added.content_id, "signals": shown}
 
 
@@ -554,6 +623,7 @@ def get_content(
     bank_name: str,
     content_id: ContentId,
     include_signals: bool = Query(False),
+    include_metadata: bool = Query(True),
     signal_type: str | None = Query(None, description="include only this type's signal"),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
@@ -563,7 +633,7 @@ def get_content(
     if signal_type is not None and signal_type not in HMA_NAME.values():
         raise _bad(f"No such signal type '{signal_type}'")
     content = _get_content(rt, who, bank_name, content_id)
-    return _content_json(content, bank, signal_type or include_signals)
+    return _content_json(content, bank, signal_type or include_signals, include_metadata)
 
 
 @curation.put("/bank/{bank_name}/content/{content_id}", responses=errors(400, 404))
@@ -578,6 +648,8 @@ def update_content(
     `PUT /c/bank/<n>/content/<id>`)."""
     bank = _get_bank(rt, who, bank_name)
     content = _get_content(rt, who, bank_name, content_id)
+    if body.note is not None and _note(body.note) != content.note:
+        raise _bad("a content item's note is set when it is added and cannot be changed here")
     ts = body.disable_until_ts
     if ts is not None:
         if ts < 0:
@@ -593,7 +665,7 @@ def update_content(
             else datetime.fromtimestamp(ts, UTC)
         )
         content = rt.banks(who.actor).set_content_disabled(bank_name, content_id, until)
-    return _content_json(content, bank, False)
+    return _content_config_json(content, bank)
 
 
 @curation.delete("/bank/{bank_name}/content/{content_id}", responses=errors(404))
@@ -611,3 +683,104 @@ def delete_content(
     except ContentNotFound:
         deleted = 0
     return JSONResponse({"deleted": deleted})
+
+
+# -- configuration and exchanges (as an HMA with no exchange types installed) ---------------
+
+
+@curation.get("/signal_type", responses=errors())
+def signal_types(_: Principal = Depends(curate)) -> list[Json]:
+    """The signal types matched, each always on (HMA `GET /c/signal_type`)."""
+    return [{"enabled_ratio": 1.0, "name": name} for name in HMA_TYPES]
+
+
+@curation.put("/signal_type/{signal_type_name}", responses=errors(400))
+def update_signal_type(signal_type_name: str, _: Principal = Depends(curate)) -> Json:
+    """Signal types cannot be switched off here: every type is always matched."""
+    raise _bad("signal types cannot be switched off in safeguard (see docs/api.md)")
+
+
+@curation.get("/signal_type/index", responses=errors(400))
+def signal_type_index(
+    signal_type: str | None = Query(None),
+    rt: Runtime = Depends(runtime),
+    _: Principal = Depends(curate),
+) -> Json:
+    """How far each index is built (HMA `GET /c/signal_type/index`): here always to the
+    newest change this process has applied."""
+    status = index_status(signal_type, rt)
+    return {
+        name: {
+            "db_size": s["size"],
+            "index_size": s["size"],
+            "index_out_of_date": not s["present"],
+            "newest_db_item": s["built_to"],
+            "index_built_to": s["built_to"],
+        }
+        for name, s in status.items()
+    }
+
+
+@curation.get("/content_type", responses=errors())
+def content_types(_: Principal = Depends(curate)) -> list[Json]:
+    """The content types hashed (HMA `GET /c/content_type`)."""
+    return [{"enabled": True, "name": name} for name in CONTENT_TYPES]
+
+
+@curation.get("/exchanges", responses=errors())
+def exchanges(_: Principal = Depends(curate)) -> list[str]:
+    """Configured exchanges: none (exchange is not built yet)."""
+    return []
+
+
+@curation.get("/exchanges/apis", responses=errors())
+def exchange_apis(_: Principal = Depends(curate)) -> list[str]:
+    """Installed exchange types: none."""
+    return []
+
+
+@curation.post("/exchanges", responses=errors(400))
+def create_exchange(body: Any = Body(None), _: Principal = Depends(curate)) -> Json:
+    """HMA's checks, then the answer of an HMA without the exchange type asked for."""
+    body = body if isinstance(body, dict) else {}
+    bank = body.get("bank")
+    if bank is None:
+        raise _bad("bank is required")
+    if not isinstance(bank, str) or not re.fullmatch(r"[A-Z0-9_]+", bank):
+        raise _bad("Field `bank` must match /^[A-Z0-9_]+$/")
+    if not isinstance(body.get("api_json", {}), dict):
+        raise _bad("Field `api_json` must be object")
+    if body.get("api") is None:
+        raise _bad("Field `api_type` is required")
+    raise _bad(f"No such exchange type '{body['api']}'")
+
+
+@curation.api_route("/exchanges/api/{api_name}", methods=["GET", "POST"], responses=errors(400))
+def exchange_api(api_name: str, _: Principal = Depends(curate)) -> Json:
+    raise _bad(f"no such Exchange API '{api_name}'")
+
+
+@curation.get("/exchanges/api/{api_name}/schema", responses=errors(404))
+def exchange_api_schema(api_name: str, _: Principal = Depends(curate)) -> Json:
+    raise ApiError(404, f"Exchange API '{api_name}' not found", "not_found")
+
+
+@curation.get("/exchange/{exchange_name}", responses=errors(404))
+def exchange(exchange_name: str, _: Principal = Depends(curate)) -> Json:
+    raise ApiError(404, f"Exchange '{exchange_name}' not found", "not_found")
+
+
+@curation.get("/exchange/{exchange_name}/status", responses=errors(404))
+def exchange_status(exchange_name: str, _: Principal = Depends(curate)) -> Json:
+    raise ApiError(404, f"Exchange '{exchange_name}' not found", "not_found")
+
+
+@curation.put("/exchange/{exchange_name}", responses=errors(404))
+def update_exchange(exchange_name: str, _: Principal = Depends(curate)) -> Json:
+    raise ApiError(404, f"Exchange '{exchange_name}' not found", "not_found")
+
+
+@curation.delete("/exchange/{exchange_name}", responses=errors())
+def delete_exchange(exchange_name: str, _: Principal = Depends(curate)) -> Json:
+    """As HMA: `Exchange deleted`, whether or not there was one."""
+    return {"message": "Exchange deleted"}
