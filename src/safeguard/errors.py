@@ -55,6 +55,13 @@ class ContentNotFound(SafeguardError):
     code = "content_not_found"
 
 
+class Conflict(SafeguardError):
+    """A change that collided with another made at the same moment (a row it read was
+    changed or removed before it could write). Nothing was written; trying again decides."""
+
+    code = "conflict"
+
+
 class InvalidRequest(SafeguardError):
     """A bad argument: a threshold out of range, an empty name, a missing confirmation."""
 

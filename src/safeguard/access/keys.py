@@ -26,8 +26,9 @@ from safeguard.store.models import ApiKey, Change, utcnow
 #: what a key may be allowed to do; routes are grouped by these (see docs/api.md)
 SCOPES = ("hash", "match", "curate", "admin")
 
-KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
-_TOKEN = re.compile(r"^sgk_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})$")
+#: whole names and tokens only (used with fullmatch: `$` would also take a final newline)
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+_TOKEN = re.compile(r"sgk_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class KeyService:
         self.actor = actor
 
     def create(self, name: str, scopes: Iterable[str], *, rate_limit: int | None = None) -> NewKey:
-        if not KEY_NAME.match(name or ""):
+        if not isinstance(name, str) or not KEY_NAME.fullmatch(name):
             raise InvalidRequest(
                 f"invalid key name {name!r}: use 1-100 letters, digits, '_', '-' or '.'"
             )
@@ -93,7 +94,7 @@ class KeyService:
         prefix = secrets.token_hex(6)
         token = f"sgk_{prefix}_{secrets.token_urlsafe(32)}"
         try:
-            with self.db.transaction() as s:
+            with self.db.write_transaction() as s:
                 if s.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
                     raise InvalidRequest(f"a key named {name!r} already exists")
                 row = ApiKey(
@@ -120,8 +121,10 @@ class KeyService:
             return [_info(r) for r in s.scalars(q)]
 
     def revoke(self, name: str) -> ApiKeyInfo:
-        with self.db.transaction() as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.name == name))
+        """Revoke a key (revoking it again changes nothing and records nothing). Its row is
+        locked first, so two revocations at once record one."""
+        with self.db.write_transaction() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.name == name).with_for_update())
             if row is None:
                 raise KeyNotFound(f"no API key named {name!r} (see `safeguard keys list`)")
             if row.revoked_at is None:
@@ -132,7 +135,7 @@ class KeyService:
     def verify(self, token: str) -> ApiKeyInfo:
         """The active key this token belongs to; AccessDenied otherwise (never says why in
         more detail than 'unknown or revoked', so keys cannot be probed)."""
-        m = _TOKEN.match(token or "")
+        m = _TOKEN.fullmatch(token or "")
         if m is None:
             raise AccessDenied("malformed API key: expected sgk_<prefix>_<secret>")
         with self.db.transaction() as s:

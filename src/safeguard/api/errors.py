@@ -24,6 +24,7 @@ _STATUS = {
     "content_not_found": 404,
     "key_not_found": 404,
     "bank_exists": 409,
+    "conflict": 409,
     "index_not_ready": 503,
     "access_denied": 401,
 }

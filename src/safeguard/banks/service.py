@@ -3,6 +3,13 @@
 Every method that changes state runs in a single transaction and appends a row to the
 change log in that same transaction, so the audit trail and the data can never disagree,
 and a failure half way leaves nothing behind.
+
+Changes racing each other (a write and a delete of the same bank or item) are put in
+order by locks: the bank's row (FOR UPDATE to change or delete the bank, FOR KEY SHARE to
+change its content, which lets content changes run side by side) and a content item's row,
+taken before anything is read; SQLite runs writers one at a time. The later request
+then finds the thing gone (BankNotFound, ContentNotFound) or changed, and a collision that
+still reaches the database is a Conflict (store/database.py), never a database error.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TextIO
+from typing import Literal, TextIO
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +39,7 @@ from safeguard.banks.records import (
 from safeguard.errors import (
     BankExists,
     BankNotFound,
+    Conflict,
     ContentNotFound,
     ImportFormatError,
     InvalidRequest,
@@ -42,13 +50,14 @@ from safeguard.signals.pdq import DEFAULT_THRESHOLD
 from safeguard.store import Bank, Change, Content, ContentFeatures, ContentSignal, Database
 from safeguard.store.models import utcnow
 
-BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+#: a whole bank name (used with fullmatch: `$` would also take a final newline)
+BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 MAX_PDQ_THRESHOLD = 128
 _BATCH = 2000
 
 
 def check_bank_name(name: str) -> str:
-    if not isinstance(name, str) or not BANK_NAME.match(name):
+    if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
         raise InvalidRequest(
             f"invalid bank name {name!r}: use 1-100 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit"
@@ -141,7 +150,7 @@ class BankService:
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
         """One transaction for a change; `on_change` runs once it has committed."""
-        with self.db.transaction() as s:
+        with self.db.write_transaction() as s:
             yield s
         if self.on_change is not None:
             self.on_change()
@@ -236,7 +245,7 @@ class BankService:
         check_text("description", description)
         try:
             with self._write() as s:
-                bank = self._bank(s, name)
+                bank = self._bank(s, name, lock="update")
                 if new_name is not None and new_name != name:
                     if s.scalar(select(Bank.id).where(Bank.name == new_name)) is not None:
                         raise BankExists(new_name)
@@ -275,7 +284,7 @@ class BankService:
     def delete(self, name: str) -> int:
         """Delete a bank and all its content; returns how many content items went with it."""
         with self._write() as s:
-            bank = self._bank(s, name)
+            bank = self._bank(s, name, lock="update")
             n = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
             # a statement, not ORM state: a concurrent delete makes this match no row
             if s.execute(delete(Bank).where(Bank.id == bank.id)).rowcount != 1:
@@ -305,8 +314,26 @@ class BankService:
         problem = provenance_problem(p.source, p.external_id, p.note, tuple(p.tags))
         if problem:
             raise InvalidRequest(problem)
+        try:
+            return self._add(name, clean, provenance, pdq_quality, local)
+        except IntegrityError:
+            # the same content added by a concurrent request between our look and our
+            # insert: look again, and find it
+            try:
+                return self._add(name, clean, provenance, pdq_quality, local)
+            except IntegrityError:
+                raise Conflict(f"content added to bank {name!r} concurrently; try again") from None
+
+    def _add(
+        self,
+        name: str,
+        clean: dict[str, str],
+        provenance: Provenance,
+        pdq_quality: int | None,
+        local: str | None,
+    ) -> AddResult:
         with self._write() as s:
-            bank = self._bank(s, name)
+            bank = self._bank(s, name, lock="share")
             existing = self._find_existing(s, bank.id, clean)
             if existing is not None:
                 # an item imported from a hash list gets the features of its image back
@@ -372,8 +399,22 @@ class BankService:
         ]
         if problems:
             raise ImportFormatError(source or name, problems[:20], len(problems))
+        try:
+            return self._import(name, records, source, on_progress)
+        except IntegrityError:  # some of the same content added by a concurrent request
+            raise Conflict(
+                f"content added to bank {name!r} concurrently; nothing was imported: try again"
+            ) from None
+
+    def _import(
+        self,
+        name: str,
+        records: list[HashRecord],
+        source: str,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> ImportReport:
         with self._write() as s:
-            bank = self._bank(s, name)
+            bank = self._bank(s, name, lock="share")
             keys = set(s.scalars(select(Content.dedupe_key).where(Content.bank_id == bank.id)))
             present = set(
                 s.execute(
@@ -497,7 +538,7 @@ class BankService:
 
     def remove_content(self, name: str, content_id: int) -> None:
         with self._write() as s:
-            bank = self._bank(s, name)
+            bank = self._bank(s, name, lock="share")
             gone = s.execute(
                 delete(Content).where(Content.id == content_id, Content.bank_id == bank.id)
             ).rowcount
@@ -510,9 +551,13 @@ class BankService:
     ) -> ContentInfo:
         """Switch a content item off until `until` (None: back on; far future: for good)."""
         with self._write() as s:
-            bank = self._bank(s, name)
-            row = s.get(Content, content_id)
-            if row is None or row.bank_id != bank.id:
+            bank = self._bank(s, name, lock="share")
+            row = s.scalar(
+                select(Content)
+                .where(Content.id == content_id, Content.bank_id == bank.id)
+                .with_for_update()
+            )
+            if row is None:
                 raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
             if row.disabled_until != until:
                 row.disabled_until = until
@@ -533,8 +578,16 @@ class BankService:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _bank(self, s: Session, name: str) -> Bank:
-        bank = s.scalar(select(Bank).where(Bank.name == name))
+    def _bank(self, s: Session, name: str, lock: Literal["update", "share"] | None = None) -> Bank:
+        """The bank named `name`, or BankNotFound. In a change, `lock` holds its row until
+        the commit: "update" to change or delete the bank itself, "share" to change its
+        content (a delete or rename waits for it, or it finds the bank gone)."""
+        q = select(Bank).where(Bank.name == name)
+        if lock == "update":
+            q = q.with_for_update()
+        elif lock == "share":
+            q = q.with_for_update(read=True, key_share=True)
+        bank = s.scalar(q)
         if bank is None:
             raise BankNotFound(name)
         return bank

@@ -2,7 +2,10 @@
 
 `Database.open(url)` creates the engine, brings the schema up to date with Alembic (on an
 empty or older database), and hands out sessions with `db.transaction()`, which commits on
-success and rolls back everything on any error.
+success and rolls back everything on any error. Changes run in `db.write_transaction()`:
+on SQLite it holds the write lock from its first statement, on PostgreSQL its callers lock
+the rows they change (SELECT ... FOR UPDATE), and a collision with a concurrent change
+that still gets through is a `Conflict`, never a database exception.
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from safeguard.errors import ConfigError
+from safeguard.errors import ConfigError, Conflict
 
 #: the newest migration in store/migrations/versions (tests check they agree)
 SCHEMA_REVISION = "0005"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: PostgreSQL errors of concurrent transactions: serialization failure, deadlock, and a
+#: foreign key whose row another transaction removed
+_CONCURRENCY_SQLSTATES = {"40001", "40P01", "23503"}
 
 
 def normalize_url(url: str) -> str:
@@ -113,11 +121,46 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[Session]:
+        """A transaction that changes data: what it reads cannot change before it writes.
+
+        On SQLite it takes the database's write lock at its start (BEGIN IMMEDIATE, waiting
+        up to the busy timeout), so writers run one after another and see each other's
+        work; on PostgreSQL the caller locks the rows it changes (SELECT ... FOR UPDATE).
+        A collision that still reaches the database (a row updated or removed under an
+        ORM update, a foreign key whose row just went, a serialization failure or deadlock)
+        is raised as `Conflict`, after everything was rolled back."""
+        try:
+            with self._sessions.begin() as session:
+                if self.engine.dialect.name == "sqlite":
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                yield session
+        except StaleDataError:
+            raise Conflict(_CONFLICT) from None
+        except DBAPIError as e:
+            if not _concurrency_error(e):
+                raise
+            raise Conflict(_CONFLICT) from None
+
     def session(self) -> Session:
         return self._sessions()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_CONFLICT = (
+    "another request changed or removed the same thing at the same moment; "
+    "nothing was changed: try again"
+)
+
+
+def _concurrency_error(e: DBAPIError) -> bool:
+    sqlstate = getattr(e.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _CONCURRENCY_SQLSTATES
+    return "FOREIGN KEY constraint failed" in str(e.orig)  # SQLite
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -45,6 +46,15 @@ curate = require("curate")
 router = APIRouter(prefix="/v1/banks", tags=["curate"])
 
 _MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv", "txt": "text/plain"}
+
+
+def attachment(filename: str) -> str:
+    """A `Content-Disposition` for downloading `filename`, whatever characters it holds
+    (RFC 6266): `filename=` an ASCII stand-in (anything else, and quotes, backslashes and
+    '%', as '_'), and `filename*=` the exact name as percent-encoded UTF-8."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
+    exact = quote(filename, safe="", errors="replace")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"
 
 
 @router.get("", response_model=list[BankOut], responses=errors())
@@ -289,7 +299,7 @@ def export_list(
         chunks(),
         media_type=_MEDIA[format],
         headers={
-            "Content-Disposition": f'attachment; filename="{name}.{format}"',
+            "Content-Disposition": attachment(f"{name}.{format}"),
             # what the list cannot carry: items whose local features (crop matching) stay here
             "X-Local-Features-Not-Exported": str(report.local_features),
         },
