@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,17 +36,19 @@ class Server:
         self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # the server's output goes to a file: a pipe nobody reads would block it once full
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [safeguard_exe(), "serve", "--port", str(self.port), "--workers", str(workers)],
             env={**os.environ, **env},
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {self.output()}")
             try:
                 if httpx.get(self.url + "/status", timeout=1).status_code == 200:
                     return
@@ -54,6 +57,11 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not become ready within 60 s")
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -67,6 +75,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.close()
 
 
 def make_key(env: dict[str, str], name: str, scopes: str, *extra: str) -> str:
