@@ -110,6 +110,20 @@ def test_rate_limit_per_key(deployment: Deployment) -> None:
     assert deployment.client().get("/v1/index/status").status_code == 200
 
 
+def test_rate_limits_beyond_what_a_store_holds_are_refused(deployment: Deployment) -> None:
+    from tests.conftest import run_safeguard
+
+    c = deployment.client()
+    for limit in (0, 10**12, 176897352809.0):  # the last from schemathesis (a 500 on PostgreSQL)
+        r = c.post("/v1/keys", json={"name": "huge", "scopes": ["match"], "rate_limit": limit})
+        assert r.status_code in (400, 422) and "rate_limit" in r.text, (limit, r.text)
+    r = run_safeguard(
+        ["keys", "create", "huge", "--scope", "match", "--rate-limit", str(10**12)], deployment.env
+    )
+    assert r.returncode == 2 and "rate limit must be a whole number" in r.stderr, r.stderr
+    assert "huge" not in c.get("/v1/keys").text
+
+
 @pytest.mark.parametrize("scopes", ["", "match,bogus"])
 def test_keys_cli_refuses_bad_scopes(deployment: Deployment, scopes: str) -> None:
     from tests.conftest import run_safeguard

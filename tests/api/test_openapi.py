@@ -1,5 +1,7 @@
 """The OpenAPI spec is served, and schemathesis, run over the whole spec against a real
-server, finds no 5xx, no undocumented status and no response that breaks the schema."""
+server, finds no 5xx, no undocumented status, no response that breaks the schema, and a
+spec exactly as strict as the server: what it allows is accepted, what it forbids refused
+(exceptions, each with its reason, in schemathesis.toml), and `Allow` names its methods."""
 
 from __future__ import annotations
 
@@ -20,8 +22,15 @@ CHECKS = ",".join(
         "status_code_conformance",
         "content_type_conformance",
         "response_schema_conformance",
+        "response_headers_conformance",
+        "positive_data_acceptance",  # "valid request rejected"
+        "negative_data_rejection",  # "invalid request accepted"
+        "missing_required_header",
+        "unsupported_method",  # 405 with `Allow` for a method the spec does not list
+        "allow_header_conformance",  # `Allow` lists exactly the spec's methods
     ]
 )
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -42,6 +51,8 @@ def test_schemathesis_over_the_whole_spec(
         result = subprocess.run(
             [
                 str(st),
+                "--config-file",
+                str(CONFIG),
                 "run",
                 f"{server.url}/openapi.json",
                 "-H",

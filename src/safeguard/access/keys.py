@@ -28,6 +28,8 @@ SCOPES = ("hash", "match", "curate", "admin")
 
 #: whole names and tokens only (used with fullmatch: `$` would also take a final newline)
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+#: the largest per-key rate limit a key may be given (it fits every store's integer column)
+MAX_RATE_LIMIT = 1_000_000_000
 _TOKEN = re.compile(r"sgk_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})")
 
 
@@ -89,8 +91,13 @@ class KeyService:
                 f"invalid key name {name!r}: use 1-100 letters, digits, '_', '-' or '.'"
             )
         clean = check_scopes(scopes)
-        if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
-            raise InvalidRequest(f"rate limit must be a positive number, got {rate_limit!r}")
+        if rate_limit is not None and (
+            isinstance(rate_limit, bool) or not 1 <= rate_limit <= MAX_RATE_LIMIT
+        ):
+            raise InvalidRequest(
+                f"rate limit must be a whole number from 1 to {MAX_RATE_LIMIT:,}, "
+                f"got {rate_limit!r}"
+            )
         prefix = secrets.token_hex(6)
         token = f"sgk_{prefix}_{secrets.token_urlsafe(32)}"
         try:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from safeguard import __version__
 from safeguard.access import KeyService
 from safeguard.api import errors
-from safeguard.api.auth import KeyCache
+from safeguard.api.auth import AuthGate, KeyCache
 from safeguard.api.follower import IndexFollower
 from safeguard.api.metrics import MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
@@ -66,7 +66,9 @@ class Runtime:
         return KeyService(self.sg.db, actor)
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    """The dependency for this process's Runtime (async: FastAPI would run a plain function
+    on the thread pool, a hop that costs more than the whole lookup)."""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -86,7 +88,11 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
             service=service,
             sg=sg,
             follower=follower,
-            key_cache=KeyCache(KeyService(sg.db, "api"), service.key_cache_seconds),
+            key_cache=KeyCache(
+                KeyService(sg.db, "api"),
+                service.key_cache_seconds,
+                service.key_negative_cache_seconds,
+            ),
             limiter=RateLimiter(),
         )
         if service.open_hma:
@@ -121,7 +127,14 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     async def _not_ready(_: Request, e: IndexNotReady) -> JSONResponse:
         return errors.error_response(503, e.message, e.code, {"Retry-After": INDEX_RETRY_AFTER})
 
+    # outermost last: CloseWhenStopping, metrics, the /v1/match fast path, the key check
+    # of requests with a body, then the body limit
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes)
+    app.add_middleware(AuthGate)
+    if "match" in service.roles:
+        from safeguard.api.routes.matching import FastMatch
+
+        app.add_middleware(FastMatch)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CloseWhenStopping)
 

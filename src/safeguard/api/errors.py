@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from safeguard.errors import SafeguardError
 
@@ -83,14 +84,27 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
-        return error_response(e.status_code, str(e.detail), code, getattr(e, "headers", None))
+        headers = getattr(e, "headers", None)
+        if e.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return error_response(e.status_code, str(e.detail), code, headers)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, e: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return error_response(500, f"internal error: {type(e).__name__}", "internal_error")
+
+
+def allowed_methods(request: Request) -> str:
+    """`Allow` for a 405: every method the path answers. (Starlette's names only those of
+    the first route with the path, where a path has one route per method.)"""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def _route_takes_upload(request: Request) -> bool:

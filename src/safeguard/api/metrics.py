@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -50,8 +51,22 @@ INDEX_AGE = Gauge(
 def count_lookups(queries: Iterable[dict[str, str]], results: Iterable[MatchResult]) -> None:
     for q in queries:
         for t in q:
-            LOOKUPS.labels(t).inc()
-    MATCHED.inc(sum(1 for r in results if r.matched))
+            _child(LOOKUPS, t).inc()
+    matched = sum(1 for r in results if r.matched)
+    if matched:
+        MATCHED.inc(matched)
+
+
+_CHILDREN: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, kept: a lookup per request instead of a locked one."""
+    key = (metric, *labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child
 
 
 def render() -> tuple[bytes, str]:
@@ -85,5 +100,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - start)
+            _child(REQUESTS, route, scope.get("method", ""), str(status)).inc()
+            _child(LATENCY, route).observe(time.perf_counter() - start)

@@ -1,15 +1,84 @@
-"""Request and response bodies of the `/v1` API (they make the OpenAPI spec)."""
+"""Request and response bodies of the `/v1` API (they make the OpenAPI spec).
+
+The spec is as strict as the server. Where the library checks a value itself (names,
+hashes, formats; a 400 whose message names the problem), the spec states the same rule,
+built from the library's own patterns and registries, with `spec()`; FastAPI checks the
+rest (types, bounds, unknown fields; a 422). Request fields take JSON's types only: no
+`0` for `false`, no number for a time.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+)
 
-from safeguard.banks.service import MAX_PDQ_THRESHOLD
+from safeguard.access.keys import KEY_NAME, MAX_RATE_LIMIT, SCOPES
+from safeguard.banks.formats import FORMATS
+from safeguard.banks.service import BANK_NAME, MAX_PDQ_THRESHOLD
+from safeguard.signals import SIGNAL_TYPES
 from safeguard.signals.pdq import DEFAULT_THRESHOLD
 
 Signals = dict[str, str]
+
+
+def spec(**schema: Any) -> dict[str, Any]:
+    """`json_schema_extra` for a rule the library enforces itself: in the spec only."""
+    return schema
+
+
+def whole(pattern: str) -> str:
+    """A Python `fullmatch` pattern as a JSON Schema one (there `$` ends the string)."""
+    return f"^(?:{pattern})$"
+
+
+def signal_spec(name: str) -> dict[str, Any]:
+    """What a value of signal type `name` looks like (hex digests: their number of digits)."""
+    length = getattr(SIGNAL_TYPES[name], "hex_length", None)
+    return spec(minLength=1) if length is None else spec(pattern=f"^[0-9A-Fa-f]{{{length}}}$")
+
+
+#: what the library takes as a bank or key name
+BANK_NAME_SPEC = spec(minLength=1, maxLength=100, pattern=whole(BANK_NAME.pattern))
+KEY_NAME_SPEC = spec(minLength=1, maxLength=100, pattern=whole(KEY_NAME.pattern))
+#: text the store can hold: no NUL (PostgreSQL text cannot)
+TEXT_SPEC = spec(pattern="^[^\\u0000]*$")
+#: {signal type: value}, at least one, of the registered signal types
+SIGNALS_SPEC = spec(
+    properties={name: {"type": "string", **signal_spec(name)} for name in SIGNAL_TYPES},
+    additionalProperties=False,
+    minProperties=1,
+)
+SIGNAL_TYPE_SPEC = spec(enum=list(SIGNAL_TYPES))
+FORMAT_SPEC = spec(enum=list(FORMATS))
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str | datetime):
+        raise ValueError("should be a date-time string")  # noqa: TRY004 (pydantic wants this)
+    return value
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise ValueError("should be a JSON number")  # noqa: TRY004 (pydantic wants this)
+    return value
+
+
+#: a time as JSON gives it: an RFC 3339 string, never a number of seconds
+Time = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+#: only JSON numbers, never `true` or `"3"` (after any bounds, or the spec loses them)
+NUMBER_ONLY = BeforeValidator(_number_only)
+Int = Annotated[int, NUMBER_ONLY]
+Number = Annotated[float, NUMBER_ONLY]
 
 
 class Strict(BaseModel):
@@ -17,27 +86,33 @@ class Strict(BaseModel):
 
 
 class BankCreate(Strict):
-    name: str = Field(description="1-100 letters, digits, '_', '-' or '.'")
-    pdq_threshold: int = Field(DEFAULT_THRESHOLD, ge=0, le=MAX_PDQ_THRESHOLD)
-    negative: bool = Field(False, description="known false positives: suppress other matches")
-    description: str = Field("", max_length=10_000)
-    dihedral: bool = Field(True, description="also match rotated and mirrored copies")
-    trim_borders: bool = Field(True, description="also match the picture inside a border")
-    local_features: bool = Field(
+    name: str = Field(
+        description="1-100 letters, digits, '_', '-' or '.'", json_schema_extra=BANK_NAME_SPEC
+    )
+    pdq_threshold: Int = Field(DEFAULT_THRESHOLD, ge=0, le=MAX_PDQ_THRESHOLD)
+    negative: StrictBool = Field(False, description="known false positives: suppress other matches")
+    description: str = Field("", max_length=10_000, json_schema_extra=TEXT_SPEC)
+    dihedral: StrictBool = Field(True, description="also match rotated and mirrored copies")
+    trim_borders: StrictBool = Field(True, description="also match the picture inside a border")
+    local_features: StrictBool = Field(
         True, description="keep images' local features and match cropped copies with them"
     )
 
 
 class BankPatch(Strict):
-    name: str | None = Field(None, description="rename the bank (content ids stay the same)")
-    pdq_threshold: int | None = Field(None, ge=0, le=MAX_PDQ_THRESHOLD)
-    negative: bool | None = None
-    description: str | None = Field(None, max_length=10_000)
-    enabled: bool | None = None
-    match_ratio: float | None = Field(None, ge=0, le=1)
-    dihedral: bool | None = None
-    trim_borders: bool | None = None
-    local_features: bool | None = None
+    name: str | None = Field(
+        None,
+        description="rename the bank (content ids stay the same)",
+        json_schema_extra=BANK_NAME_SPEC,
+    )
+    pdq_threshold: Annotated[int, Field(ge=0, le=MAX_PDQ_THRESHOLD), NUMBER_ONLY] | None = None
+    negative: StrictBool | None = None
+    description: str | None = Field(None, max_length=10_000, json_schema_extra=TEXT_SPEC)
+    enabled: StrictBool | None = None
+    match_ratio: Annotated[float, Field(ge=0, le=1), NUMBER_ONLY] | None = None
+    dihedral: StrictBool | None = None
+    trim_borders: StrictBool | None = None
+    local_features: StrictBool | None = None
 
 
 class BankOut(BaseModel):
@@ -58,11 +133,15 @@ class BankOut(BaseModel):
 
 
 class ContentIn(Strict):
-    signals: Signals = Field(description="signal type -> value, e.g. {'pdq': '<64 hex>'}")
-    source: str = Field("", max_length=500)
-    external_id: str | None = Field(None, max_length=500)
-    note: str = Field("", max_length=10_000)
-    tags: list[str] = Field(default_factory=list, max_length=100)
+    signals: Signals = Field(
+        description="signal type -> value, e.g. {'pdq': '<64 hex>'}", json_schema_extra=SIGNALS_SPEC
+    )
+    source: str = Field("", max_length=500, json_schema_extra=TEXT_SPEC)
+    external_id: str | None = Field(None, max_length=500, json_schema_extra=TEXT_SPEC)
+    note: str = Field("", max_length=10_000, json_schema_extra=TEXT_SPEC)
+    tags: list[Annotated[str, Field(json_schema_extra=TEXT_SPEC)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 class ContentOut(BaseModel):
@@ -84,7 +163,7 @@ class ContentPage(BaseModel):
 
 
 class ContentPatch(Strict):
-    disabled_until: AwareDatetime | None = Field(
+    disabled_until: Time | None = Field(
         description="switch the item off until this time (null: on again)"
     )
 
@@ -131,7 +210,9 @@ class MatchResultOut(BaseModel):
 
 
 class MatchQueries(Strict):
-    queries: list[Signals] = Field(min_length=1, max_length=10_000)
+    queries: list[Annotated[Signals, Field(json_schema_extra=SIGNALS_SPEC)]] = Field(
+        min_length=1, max_length=10_000
+    )
     banks: list[str] | None = Field(None, description="only match these banks")
 
 
@@ -170,9 +251,11 @@ class IndexStatusOut(BaseModel):
 
 
 class KeyCreate(Strict):
-    name: str
-    scopes: list[str] = Field(min_length=1)
-    rate_limit: int | None = Field(None, ge=1)
+    name: str = Field(json_schema_extra=KEY_NAME_SPEC)
+    scopes: list[Annotated[str, Field(json_schema_extra=spec(enum=list(SCOPES)))]] = Field(
+        min_length=1
+    )
+    rate_limit: Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT), NUMBER_ONLY] | None = None
 
 
 class KeyOut(BaseModel):

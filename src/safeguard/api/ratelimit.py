@@ -1,4 +1,4 @@
-"""Per-key request budgets: a token bucket per key, refilled continuously.
+"""Request budgets: a token bucket per key (or per client address), refilled continuously.
 
 Each server process keeps its own buckets, so with N worker processes a key can make up to
 N times its per-minute limit in total; docs/api.md says so and how to size it.
@@ -28,6 +28,15 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / rate
+
+    def wait(self, key: str, per_minute: int) -> float:
+        """Seconds until `key` may spend a request (0.0: now), spending nothing."""
+        with self._lock:
+            got = self._buckets.get(key)
+        if got is None:
+            return 0.0
+        tokens = min(float(per_minute), got[0] + (time.monotonic() - got[1]) * per_minute / 60)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * 60 / per_minute
 
 
 def retry_after(seconds: float) -> str:

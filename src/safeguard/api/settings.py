@@ -4,6 +4,8 @@ SAFEGUARD_API_ROLES             route groups this process serves (default hash,m
 SAFEGUARD_MAX_UPLOAD_BYTES      largest request body accepted (default 32 MiB)
 SAFEGUARD_RATE_LIMIT            requests per minute per key and process, unless the key sets
                                 its own (default 6000)
+SAFEGUARD_AUTH_FAILURE_LIMIT    requests with an unknown or revoked key per minute per client
+                                address and process before 429 (default 30)
 SAFEGUARD_URL_FETCH_HOSTS       hosts `?url=` may fetch from (comma list; empty = off, default)
 SAFEGUARD_URL_FETCH_ALLOW_PRIVATE  1 lets `?url=` reach private and loopback addresses (unsafe;
                                 for closed test networks only)
@@ -62,6 +64,9 @@ class ServiceSettings:
     sync_interval: float = 0.25
     stale_after: float = 30.0
     key_cache_seconds: float = 2.0
+    #: how long a refused key is remembered: a key created since works after at most this
+    key_negative_cache_seconds: float = 1.0
+    auth_failure_limit: int = 30
     drain_seconds: float = 5.0
     drain_timeout: float = 20.0
     startup_wait: float = 120.0
@@ -82,6 +87,7 @@ class ServiceSettings:
             roles=roles,
             max_upload_bytes=int(_num_env("SAFEGUARD_MAX_UPLOAD_BYTES", 32 * 1024 * 1024, 1)),
             rate_limit=int(_num_env("SAFEGUARD_RATE_LIMIT", 6000, 1)),
+            auth_failure_limit=int(_num_env("SAFEGUARD_AUTH_FAILURE_LIMIT", 30, 1)),
             url_fetch_hosts=_list_env("SAFEGUARD_URL_FETCH_HOSTS", ""),
             url_fetch_allow_private=os.environ.get("SAFEGUARD_URL_FETCH_ALLOW_PRIVATE", "")
             in ("1", "true", "yes"),

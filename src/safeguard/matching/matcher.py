@@ -172,6 +172,11 @@ class Matcher:
             self._applied += n
             return n
 
+    @property
+    def ready(self) -> bool:
+        """True once the index is loaded (lookups raise IndexNotReady before)."""
+        return self._types is not None
+
     def status(self) -> IndexStatus:
         """A lock-free snapshot (it never waits for a build or a refresh)."""
         types = self._types or {}
@@ -325,6 +330,15 @@ class Matcher:
             [signals], banks, coinflip=coinflip, include_disabled=include_disabled
         )[0]
 
+    def lookup_cached(
+        self, signals: dict[str, str], banks: Collection[str] | None = None
+    ) -> MatchResult | None:
+        """As `lookup`, but None where answering needs a database read (a matched item whose
+        external id is not in the cache): CPU only, so an event loop may call it inline and
+        send the rest to a thread."""
+        found = self._lookup([signals], banks, None, False, cached_only=True)
+        return None if found is None else found[0]
+
     def lookup_many(
         self,
         queries: Sequence[dict[str, str]],
@@ -339,6 +353,19 @@ class Matcher:
         takes part only when its match ratio is at least that (HMA's gradual roll-out);
         content switched off by a moderator matches only with `include_disabled`.
         """
+        found = self._lookup(queries, banks, coinflip, include_disabled, cached_only=False)
+        assert found is not None
+        return found
+
+    def _lookup(
+        self,
+        queries: Sequence[dict[str, str]],
+        banks: Collection[str] | None,
+        coinflip: float | None,
+        include_disabled: bool,
+        *,
+        cached_only: bool,
+    ) -> list[MatchResult] | None:
         if self.auto_refresh:
             self.refresh()
         if self._types is None:
@@ -351,7 +378,10 @@ class Matcher:
                 chunk = self._hits(queries[start : start + _LOOKUP_CHUNK], banks, coinflip)
                 names.update({hit[1]: self._banks[hit[1]] for hits in chunk for hit in hits})
             raw.extend(chunk)
-        external, disabled = self._content_meta({h[2] for hits in raw for h in hits})
+        meta = self._content_meta({h[2] for hits in raw for h in hits}, cached_only)
+        if meta is None:
+            return None
+        external, disabled = meta
         results = []
         for hits in raw:
             if disabled and not include_disabled:
@@ -418,17 +448,21 @@ class Matcher:
                         best[qi][key] = hit
         return [list(b.values()) for b in best]
 
-    def _content_meta(self, content_ids: set[int]) -> tuple[dict[int, str | None], set[int]]:
+    def _content_meta(
+        self, content_ids: set[int], cached_only: bool = False
+    ) -> tuple[dict[int, str | None], set[int]] | None:
         """External ids of matched content, and which of it is switched off right now.
 
         Read from a bounded cache of recently matched items (changes to an item evict it),
-        else with one indexed query."""
+        else with one indexed query (None instead, with `cached_only`)."""
         if not content_ids:
             return {}, set()
         with self._lock:
             found = {c: self._meta[c] for c in content_ids if c in self._meta}
             generation = self._applied_batches
         missing = sorted(content_ids - found.keys())
+        if missing and cached_only:
+            return None
         if missing:
             with self.db.engine.connect() as conn:
                 rows = conn.execute(

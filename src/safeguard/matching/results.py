@@ -11,7 +11,7 @@ Suppressed matches are reported in `suppressed`, never silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from safeguard.signals import SIGNAL_TYPES
 
@@ -27,7 +27,15 @@ class Match:
     variant: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        # as dataclasses.asdict gives, without its deep copies (this is on the lookup path)
+        return {
+            "bank": self.bank,
+            "content_id": self.content_id,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            "external_id": self.external_id,
+            "variant": self.variant,
+        }
 
 
 @dataclass

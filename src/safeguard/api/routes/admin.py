@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
-from safeguard.api.errors import ApiError
+from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.metrics import render
 from safeguard.api.models import ChangePage, KeyCreate, KeyCreated, KeyOut
 from safeguard.api.routes.common import after_query, errors
@@ -36,14 +36,21 @@ def create_key(
     return {**new.info.to_json(), "key": new.token}
 
 
-@router.delete("/v1/keys/{name}", response_model=KeyOut, responses=errors(400, 404))
+@router.delete(
+    "/v1/keys/{name}",
+    response_model=KeyOut,
+    responses={
+        **errors(404),
+        409: {"model": ErrorBody, "description": "The key is the one making the request"},
+    },
+)
 def revoke_key(
     name: str, rt: Runtime = Depends(runtime), who: Principal = Depends(admin)
 ) -> dict[str, object]:
     """Revoke a key (kept, marked revoked); servers refuse it within seconds. A key cannot
-    revoke itself (use another admin key, or `safeguard keys revoke`)."""
+    revoke itself (409: use another admin key, or `safeguard keys revoke`)."""
     if name == who.key.name:
-        raise ApiError(400, "a key cannot revoke itself", "invalid_request")
+        raise ApiError(409, "a key cannot revoke itself", "conflict")
     return rt.keys(who.actor).revoke(name).to_json()
 
 

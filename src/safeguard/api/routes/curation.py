@@ -18,6 +18,9 @@ from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
 from safeguard.api.models import (
+    FORMAT_SPEC,
+    SIGNAL_TYPE_SPEC,
+    TEXT_SPEC,
     AddOut,
     BankCreate,
     BankOut,
@@ -135,7 +138,12 @@ def list_content(
     }
 
 
-@router.post("/{name}/content", response_model=AddOut, responses=errors(400, 404))
+@router.post(
+    "/{name}/content",
+    status_code=201,
+    response_model=AddOut,
+    responses={**errors(400, 404), 200: {"model": AddOut, "description": "Already in the bank"}},
+)
 def add_content(
     name: str,
     body: ContentIn,
@@ -162,9 +170,9 @@ async def add_file(
     name: str,
     response: Response,
     file: UploadFile = File(description="the file to hash and add"),
-    source: str = Form("", max_length=500),
-    external_id: str | None = Form(None, max_length=500),
-    note: str = Form("", max_length=10_000),
+    source: str = Form("", max_length=500, json_schema_extra=TEXT_SPEC),
+    external_id: str | None = Form(None, max_length=500, json_schema_extra=TEXT_SPEC),
+    note: str = Form("", max_length=10_000, json_schema_extra=TEXT_SPEC),
     any_file: bool = Form(
         False, description="bank a file that is not an image, or a corrupt one, by its digests"
     ),
@@ -240,9 +248,20 @@ def remove_content(
 async def import_list(
     name: str,
     request: Request,
-    format: str | None = Query(None, description="jsonl, csv or txt (default: detected)"),
-    signal_type: str | None = Query(None, description="for txt lists: the type of every line"),
-    source: str = Query("", max_length=500, description="recorded as the source of every item"),
+    format: str | None = Query(
+        None, description="jsonl, csv or txt (default: detected)", json_schema_extra=FORMAT_SPEC
+    ),
+    signal_type: str | None = Query(
+        None,
+        description="for txt lists: the type of every line",
+        json_schema_extra=SIGNAL_TYPE_SPEC,
+    ),
+    source: str = Query(
+        "",
+        max_length=500,
+        description="recorded as the source of every item",
+        json_schema_extra=TEXT_SPEC,
+    ),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> dict[str, object]:
@@ -274,7 +293,7 @@ async def import_list(
 )
 def export_list(
     name: str,
-    format: str = Query("jsonl", description="jsonl, csv or txt"),
+    format: str = Query("jsonl", description="jsonl, csv or txt", json_schema_extra=FORMAT_SPEC),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> StreamingResponse:

@@ -15,12 +15,13 @@ import contextlib
 import json
 import random
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -28,6 +29,7 @@ from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
 from safeguard.api.metrics import count_lookups
+from safeguard.api.models import Int, Number, signal_spec, spec
 from safeguard.api.routes.common import ContentId, errors, hash_bytes, hash_upload
 from safeguard.api.uploads import fetch_url
 from safeguard.banks import BankInfo, ContentInfo, Provenance
@@ -53,6 +55,7 @@ FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 Json = dict[str, Any]
 _UPLOAD_BODY = {
     "requestBody": {
+        "required": True,
         "content": {
             "multipart/form-data": {
                 "schema": {
@@ -61,11 +64,46 @@ _UPLOAD_BODY = {
                         "photo": {"type": "string", "format": "binary"},
                         "video": {"type": "string", "format": "binary"},
                     },
+                    "oneOf": [{"required": ["photo"]}, {"required": ["video"]}],
                 }
             }
-        }
+        },
     }
 }
+# the spec of what the handlers below check themselves (answering HMA's 400 and message)
+_BANK_NAME = spec(pattern="^[A-Z][A-Z0-9_]{0,99}$")  # HMA_BANK_NAME within ours (BANK_NAME)
+_RATIO = spec(minimum=0, maximum=1)
+_CONTENT_TYPE = spec(enum=list(CONTENT_TYPES))
+_HMA_TYPE = spec(enum=list(HMA_TYPES))
+_ANY_TYPE = spec(enum=sorted({*HMA_NAME.values(), *SIGNAL_TYPES}))
+#: a note: text, or an empty value for none
+_NOTE = {"anyOf": [{"type": "string", "maxLength": NOTE_MAX}, {"enum": [None, False, 0, {}, []]}]}
+_TYPES = spec(pattern=r"^\s*(?:pdq|video_md5)\s*(?:,\s*(?:pdq|video_md5)?\s*)*$")
+_HASH = spec(pattern="^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$")
+#: {HMA signal type: value}: at least one, with an optional note
+_SIGNALS = spec(
+    type="object",
+    properties={
+        **{n: {"type": "string", **signal_spec(t)} for n, t in HMA_TYPES.items()},
+        "note": _NOTE,
+    },
+    additionalProperties=False,
+    anyOf=[{"required": [n]} for n in HMA_TYPES],
+)
+#: {HMA signal type: [a, b]}
+_PAIRS = spec(
+    type="object",
+    properties={
+        n: {
+            "type": "array",
+            "items": {"type": "string", **signal_spec(t)},
+            "minItems": 2,
+            "maxItems": 2,
+        }
+        for n, t in HMA_TYPES.items()
+    },
+    additionalProperties=False,
+)
 
 
 def _bad(message: str, status: int = 400) -> ApiError:
@@ -158,8 +196,12 @@ async def _from_url(
 @hashing.get("/hash", responses=errors(400, 413))
 async def hash_url(
     url: str = Query(description="media to fetch (only when URL fetching is enabled)"),
-    content_type: str | None = Query(None, description="photo or video"),
-    types: str | None = Query(None, description="comma-separated signal types"),
+    content_type: str | None = Query(
+        None, description="photo or video", json_schema_extra=_CONTENT_TYPE
+    ),
+    types: str | None = Query(
+        None, description="comma-separated signal types", json_schema_extra=_TYPES
+    ),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     """Hash media at a URL (HMA `GET /h/hash`)."""
@@ -170,7 +212,9 @@ async def hash_url(
 @hashing.post("/hash", responses=errors(400, 413), openapi_extra=_UPLOAD_BODY)
 async def hash_post(
     request: Request,
-    types: str | None = Query(None, description="comma-separated signal types"),
+    types: str | None = Query(
+        None, description="comma-separated signal types", json_schema_extra=_TYPES
+    ),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     """Hash an uploaded file sent as form field `photo` or `video` (HMA `POST /h/hash`)."""
@@ -223,8 +267,8 @@ def _coinflip(seed: str | None, bypass: bool) -> float:
 
 @matching.get("/raw_lookup", responses=errors(400, 503))
 def raw_lookup(
-    signal: str = Query(),
-    signal_type: str = Query(),
+    signal: str = Query(json_schema_extra=_HASH),
+    signal_type: str = Query(json_schema_extra=_ANY_TYPE),
     include_distance: bool = Query(False),
     banks: str | None = Query(None, description="comma-separated bank names"),
     rt: Runtime = Depends(runtime),
@@ -242,10 +286,10 @@ def raw_lookup(
 
 @matching.get("/lookup", responses=errors(400, 413, 503))
 async def lookup_get(
-    signal: str | None = Query(None),
-    signal_type: str | None = Query(None),
+    signal: str | None = Query(None, json_schema_extra=_HASH),
+    signal_type: str | None = Query(None, json_schema_extra=_ANY_TYPE),
     url: str | None = Query(None, description="media to fetch and hash instead"),
-    content_type: str | None = Query(None),
+    content_type: str | None = Query(None, json_schema_extra=_CONTENT_TYPE),
     seed: str | None = Query(None, description="makes the bank roll-out coin flip repeatable"),
     bypass_coinflip: bool = Query(False),
     banks: str | None = Query(None),
@@ -256,10 +300,7 @@ async def lookup_get(
     flip = _coinflip(seed, bypass_coinflip)
     if url:
         fs, ctype = await _from_url(url, content_type, rt, variants=True)
-        out = {}
-        for t, v in _hma_signals(fs, ctype, None).items():
-            hits = _hits(rt, v, t, only, coinflip=flip, raw=False, variants=fs.pdq_variants)
-            out[t] = _by_bank(hits, t)
+        out = await run_in_threadpool(_media_hits, rt, fs, ctype, only, flip)
         return out.get(signal_type, {}) if signal_type else out
     if not signal or not signal_type:
         raise _bad("Either url or both signal and signal_type are required")
@@ -281,7 +322,14 @@ async def lookup_post(
     """Hash an uploaded `photo` or `video` and look it up (HMA `POST /m/lookup`)."""
     fs, ctype = await _upload(request, rt, variants=True)
     flip = _coinflip(seed, bypass_coinflip == "true")
-    only = _bank_names(banks)
+    return await run_in_threadpool(_media_hits, rt, fs, ctype, _bank_names(banks), flip)
+
+
+def _media_hits(
+    rt: Runtime, fs: FileSignals, ctype: str, only: set[str] | None, flip: float
+) -> dict[str, dict[str, list[Json]]]:
+    """Matching banks for each signal of a media file, by signal type (on a thread: a match
+    may read external ids from the database)."""
     out = {}
     for t, v in _hma_signals(fs, ctype, None).items():
         hits = _hits(rt, v, t, only, coinflip=flip, raw=False, variants=fs.pdq_variants)
@@ -290,7 +338,10 @@ async def lookup_post(
 
 
 @matching.get("/index/status", responses=errors(400))
-def index_status(signal_type: str | None = Query(None), rt: Runtime = Depends(runtime)) -> Json:
+def index_status(
+    signal_type: str | None = Query(None, json_schema_extra=_HMA_TYPE),
+    rt: Runtime = Depends(runtime),
+) -> Json:
     """Per signal type: whether the index is loaded, how many hashes, and when it last caught
     up (HMA `GET /m/index/status`)."""
     s = rt.sg.matcher.status()
@@ -311,7 +362,9 @@ def index_status(signal_type: str | None = Query(None), rt: Runtime = Depends(ru
 
 
 @matching.post("/compare", responses=errors(400))
-def compare(body: Any = Body(examples=[{"pdq": ["<64 hex>", "<64 hex>"]}])) -> Json:
+def compare(
+    body: Any = Body(examples=[{"pdq": ["<64 hex>", "<64 hex>"]}], json_schema_extra=_PAIRS),
+) -> Json:
     """Compare pairs of hashes: `{type: [a, b]}` -> `{type: [matched, {"distance": n}]}`."""
     if not isinstance(body, dict):
         raise _bad("Request input was not a dict")
@@ -421,22 +474,25 @@ def _check_metadata(raw: Any) -> Json:
 
 class BankCreateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: str
-    enabled_ratio: float | None = None
-    enabled: bool | None = None
+    name: str = Field(json_schema_extra=_BANK_NAME)
+    enabled_ratio: Number | None = Field(None, json_schema_extra=_RATIO)
+    enabled: StrictBool | None = None
 
 
 class BankUpdateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: str | None = None
-    enabled_ratio: float | None = None
-    enabled: bool | None = None
+    name: str | None = Field(None, json_schema_extra=_BANK_NAME)
+    enabled_ratio: Number | None = Field(None, json_schema_extra=_RATIO)
+    enabled: StrictBool | None = None
 
 
 class ContentUpdateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    disable_until_ts: int | None = None
-    note: str | None = None
+    # at most 5 years after this process started: within the limit whenever it is checked
+    disable_until_ts: Int | None = Field(
+        None, json_schema_extra=spec(minimum=0, maximum=int(time.time()) + 5 * 365 * 86400)
+    )
+    note: str | None = Field(None, json_schema_extra=spec(maxLength=NOTE_MAX))
 
 
 @curation.get("/banks", responses=errors())
@@ -528,7 +584,7 @@ async def add_content(
     bank_name: str,
     request: Request,
     url: str | None = Query(None, description="media to fetch (when URL fetching is on)"),
-    content_type: str | None = Query(None),
+    content_type: str | None = Query(None, json_schema_extra=_CONTENT_TYPE),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> Json:
@@ -582,7 +638,7 @@ async def add_content(
 @curation.post("/bank/{bank_name}/signal", responses=errors(400, 404))
 def add_signal(
     bank_name: str,
-    body: Any = Body(examples=[{"pdq": "<64 hex>"}]),
+    body: Any = Body(examples=[{"pdq": "<64 hex>"}], json_schema_extra=_SIGNALS),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> Json:
@@ -624,7 +680,11 @@ def get_content(
     content_id: ContentId,
     include_signals: bool = Query(False),
     include_metadata: bool = Query(True),
-    signal_type: str | None = Query(None, description="include only this type's signal"),
+    signal_type: str | None = Query(
+        None,
+        description="include only this type's signal",
+        json_schema_extra=spec(enum=list(HMA_NAME.values())),
+    ),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> Json:
@@ -702,7 +762,7 @@ def update_signal_type(signal_type_name: str, _: Principal = Depends(curate)) ->
 
 @curation.get("/signal_type/index", responses=errors(400))
 def signal_type_index(
-    signal_type: str | None = Query(None),
+    signal_type: str | None = Query(None, json_schema_extra=_HMA_TYPE),
     rt: Runtime = Depends(runtime),
     _: Principal = Depends(curate),
 ) -> Json:

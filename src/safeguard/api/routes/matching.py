@@ -1,13 +1,27 @@
-"""`/v1/match...` and `/v1/index/status`: look up hashes or files in every bank. Scope: match."""
+"""`/v1/match...` and `/v1/index/status`: look up hashes or files in every bank. Scope: match.
+
+`GET /v1/match` is the hot path. `FastMatch` answers the plain, valid form of it (a known
+key with the scope, within its rate limit, well-formed hashes, a loaded index) straight
+from ASGI, as `match_hash` would, without FastAPI's routing and dependency solving, which
+cost several times the lookup itself (docs/benchmarks.md, "HTTP service"). Anything else
+(no key or a key not verified in the last seconds, bad or repeated or unknown parameters,
+an index still loading, a limit reached) goes on to the route, which answers it and its
+errors in full; the route also defines the OpenAPI entry.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from safeguard.api.app import Runtime, runtime
-from safeguard.api.auth import require
+from safeguard.api.auth import bearer_token, require
 from safeguard.api.errors import ApiError
 from safeguard.api.metrics import count_lookups
 from safeguard.api.models import (
@@ -16,8 +30,10 @@ from safeguard.api.models import (
     MatchQueries,
     MatchResultOut,
     MatchResults,
+    signal_spec,
 )
 from safeguard.api.routes.common import errors, hash_upload, result_json
+from safeguard.matching import Matcher, MatchResult
 from safeguard.signals import validate_signals
 
 router = APIRouter(prefix="/v1", tags=["match"], dependencies=[Depends(require("match"))])
@@ -27,9 +43,15 @@ MAX_FILES = 100
 
 @router.get("/match", response_model=MatchResultOut, responses=errors(400, 503))
 async def match_hash(
-    pdq: str | None = Query(None, description="PDQ hash, 64 hex digits"),
-    md5: str | None = Query(None, description="MD5, 32 hex digits"),
-    sha256: str | None = Query(None, description="SHA-256, 64 hex digits"),
+    pdq: str | None = Query(
+        None, description="PDQ hash, 64 hex digits", json_schema_extra=signal_spec("pdq")
+    ),
+    md5: str | None = Query(
+        None, description="MD5, 32 hex digits", json_schema_extra=signal_spec("md5")
+    ),
+    sha256: str | None = Query(
+        None, description="SHA-256, 64 hex digits", json_schema_extra=signal_spec("sha256")
+    ),
     banks: str | None = Query(None, description="comma-separated bank names to limit to"),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
@@ -37,12 +59,81 @@ async def match_hash(
     given = {k: v for k, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v is not None}
     query = validate_signals(given)
     only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
-    # inline, not on the thread pool: the lookup is CPU-only (and a cached or single indexed
-    # query for a match), and this is the hot path; the dict is built to the documented
-    # model, so FastAPI's re-validation of it is skipped
-    result = rt.sg.matcher.lookup(query, only)
+    # the dict is built to the documented model, so FastAPI's re-validation is skipped
+    return JSONResponse(result_json(await _lookup(rt.sg.matcher, query, only)))
+
+
+async def _lookup(
+    matcher: Matcher, query: dict[str, str], only: Collection[str] | None
+) -> MatchResult:
+    """One lookup, counted: inline when it is CPU only, on a thread when it must read the
+    database (the external id of a matched item not in the matcher's cache)."""
+    result = matcher.lookup_cached(query, only)
+    if result is None:
+        result = await run_in_threadpool(matcher.lookup, query, only)
     count_lookups([query], [result])
-    return JSONResponse(result_json(result))
+    return result
+
+
+_PARAMS = frozenset(("pdq", "md5", "sha256", "banks"))
+
+
+class FastMatch:
+    """ASGI middleware: answers a plain, valid `GET /v1/match` itself (module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.route: object = None  # the route's object, so metrics label it as the route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/match" and scope["method"] == "GET":
+            body = await self._answer(scope)
+            if body is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-length", str(len(body)).encode()),
+                            (b"content-type", b"application/json"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope) -> bytes | None:
+        """The response body, or None to leave the request to the route."""
+        params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        names = {k for k, _ in params}
+        if len(names) != len(params) or not names <= _PARAMS:
+            return None
+        given = {k: v for k, v in params if k != "banks"}
+        try:
+            query = validate_signals(given)
+        except Exception:
+            return None
+        token = bearer_token(scope)
+        rt: Runtime = scope["app"].state.runtime
+        key = rt.key_cache.cached(token) if token else None
+        if key is None or "match" not in key.scopes or not rt.sg.matcher.ready:
+            return None
+        limit = key.rate_limit or rt.service.rate_limit
+        if rt.limiter.take(f"key {key.name!r}", limit) > 0:
+            return None  # the route answers 429 (its take is refused too)
+        banks = dict(params).get("banks")
+        only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
+        result = await _lookup(rt.sg.matcher, query, only)
+        if self.route is None:
+            self.route = next(
+                r
+                for r in router.routes
+                if getattr(r, "path", None) == "/v1/match" and "GET" in getattr(r, "methods", ())
+            )
+        scope["route"] = self.route
+        content = result_json(result)
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @router.post("/match", response_model=MatchResults, responses=errors(400, 503))
@@ -56,7 +147,9 @@ def match_hashes(body: MatchQueries, rt: Runtime = Depends(runtime)) -> dict[str
 
 @router.post("/match/files", response_model=FileMatchResults, responses=errors(400, 413, 415, 503))
 async def match_files(
-    files: list[UploadFile] = File(description="one or more files"),
+    files: list[UploadFile] = File(
+        description="one or more files", min_length=1, json_schema_extra={"maxItems": MAX_FILES}
+    ),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, object]:
     """Hash uploaded files and look each up. A file that cannot be read gets its error and
