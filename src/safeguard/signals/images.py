@@ -28,6 +28,7 @@ own large buffers (progressive and multi-scan JPEG) are capped at the budget too
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import os
@@ -113,6 +114,7 @@ class _Budget:
 
 
 _budget: tuple[int, _Budget] | None = None
+_M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
 
 
 def _process_budget() -> _Budget:
@@ -122,8 +124,25 @@ def _process_budget() -> _Budget:
         capacity = decode_memory_from_env()
         # libjpeg reads JPEGMEM when a decode starts: cap its whole-image buffers too
         os.environ.setdefault("JPEGMEM", f"{max(1, capacity >> 20)}M")
+        _return_large_buffers()
         _budget = (os.getpid(), _Budget(capacity))
     return _budget[1]
+
+
+def _return_large_buffers() -> None:
+    """Make glibc give large buffers (pixels) back to the system when they are freed.
+
+    glibc serves a buffer over its mmap threshold from its own mapping and unmaps it on free,
+    but raises the threshold each time such a buffer is freed (up to 32 MiB), after which
+    buffers come from per-thread heaps that keep what they once held: concurrent decodes on
+    the server's threads then leave the process's memory above the budget. A fixed 1 MiB
+    threshold keeps every pixel buffer in its own mapping. Elsewhere than glibc: nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def decode_budget() -> int:
