@@ -98,7 +98,7 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+_HOST = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*\Z")  # \Z: no trailing newline
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
