@@ -141,6 +141,24 @@ def assert_deleted(racer: Racer, bank: str, content_ids: list[int]) -> None:
         assert racer.c.get(f"/c/bank/{bank}/content/{cid}").status_code == 404
 
 
+def assert_gone_with_audit(
+    racer: Racer, deployment: Deployment, banks: dict[str, tuple[int, list[int]]], action: str
+) -> None:
+    """After (write, bank delete) races: no error, each bank gone with every item it held, and
+    its audit trail holding `action` exactly when the write was answered with success."""
+    racer.assert_clean()
+    changes = racer.changes()
+    for name, (status, ids) in banks.items():
+        assert_deleted(racer, name, ids)
+        trail = by_bank(changes, name)
+        written = [action] if status < 300 else []
+        actions = [c["action"] for c in trail]
+        assert actions == ["bank.create", "content.add", *written, "bank.delete"], (name, status)
+        # the delete took every item the bank held, a racing add included
+        assert trail[-1]["detail"]["content_removed"] == len(ids)
+    assert orphans(deployment) == {"content": 0, "signals": 0, "features": 0}
+
+
 def test_bank_patch_racing_bank_delete(deployment: Deployment, racer: Racer) -> None:
     banks: dict[str, tuple[int, list[int]]] = {}
     for i in range(ROUNDS):
@@ -152,17 +170,7 @@ def test_bank_patch_racing_bank_delete(deployment: Deployment, racer: Racer) -> 
         )
         racer.check(gone, 204)
         banks[name] = (racer.check(patch, 200, 404), ids)
-    racer.assert_clean()
-    changes = racer.changes()
-    for name, (patched, ids) in banks.items():
-        assert_deleted(racer, name, ids)
-        actions = [c["action"] for c in by_bank(changes, name)]
-        # the audit trail holds the update exactly when it was answered 200, before the delete
-        expected = ["bank.update"] if patched == 200 else []
-        assert actions == ["bank.create", "content.add", *expected, "bank.delete"], (name, patched)
-        delete = by_bank(changes, name)[-1]
-        assert delete["detail"]["content_removed"] == len(ids)
-    assert orphans(deployment) == {"content": 0, "signals": 0, "features": 0}
+    assert_gone_with_audit(racer, deployment, banks, "bank.update")
 
 
 def test_hma_bank_put_racing_bank_delete(deployment: Deployment, racer: Racer) -> None:
@@ -230,14 +238,7 @@ def test_content_patch_racing_bank_delete(deployment: Deployment, racer: Racer) 
         )
         racer.check(gone, 204)
         banks[name] = (racer.check(patch, 200, 404), ids)
-    racer.assert_clean()
-    changes = racer.changes()
-    for name, (patched, ids) in banks.items():
-        assert_deleted(racer, name, ids)
-        actions = [c["action"] for c in by_bank(changes, name)]
-        expected = ["content.update"] if patched == 200 else []
-        assert actions == ["bank.create", "content.add", *expected, "bank.delete"], (name, patched)
-    assert orphans(deployment) == {"content": 0, "signals": 0, "features": 0}
+    assert_gone_with_audit(racer, deployment, banks, "content.update")
 
 
 def test_content_add_racing_bank_delete(deployment: Deployment, racer: Racer) -> None:
@@ -259,16 +260,7 @@ def test_content_add_racing_bank_delete(deployment: Deployment, racer: Racer) ->
         if status < 300:
             ids.append(int(added.json()["id" if i % 2 else "content_id"]))
         banks[name] = (status, ids)
-    racer.assert_clean()
-    changes = racer.changes()
-    for name, (status, ids) in banks.items():
-        assert_deleted(racer, name, ids)
-        actions = [c["action"] for c in by_bank(changes, name)]
-        added = ["content.add"] if status < 300 else []
-        assert actions == ["bank.create", "content.add", *added, "bank.delete"], (name, status)
-        # the delete took every item that was added, the racing one included
-        assert by_bank(changes, name)[-1]["detail"]["content_removed"] == len(ids)
-    assert orphans(deployment) == {"content": 0, "signals": 0, "features": 0}
+    assert_gone_with_audit(racer, deployment, banks, "content.add")
 
 
 def test_same_content_added_at_once(deployment: Deployment, racer: Racer) -> None:

@@ -132,17 +132,16 @@ async def authenticate(rt: Any, token: str, client: str) -> ApiKeyInfo:
     who, limit = f"failed-auth {client}", rt.service.auth_failure_limit
     wait = rt.limiter.wait(who, limit)
     if wait > 0:
-        raise ApiError(
-            429,
-            f"too many requests with unknown or revoked API keys from {client}",
-            "rate_limited",
-            {"Retry-After": retry_after(wait)},
-        )
+        raise _too_many(f"too many requests with unknown or revoked API keys from {client}", wait)
     try:
         return await rt.key_cache.verify(token)  # type: ignore[no-any-return]
     except AccessDenied as e:
         rt.limiter.take(who, limit)
         raise _unauthorized(e.message) from None
+
+
+def _too_many(message: str, wait: float) -> ApiError:
+    return ApiError(429, message, "rate_limited", {"Retry-After": retry_after(wait)})
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -152,12 +151,7 @@ def _unauthorized(message: str) -> ApiError:
 def _limit(rt: object, who: str, limit: int) -> None:
     wait = rt.limiter.take(who, limit)  # type: ignore[attr-defined]
     if wait > 0:
-        raise ApiError(
-            429,
-            f"rate limit of {limit} requests per minute exceeded for {who}",
-            "rate_limited",
-            {"Retry-After": retry_after(wait)},
-        )
+        raise _too_many(f"rate limit of {limit} requests per minute exceeded for {who}", wait)
 
 
 def require(scope: str, *, hma: bool = False) -> Callable[..., Awaitable[Principal]]:
