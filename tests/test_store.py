@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from safeguard import ConfigError
+from safeguard.banks import BankService
 from safeguard.store import SCHEMA_REVISION, Database, normalize_url
 from safeguard.store.database import MIGRATIONS_DIR
 
@@ -39,7 +40,7 @@ def test_upgrading_keeps_every_bank_and_its_content(db_url: str) -> None:
             text(
                 "insert into banks (id, name, description, pdq_threshold, negative, enabled,"
                 " match_ratio, created_at, created_by, updated_at) values"
-                " (1, 'old', '', 31, false, true, 1.0, '2026-01-01', 'x', '2026-01-01')"
+                " (1, 'old', '', 20, false, true, 1.0, '2026-01-01', 'x', '2026-01-01')"
             )
         )
         conn.execute(
@@ -60,6 +61,8 @@ def test_upgrading_keeps_every_bank_and_its_content(db_url: str) -> None:
         assert conn.execute(text("select count(*) from bank_content")).scalar() == 1
         assert conn.execute(text("select count(*) from content_signals")).scalar() == 1
         assert conn.execute(text("select local_features from banks")).scalar()
+    # the bank's own PDQ threshold became its entry in the thresholds of 0006
+    assert BankService(db, "test").get("old").thresholds["pdq"] == 20
     db.close()
 
 

@@ -153,8 +153,8 @@ def test_failed_transaction_leaves_nothing(sg: Safeguard) -> None:
     with pytest.raises(RuntimeError), sg.db.transaction() as s:
         s.execute(
             text(
-                "INSERT INTO banks (name, description, pdq_threshold, negative, enabled, "
-                "created_at, created_by, updated_at) VALUES ('half', '', 31, false, true, "
+                "INSERT INTO banks (name, description, negative, enabled, "
+                "created_at, created_by, updated_at) VALUES ('half', '', false, true, "
                 "CURRENT_TIMESTAMP, 'x', CURRENT_TIMESTAMP)"
             )
         )

@@ -22,7 +22,8 @@ class BankInfo:
     id: int
     name: str
     description: str
-    pdq_threshold: int
+    #: the distance threshold of every non-exact signal type in this bank
+    thresholds: dict[str, int]
     negative: bool
     enabled: bool
     match_ratio: float
@@ -35,8 +36,14 @@ class BankInfo:
     content_count: int = 0
     signal_counts: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def pdq_threshold(self) -> int:
+        """The PDQ threshold, as the first releases reported it."""
+        return self.thresholds["pdq"]
+
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
+        d["pdq_threshold"] = self.pdq_threshold
         d["created_at"] = self.created_at.isoformat()
         d["updated_at"] = self.updated_at.isoformat()
         return d

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Literal, TextIO
 
@@ -43,16 +43,18 @@ from safeguard.errors import (
     ContentNotFound,
     ImportFormatError,
     InvalidRequest,
+    SafeguardError,
 )
-from safeguard.signals import validate_signals
+from safeguard.signals import get_signal_type, signal_types, validate_signals
+from safeguard.signals.local import LocalSignal
 from safeguard.signals.local import decode as decode_local
-from safeguard.signals.pdq import DEFAULT_THRESHOLD
+from safeguard.signals.pdq import PdqSignal
 from safeguard.store import Bank, Change, Content, ContentFeatures, ContentSignal, Database
 from safeguard.store.models import utcnow
 
 #: a whole bank name (used with fullmatch: `$` would also take a final newline)
 BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
-MAX_PDQ_THRESHOLD = 128
+MAX_PDQ_THRESHOLD = PdqSignal.max_threshold  # kept for callers of the first releases
 _BATCH = 2000
 
 
@@ -65,14 +67,46 @@ def check_bank_name(name: str) -> str:
     return name
 
 
-def check_threshold(value: int) -> int:
+def check_threshold(value: int, signal_type: str = PdqSignal.name) -> int:
+    """`value` if it is a valid threshold for `signal_type`, else InvalidRequest."""
+    st = get_signal_type(signal_type)
+    label = st.name.upper() if len(st.name) <= 6 else st.name
+    if st.exact:
+        raise InvalidRequest(f"{st.name} matches identical values only: it takes no threshold")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f"PDQ threshold must be an integer, got {value!r}")
-    if not 0 <= value <= MAX_PDQ_THRESHOLD:
+        raise InvalidRequest(f"{label} threshold must be an integer, got {value!r}")
+    if not 0 <= value <= st.max_threshold:
         raise InvalidRequest(
-            f"PDQ threshold must be between 0 and {MAX_PDQ_THRESHOLD}, got {value}"
+            f"{label} threshold must be between 0 and {st.max_threshold}, got {value}"
         )
     return value
+
+
+def check_thresholds(
+    thresholds: Mapping[str, int] | None, pdq_threshold: int | None = None
+) -> dict[str, int]:
+    """Canonical {type name: threshold} from `thresholds` (names or aliases) and the
+    `pdq_threshold` of the first releases; InvalidRequest naming any bad one."""
+    clean: dict[str, int] = {}
+    for name, value in (thresholds or {}).items():
+        try:
+            st = get_signal_type(name)
+        except SafeguardError as e:
+            raise InvalidRequest(e.message) from None
+        clean[st.name] = check_threshold(value, st.name)
+    if pdq_threshold is not None:
+        clean[PdqSignal.name] = check_threshold(pdq_threshold)
+    return clean
+
+
+def effective_thresholds(stored: Mapping[str, int] | None) -> dict[str, int]:
+    """The threshold of every non-exact registered type for a bank that set `stored`."""
+    stored = stored or {}
+    return {
+        t.name: int(stored.get(t.name, t.default_threshold))
+        for t in signal_types().values()
+        if not t.exact
+    }
 
 
 #: longest source and external id stored (columns of 500 characters)
@@ -161,7 +195,8 @@ class BankService:
         self,
         name: str,
         *,
-        pdq_threshold: int = DEFAULT_THRESHOLD,
+        thresholds: Mapping[str, int] | None = None,
+        pdq_threshold: int | None = None,
         negative: bool = False,
         description: str = "",
         enabled: bool = True,
@@ -170,8 +205,10 @@ class BankService:
         trim_borders: bool = True,
         local_features: bool = True,
     ) -> BankInfo:
+        """A new bank. `thresholds` sets distance thresholds by signal type (others use
+        each type's default); `pdq_threshold` is the PDQ one, as the first releases took it."""
         check_bank_name(name)
-        check_threshold(pdq_threshold)
+        chosen = check_thresholds(thresholds, pdq_threshold)
         check_ratio(match_ratio)
         check_text("description", description)
         try:
@@ -182,7 +219,7 @@ class BankService:
                 bank = Bank(
                     name=name,
                     description=description,
-                    pdq_threshold=pdq_threshold,
+                    thresholds=chosen,
                     negative=negative,
                     enabled=enabled,
                     match_ratio=match_ratio,
@@ -195,7 +232,7 @@ class BankService:
                 )
                 s.add(bank)
                 s.flush()
-                self._log(s, "bank.create", bank, threshold=pdq_threshold, negative=negative)
+                self._log(s, "bank.create", bank, thresholds=chosen, negative=negative)
                 return self._info(s, bank, 0, {})
         except IntegrityError:  # created concurrently by someone else
             raise BankExists(name) from None
@@ -227,6 +264,7 @@ class BankService:
         *,
         new_name: str | None = None,
         enabled: bool | None = None,
+        thresholds: Mapping[str, int] | None = None,
         pdq_threshold: int | None = None,
         negative: bool | None = None,
         description: str | None = None,
@@ -235,11 +273,11 @@ class BankService:
         trim_borders: bool | None = None,
         local_features: bool | None = None,
     ) -> BankInfo:
-        """Change any of a bank's settings in one transaction: all of them, or none."""
+        """Change any of a bank's settings in one transaction: all of them, or none.
+        `thresholds` changes the thresholds of the types it names, no others."""
         if new_name is not None:
             check_bank_name(new_name)
-        if pdq_threshold is not None:
-            check_threshold(pdq_threshold)
+        chosen = check_thresholds(thresholds, pdq_threshold)
         if match_ratio is not None:
             check_ratio(match_ratio)
         check_text("description", description)
@@ -255,8 +293,12 @@ class BankService:
                     bank.enabled = enabled
                     self._log(s, "bank.enable" if enabled else "bank.disable", bank)
                 changed: dict[str, object] = {}
+                old = dict(bank.thresholds or {})
+                new = {**old, **chosen}
+                if effective_thresholds(new) != effective_thresholds(old):
+                    changed["thresholds"] = {"from": old, "to": new}
+                    bank.thresholds = new
                 for attr, value in (
-                    ("pdq_threshold", pdq_threshold),
                     ("negative", negative),
                     ("description", description),
                     ("match_ratio", match_ratio),
@@ -300,14 +342,19 @@ class BankService:
         signals: dict[str, str],
         provenance: Provenance = Provenance(),
         *,
+        quality: Mapping[str, int] | None = None,
         pdq_quality: int | None = None,
         local: str | None = None,
     ) -> AddResult:
         """Add one content item with its signals. Adding the same content again adds nothing.
 
-        `local` is the image's local-features value (signals/local.py), kept when the bank
-        matches with local features."""
+        `quality` gives the quality of signals that have one (`pdq_quality`: PDQ's, as the
+        first releases took it). `local` is the image's local-features value
+        (signals/local.py), kept when the bank matches with local features."""
         clean = validate_signals(signals)
+        quality = dict(quality or {})
+        if pdq_quality is not None:
+            quality[PdqSignal.name] = pdq_quality
         if local is not None:
             decode_local(local)  # InvalidSignal if malformed
         p = provenance = clean_provenance(provenance)
@@ -315,12 +362,12 @@ class BankService:
         if problem:
             raise InvalidRequest(problem)
         try:
-            return self._add(name, clean, provenance, pdq_quality, local)
+            return self._add(name, clean, provenance, quality, local)
         except IntegrityError:
             # the same content added by a concurrent request between our look and our
             # insert: look again, and find it
             try:
-                return self._add(name, clean, provenance, pdq_quality, local)
+                return self._add(name, clean, provenance, quality, local)
             except IntegrityError:
                 raise Conflict(f"content added to bank {name!r} concurrently; try again") from None
 
@@ -329,7 +376,7 @@ class BankService:
         name: str,
         clean: dict[str, str],
         provenance: Provenance,
-        pdq_quality: int | None,
+        quality: dict[str, int],
         local: str | None,
     ) -> AddResult:
         with self._write() as s:
@@ -343,7 +390,7 @@ class BankService:
                     and s.get(ContentFeatures, existing) is None
                 ):
                     s.add(ContentFeatures(content_id=existing, bank_id=bank.id, value=local))
-                    self._log(s, "content.update", bank, existing, added=["local"])
+                    self._log(s, "content.update", bank, existing, added=[LocalSignal.name])
                 return AddResult(existing, created=False)
             content = Content(
                 bank_id=bank.id,
@@ -364,7 +411,7 @@ class BankService:
                         bank_id=bank.id,
                         signal_type=t,
                         signal_value=v,
-                        quality=pdq_quality if t == "pdq" else None,
+                        quality=quality.get(t),
                     )
                 )
             kept = local is not None and bank.local_features
@@ -375,7 +422,7 @@ class BankService:
                 "content.add",
                 bank,
                 content.id,
-                signals=sorted(clean) + (["local"] if kept else []),
+                signals=sorted(clean) + ([LocalSignal.name] if kept else []),
             )
             return AddResult(content.id, created=True)
 
@@ -658,7 +705,7 @@ class BankService:
             id=bank.id,
             name=bank.name,
             description=bank.description,
-            pdq_threshold=bank.pdq_threshold,
+            thresholds=effective_thresholds(bank.thresholds),
             negative=bank.negative,
             enabled=bank.enabled,
             match_ratio=bank.match_ratio,

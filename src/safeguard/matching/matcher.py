@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import literal, select
 
+from safeguard.banks.service import effective_thresholds
 from safeguard.errors import IndexNotReady
 from safeguard.index import SignalIndex, index_for
 from safeguard.matching.entries import EntryTable
 from safeguard.matching.feed import ChangeFeed, ChangeRow
 from safeguard.matching.results import Match, MatchResult
-from safeguard.signals import SIGNAL_TYPES, local
-from safeguard.signals.variants import needs_dihedral, needs_trim
+from safeguard.signals import SignalType, local, signal_types
 from safeguard.store import Bank, Content, ContentFeatures, ContentSignal, Database
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ _Hit = tuple[str, int, int, int, str]
 @dataclass(frozen=True)
 class _BankMeta:
     name: str
-    threshold: int
+    thresholds: dict[str, int]
     negative: bool
     ratio: float
     dihedral: bool = True
@@ -64,7 +64,7 @@ class _BankMeta:
     def of(cls, b: Bank) -> _BankMeta:
         return cls(
             b.name,
-            b.pdq_threshold,
+            effective_thresholds(b.thresholds),
             b.negative,
             b.match_ratio,
             b.dihedral,
@@ -72,13 +72,12 @@ class _BankMeta:
             b.local_features,
         )
 
-    def allows(self, variant: str) -> bool:
-        """Whether a hit through this query variant counts for this bank."""
-        if not variant:
-            return True
-        return (self.dihedral or not needs_dihedral(variant)) and (
-            self.trim_borders or not needs_trim(variant)
-        )
+    def counts(self, st: type[SignalType], variant: str) -> bool:
+        """Whether this bank takes hits of type `st` through query variant `variant`: the
+        type's bank option (if any) is on, and the type allows the variant here."""
+        if st.bank_option is not None and not getattr(self, st.bank_option, False):
+            return False
+        return not variant or st.allows_variant(self, variant)
 
 
 @dataclass
@@ -196,7 +195,7 @@ class Matcher:
         banks: dict[int, _BankMeta] = {}
         # one list per column and type: far smaller than a tuple per row for large banks
         cols: dict[str, tuple[list[int], list[int], list[int], list[str]]] = {
-            t: ([], [], [], []) for t in (*SIGNAL_TYPES, local.NAME)
+            t: ([], [], [], []) for t in signal_types()
         }
         with self.db.transaction() as s:
             for b in s.scalars(select(Bank).where(Bank.enabled.is_(True))):
@@ -406,10 +405,11 @@ class Matcher:
         coinflip: float | None,
     ) -> list[list[_Hit]]:
         """Each query's hits (under _lock): the closest per bank and content item, over the
-        query's signals and, where the bank allows them, its PDQ variants (`pdq:<name>`) and
-        the local features of its mirror image (`local:flip_h`)."""
+        query's signals and, where the bank allows them, its variants (`<type>:<variant>`:
+        PDQ's rotations and flips, the local features of its mirror image...)."""
         best: list[dict[tuple[str, int, int], _Hit]] = [{} for _ in queries]
         meta = self._banks
+        types = signal_types()
         for t, ti in (self._types or {}).items():
             wanted = [
                 (qi, key.partition(":")[2], value)
@@ -419,10 +419,8 @@ class Matcher:
             ]
             if not wanted or len(ti.entries) == 0:
                 continue
-            if t == "pdq":
-                max_d = max((b.threshold for b in meta.values()), default=0)
-            else:
-                max_d = local.MAX_DISTANCE if t == local.NAME else 0
+            st = types[t]
+            max_d = max((b.thresholds.get(t, 0) for b in meta.values()), default=0)
             found = ti.index.query_many([v for _, _, v in wanted], max_d)
             for (qi, variant, _), hits in zip(wanted, found, strict=True):
                 for entry_id, dist in hits:
@@ -431,16 +429,14 @@ class Matcher:
                         continue
                     cid, bid = owner
                     bank = meta.get(bid)
-                    if bank is None or (t == "pdq" and dist > bank.threshold):
-                        continue
-                    if t == local.NAME and not bank.local_features:
+                    if bank is None or dist > bank.thresholds.get(t, 0):
                         continue
                     if banks is not None and bank.name not in banks:
                         continue
                     if coinflip is not None and bank.ratio < coinflip:
                         continue
-                    if t != local.NAME and not bank.allows(variant):
-                        continue  # local features, mirrored or not, follow local_features
+                    if not bank.counts(st, variant):
+                        continue
                     key = (t, bid, cid)
                     hit = (t, bid, cid, dist, variant)
                     old = best[qi].get(key)

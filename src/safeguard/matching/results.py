@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from safeguard.signals import SIGNAL_TYPES
+from safeguard.signals import signal_types
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class MatchResult:
 
 def suppressed_by(positive: Match, negatives: list[Match]) -> bool:
     for n in negatives:
-        st = SIGNAL_TYPES.get(n.signal_type)  # local features are not a stored signal type
+        st = signal_types().get(n.signal_type)
         if st is not None and st.exact:
             return True
         if n.signal_type == positive.signal_type and n.distance <= positive.distance:

@@ -1,5 +1,6 @@
-"""Hash files: read bytes once, compute MD5, SHA-256 and PDQ (and, when asked, the PDQ
-variants and local features lookups use), and report problems per file.
+"""Hash files: read bytes once, compute every registered signal type that applies (the
+digests of any file; PDQ, local features when asked, and plug-in types of decoded photos;
+with `variants`, the variants lookups use), and report problems per file.
 
 `hash_file` never raises for a bad file: the returned `FileSignals` carries `error` and
 `error_code` instead, so one bad upload never stops a batch. `hash_paths` walks files and
@@ -8,13 +9,12 @@ directories and hashes them on several processes, yielding results in input orde
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import BinaryIO
 
@@ -22,10 +22,9 @@ import numpy as np
 
 from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
 from safeguard.errors import FileProblem
+from safeguard.signals import SignalType, signal_types
 from safeguard.signals import local as local_features
 from safeguard.signals.images import decoded
-from safeguard.signals.pdq import pdq_from_rgb
-from safeguard.signals.variants import pdq_variants
 
 _READ_CHUNK = 1 << 20
 _THREADED_DIGEST_BYTES = 64 * 1024
@@ -33,59 +32,83 @@ _THREADED_DIGEST_BYTES = 64 * 1024
 
 @dataclass
 class FileSignals:
-    """What safeguard extracted from one file; `error` is set when something failed."""
+    """What safeguard extracted from one file; `error` is set when something failed.
+
+    `values` holds every signal computed, by type name (`signals()` the listable ones);
+    `quality` the quality of those that have one; `variants` the values of the content's
+    variants for lookups ({type: {variant: value}}), computed with `variants=True`."""
 
     path: str
-    md5: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
-    pdq_quality: int | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    quality: dict[str, int] = field(default_factory=dict)
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)
     width: int | None = None
     height: int | None = None
     low_quality: bool | None = None
     size: int | None = None
     error: str | None = None
     error_code: str | None = None
-    #: hashes of the ways the image may have been altered (rotations, flips, border);
-    #: computed for lookups only (`variants=True`), see signals/variants.py
-    pdq_variants: dict[str, str] | None = None
-    #: ORB keypoints and descriptors (signals/local.py), for banks that match crops;
-    #: computed with `local=True` (adds and lookups); never printed
-    local: str | None = None
-    #: the local features of the image's mirror ({"flip_h": value}), for lookups only
-    #: (`local=True` with `variants=True`); never printed
-    local_variants: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def signals(self) -> dict[str, str]:
-        """The signal values present, by signal type name."""
-        return {k: v for k in ("pdq", "md5", "sha256") if (v := getattr(self, k)) is not None}
+        """The listable signal values present, by signal type name."""
+        listable = signal_types(listable=True)
+        return {t: v for t, v in self.values.items() if t in listable}
 
     def query(self) -> dict[str, str]:
-        """What a lookup uses: the signals, `pdq:<variant>` for each PDQ variant, and the
-        local features (`local:<variant>` for those of the mirror image)."""
-        found = self.signals()
-        for name, value in (self.pdq_variants or {}).items():
-            found[f"pdq:{name}"] = value
-        if self.local is not None:
-            found[local_features.NAME] = self.local
-        for name, value in (self.local_variants or {}).items():
-            found[f"{local_features.NAME}:{name}"] = value
+        """What a lookup uses: every value (local features included) and `<type>:<variant>`
+        for each variant."""
+        found = dict(self.values)
+        for t, named in self.variants.items():
+            if t in found:
+                found.update({f"{t}:{name}": v for name, v in named.items()})
         return found
 
     def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data.pop("local")  # 12 KB of base64 a reader has no use for
-        data.pop("local_variants")
-        if self.ok:
-            data.pop("error")
-            data.pop("error_code")
-        if self.pdq_variants is None:
-            data.pop("pdq_variants")
+        """Listable values at the top level by type name, with `<type>_quality` and, where
+        computed, `<type>_variants` (local features are left out: 12 KB nobody reads)."""
+        listable = signal_types(listable=True)
+        data: dict[str, object] = {"path": self.path}
+        order = [t for t in self.values if t in listable] + [
+            t for t in listable if t not in self.values
+        ]
+        data.update((t, self.values.get(t)) for t in order)
+        data.update((f"{t}_quality", self.quality.get(t)) for t in order if listable[t].has_quality)
+        data.update(width=self.width, height=self.height, low_quality=self.low_quality)
+        data["size"] = self.size
+        if not self.ok:
+            data.update(error=self.error, error_code=self.error_code)
+        data.update((f"{t}_variants", self.variants[t]) for t in order if t in self.variants)
         return data
+
+    # the attributes of the first releases, for library callers
+
+    @property
+    def pdq(self) -> str | None:
+        return self.values.get("pdq")
+
+    @property
+    def md5(self) -> str | None:
+        return self.values.get("md5")
+
+    @property
+    def sha256(self) -> str | None:
+        return self.values.get("sha256")
+
+    @property
+    def pdq_quality(self) -> int | None:
+        return self.quality.get("pdq")
+
+    @property
+    def pdq_variants(self) -> dict[str, str] | None:
+        return self.variants.get("pdq")
+
+    @property
+    def local(self) -> str | None:
+        return self.values.get(local_features.NAME)
 
 
 def hash_bytes(
@@ -164,18 +187,32 @@ def _hash_file(
     return _signals_of(name, data, quality_floor, max_pixels, variants, local)
 
 
+def _byte_types() -> list[type[SignalType]]:
+    return [t for t in signal_types().values() if "file" in t.content_types]
+
+
+def _pixel_types(local: bool) -> list[type[SignalType]]:
+    """Photo types; local features only when asked (`local`): they cost the most."""
+    return [
+        t
+        for t in signal_types().values()
+        if "photo" in t.content_types and (local or t.name != local_features.NAME)
+    ]
+
+
 def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
-    """Stream a file too large to decode through the digests only."""
-    md5, sha256 = hashlib.md5(head, usedforsecurity=False), hashlib.sha256(head)
+    """Stream a file too large to decode through the file types that hash incrementally."""
+    streams = {t.name: h for t in _byte_types() if (h := t.stream()) is not None}
     size = len(head)
+    for h in streams.values():
+        h.update(head)
     while chunk := fh.read(_READ_CHUNK):
-        md5.update(chunk)
-        sha256.update(chunk)
+        for h in streams.values():
+            h.update(chunk)
         size += len(chunk)
     return FileSignals(
         path=name,
-        md5=md5.hexdigest(),
-        sha256=sha256.hexdigest(),
+        values={t: h.hexdigest() for t, h in streams.items()},
         size=size,
         error=f"file is {size:,} bytes, over the image limit of {max_image_bytes:,} "
         "(SAFEGUARD_MAX_IMAGE_BYTES): digests computed, no PDQ",
@@ -183,8 +220,8 @@ def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> 
     )
 
 
-def _digests(data: bytes) -> tuple[str, str]:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest()
+def _digests(data: bytes) -> dict[str, str]:
+    return {t.name: v for t in _byte_types() if (v := t.hash_bytes(data)) is not None}
 
 
 _digest_pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -206,21 +243,19 @@ def _signals_of(
     variants: bool = False,
     local: bool = False,
 ) -> FileSignals:
-    """Digests and PDQ of in-memory bytes. Digests of larger inputs run on a helper thread
+    """Every signal of in-memory bytes. Digests of larger inputs run on a helper thread
     while the image decodes (both release the GIL), so they cost almost nothing."""
+    result = FileSignals(path=path, size=len(data))
     if len(data) >= _THREADED_DIGEST_BYTES:
         pending = _digest_executor().submit(_digests, data)
-        result = _add_pdq(
-            FileSignals(path=path, size=len(data)), data, quality_floor, max_pixels, variants, local
-        )
-        result.md5, result.sha256 = pending.result()
+        _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local)
+        result.values = {**pending.result(), **result.values}
         return result
-    md5, sha256 = _digests(data)
-    result = FileSignals(path=path, md5=md5, sha256=sha256, size=len(data))
-    return _add_pdq(result, data, quality_floor, max_pixels, variants, local)
+    result.values = _digests(data)
+    return _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local)
 
 
-def _add_pdq(
+def _add_pixel_signals(
     result: FileSignals,
     data: bytes,
     quality_floor: int,
@@ -240,17 +275,17 @@ def _add_pdq(
 def _hash_pixels(
     result: FileSignals, pixels: np.ndarray, quality_floor: int, variants: bool, local: bool
 ) -> FileSignals:
-    if variants:
-        result.pdq, result.pdq_quality, result.pdq_variants = pdq_variants(pixels)
-    else:
-        result.pdq, result.pdq_quality = pdq_from_rgb(pixels)
-    result.low_quality = result.pdq_quality < quality_floor
-    if local and variants:
-        result.local, mirrored = local_features.extract_with_mirror(pixels)
-        if mirrored is not None:
-            result.local_variants = {local_features.MIRROR: mirrored}
-    elif local:
-        result.local = local_features.extract(pixels)
+    for t in _pixel_types(local):
+        hashed = t.hash_pixels(pixels, variants=variants)
+        if hashed is None:
+            continue
+        result.values[t.name] = hashed.value
+        if hashed.quality is not None:
+            result.quality[t.name] = hashed.quality
+        if variants and (t.listable or hashed.variants):
+            result.variants[t.name] = dict(hashed.variants)
+    if result.quality:
+        result.low_quality = min(result.quality.values()) < quality_floor
     return result
 
 

@@ -28,11 +28,16 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from safeguard.errors import InvalidSignal
+from safeguard.signals.base import Hashed, SignalType
+
+if TYPE_CHECKING:
+    from safeguard.index.base import SignalIndex
 
 NAME = "local"
 #: the query variant of the mirror image's features: the name the PDQ variants give a
@@ -141,3 +146,41 @@ def decode(value: str) -> tuple[np.ndarray, np.ndarray]:
     points = np.frombuffer(raw, dtype="<f2", count=2 * n, offset=2).reshape(n, 2)
     descriptors = np.frombuffer(raw, dtype=np.uint8, offset=2 + 4 * n).reshape(n, 32)
     return points.astype(np.float32), descriptors
+
+
+class LocalSignal(SignalType):
+    """Local features as a signal type: computed from photos, searched by their own index,
+    counted only for banks with `local_features` on. Values are about 12 KB, so they are not
+    listable: never in hash lists or query parameters, kept in their own table."""
+
+    name = NAME
+    description = "local features (ORB keypoints): matches crops of a banked photo"
+    content_types = ("photo",)
+    exact = False
+    default_threshold = MAX_DISTANCE
+    max_threshold = MAX_DISTANCE
+    listable = False
+    bank_option = "local_features"
+
+    @classmethod
+    def validate(cls, value: str) -> str:
+        decode(value)
+        return value
+
+    @classmethod
+    def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:
+        from safeguard.index.local import LocalFeatureIndex
+
+        index = LocalFeatureIndex()
+        index.add(zip(ids, values, strict=True))
+        return index
+
+    @classmethod
+    def hash_pixels(cls, pixels: np.ndarray, *, variants: bool = False) -> Hashed | None:
+        if not variants:
+            value = extract(pixels)
+            return None if value is None else Hashed(value)
+        value, mirrored = extract_with_mirror(pixels)
+        if value is None:
+            return None
+        return Hashed(value, None, {} if mirrored is None else {MIRROR: mirrored})

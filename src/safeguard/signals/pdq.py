@@ -7,25 +7,59 @@ for bit with the lists they produce. See docs/signals.md for how image modes are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pdqhash
 
-from safeguard.signals.base import HexDigestSignal
+from safeguard.signals.base import HammingHexSignal, Hashed
+
+if TYPE_CHECKING:
+    from safeguard.index.base import SignalIndex
 
 PDQ_BITS = 256
 DEFAULT_THRESHOLD = 31
+#: beyond half the bits, two random hashes are as likely to match as not
+MAX_THRESHOLD = PDQ_BITS // 2
 
 
-class PdqSignal(HexDigestSignal):
+class PdqSignal(HammingHexSignal):
     name = "pdq"
     aliases = ("hash_pdq", "pdq_hash")
+    description = "PDQ perceptual hash of a photo, 64 hex digits (256 bits, Hamming distance)"
+    example = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    content_types = ("photo",)
     hex_length = 64
-    exact = False
-    max_threshold = PDQ_BITS
+    has_quality = True
+    default_threshold = DEFAULT_THRESHOLD
+    max_threshold = MAX_THRESHOLD
 
     @classmethod
-    def distance(cls, a: str, b: str) -> int:
-        return (int(a, 16) ^ int(b, 16)).bit_count()
+    def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:
+        from safeguard.index.mih import MihPdqIndex
+
+        return MihPdqIndex.from_words(pdq_to_words(list(values)), np.asarray(ids, dtype=np.int64))
+
+    @classmethod
+    def hash_pixels(cls, pixels: np.ndarray, *, variants: bool = False) -> Hashed:
+        if variants:
+            from safeguard.signals.variants import pdq_variants
+
+            value, quality, others = pdq_variants(pixels)
+            return Hashed(value, quality, others)
+        value, quality = pdq_from_rgb(pixels)
+        return Hashed(value, quality)
+
+    @classmethod
+    def allows_variant(cls, bank: Any, variant: str) -> bool:
+        """Rotations and flips count where the bank has `dihedral` on, the picture inside
+        a border where it has `trim_borders` on (signals/variants.py)."""
+        from safeguard.signals.variants import needs_dihedral, needs_trim
+
+        return (bank.dihedral or not needs_dihedral(variant)) and (
+            bank.trim_borders or not needs_trim(variant)
+        )
 
 
 def pdq_from_rgb(pixels: np.ndarray) -> tuple[str, int]:

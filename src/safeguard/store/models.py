@@ -61,7 +61,9 @@ class Bank(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    # the distance thresholds this bank sets, by signal type ({"pdq": 31}); a type not named
+    # here uses its default (SignalType.default_threshold)
+    thresholds: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     negative: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # share of lookups this bank takes part in (gradual roll-out, as HMA's enabled_ratio)
