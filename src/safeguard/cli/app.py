@@ -7,34 +7,94 @@ traceback).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
+from typer.models import CommandInfo
 
-from safeguard import __version__
-from safeguard.cli import (
-    bank_cmd,
-    db_cmd,
-    demo_cmd,
-    eval_cmd,
-    hash_cmd,
-    keys_cmd,
-    match_cmd,
-    pathways_cmd,
-    serve_cmd,
-    stats_cmd,
-)
 from safeguard.cli.context import state
 from safeguard.cli.output import err_console
 from safeguard.config import Settings
 from safeguard.errors import SafeguardError
 
+# Each command's module is imported when the command is used (or listed in `safeguard --help`),
+# so `safeguard stats ...` and `safeguard pathways ...` never load the detection stack (PDQ,
+# OpenCV, faiss) that `bank`, `hash` and `match` need. name -> (module in safeguard.cli,
+# attribute: a Typer app for a command group, a function for a single command), in the order
+# `safeguard --help` lists them.
+_COMMANDS = {
+    "serve": ("serve_cmd", "serve_command"),
+    "hash": ("hash_cmd", "hash_command"),
+    "match": ("match_cmd", "match_command"),
+    "demo": ("demo_cmd", "demo_command"),
+    "bank": ("bank_cmd", "app"),
+    "db": ("db_cmd", "app"),
+    "stats": ("stats_cmd", "app"),
+    "keys": ("keys_cmd", "app"),
+    "eval": ("eval_cmd", "app"),
+    "pathways": ("pathways_cmd", "app"),
+}
+
+
+def _load_command(name: str) -> Any:
+    """The click command for `name`, from its module (what add_typer / command() would build)."""
+    module, attribute = _COMMANDS[name]
+    target = getattr(importlib.import_module(f"safeguard.cli.{module}"), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    return typer.main.get_command_from_info(
+        CommandInfo(name=name, callback=target),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The root group's commands: every name is known at once, each loaded on first access.
+    (Values are click commands; typer may vendor click, so they are not annotated as such.)"""
+
+    def __init__(self, loaded: Mapping[str, Any]) -> None:
+        self._loaded = dict(loaded)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in _COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = _load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _COMMANDS
+        yield from (n for n in self._loaded if n not in _COMMANDS)
+
+    def __len__(self) -> int:
+        return len(set(_COMMANDS) | set(self._loaded))
+
 
 class _SafeguardGroup(TyperGroup):
-    """Turns errors into one line on stderr and an exit code, never a traceback."""
+    """Turns errors into one line on stderr and an exit code, never a traceback; loads each
+    command's module when the command is used."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands(self.commands)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)  # names only: nothing is imported to list them
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -77,20 +137,12 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(bank_cmd.app, name="bank")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(stats_cmd.app, name="stats")
-app.add_typer(keys_cmd.app, name="keys")
-app.add_typer(eval_cmd.app, name="eval")
-app.add_typer(pathways_cmd.app, name="pathways")
-app.command("serve")(serve_cmd.serve_command)
-app.command("hash")(hash_cmd.hash_command)
-app.command("match")(match_cmd.match_command)
-app.command("demo")(demo_cmd.demo_command)
 
 
 def _version(value: bool) -> None:
     if value:
+        from safeguard._version import __version__
+
         typer.echo(f"safeguard {__version__}")
         raise typer.Exit()
 

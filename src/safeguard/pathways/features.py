@@ -223,6 +223,31 @@ def _max_in_window(p: pl.DataFrame, period: str, name: str) -> pl.DataFrame:
     )
 
 
+def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the undirected graph on nodes 0..n-1 with edges (a[i], b[i]):
+    each node's label is the smallest node in its component.
+
+    Numpy only (the base install has no SciPy): every root with an edge into another tree is
+    hooked under the smaller root, then paths are shortened until each node points at its
+    root; repeated until no edge joins two trees. A node only ever points at a smaller node,
+    so there are no cycles, and each round removes at least one root.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    while True:
+        pa, pb = parent[a], parent[b]
+        crossing = pa != pb
+        if not crossing.any():
+            return parent
+        np.minimum.at(parent, np.maximum(pa, pb)[crossing], np.minimum(pa, pb)[crossing])
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+
+
 def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Groups among each subject's approached minors: (s, target_groups).
 
@@ -231,9 +256,6 @@ def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     minors are in one group when they are connected in it (directly, or through a friend
     they share, or a chain of such links).
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     if pm.height == 0:
         return pl.DataFrame(schema={"s": pl.UInt32, "target_groups": pl.UInt32})
     nodes = (
@@ -246,12 +268,7 @@ def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     e = links.join(nodes, left_on=["s", "m"], right_on=["s", "a"]).join(
         nodes.rename({"node": "node_y"}), left_on=["s", "y"], right_on=["s", "a"]
     )
-    n = nodes.height
-    graph = coo_matrix(
-        (np.ones(e.height, dtype=np.int8), (e["node"].to_numpy(), e["node_y"].to_numpy())),
-        shape=(n, n),
-    )
-    _, labels = connected_components(graph, directed=False)
+    labels = component_labels(nodes.height, e["node"].to_numpy(), e["node_y"].to_numpy())
     return (
         nodes.with_columns(pl.Series("label", labels))
         .join(pm, left_on=["s", "a"], right_on=["s", "m"], how="semi")

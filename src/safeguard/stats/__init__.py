@@ -8,18 +8,31 @@ local press stories do, with sources and caveats. See docs/stats.md.
     stats = StatsService.open(settings)
     stats.import_files(["prc-pfa-2017-18.csv"])
     print(stats.summary("Devon and Cornwall", "2016/17", "2020/21").to_json())
+
+The names below are loaded on first use (PEP 562): importing a part of the package (periods,
+geography, ingest) loads only that part.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import safeguard.store.stats_tables  # noqa: F401  (registers the tables on Base.metadata)
-from safeguard.config import Settings
-from safeguard.stats.analysis import Analysis, Summary
-from safeguard.stats.errors import StatsError, StatsImportError
-from safeguard.stats.repository import ImportInfo, StatsRepository, import_paths
-from safeguard.store import Database
+if TYPE_CHECKING:
+    from safeguard.stats.analysis import Analysis, Summary
+    from safeguard.stats.errors import StatsError, StatsImportError
+    from safeguard.stats.repository import ImportInfo
+    from safeguard.stats.service import StatsService
+
+# public name -> the module that defines it
+_LAZY = {
+    "Analysis": "safeguard.stats.analysis",
+    "Summary": "safeguard.stats.analysis",
+    "StatsError": "safeguard.stats.errors",
+    "StatsImportError": "safeguard.stats.errors",
+    "ImportInfo": "safeguard.stats.repository",
+    "StatsService": "safeguard.stats.service",
+}
 
 __all__ = [
     "Analysis",
@@ -31,47 +44,15 @@ __all__ = [
 ]
 
 
-class StatsService:
-    """The statistics module over one store."""
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and keep the name here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'safeguard.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-    def __init__(self, db: Database, actor: str = "") -> None:
-        self.db = db
-        self.repo = StatsRepository(db, actor)
-        self.analysis = Analysis(self.repo)
 
-    @classmethod
-    def open(cls, settings: Settings | None = None) -> StatsService:
-        settings = settings or Settings.from_env()
-        return cls(Database.open(settings.database_url), settings.actor)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> StatsService:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def import_files(
-        self,
-        paths: list[str | Path],
-        fmt: str | None = None,
-        *,
-        replace: bool = False,
-        source: str = "nspcc",
-        release: str = "",
-    ) -> list[ImportInfo]:
-        return import_paths(
-            self.repo,
-            [str(p) for p in paths],
-            fmt,
-            replace=replace,
-            source=source,
-            release=release,
-        )
-
-    def summary(
-        self, geography: str, first: str | None = None, last: str | None = None, **kw: object
-    ) -> Summary:
-        return self.analysis.summary(geography, first, last, **kw)  # type: ignore[arg-type]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

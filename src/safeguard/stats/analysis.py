@@ -23,12 +23,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from safeguard.stats import reference
 from safeguard.stats.errors import NoFigures, StatsError
 from safeguard.stats.geography import FORCE, Geography, gazetteer
 from safeguard.stats.periods import FY, Period, Span, kind_name, parse_period
-from safeguard.stats.repository import FigureRow, StatsRepository
+
+if TYPE_CHECKING:  # the repository (SQLAlchemy) is passed in, never imported here
+    from safeguard.stats.repository import FigureRow, StatsRepository
 
 IMAGE_OFFENCES = ("image", "86", "86/2", "86/10", "86/15", "other")
 

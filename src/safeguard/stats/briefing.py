@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from safeguard import __version__
+from safeguard._version import __version__
 from safeguard.stats import reference
 from safeguard.stats.analysis import Analysis, Summary, YearValue, num
 from safeguard.stats.chart import draw_chart
