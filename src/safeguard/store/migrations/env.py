@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import safeguard.store.event_tables  # noqa: F401  (feed cursors join Base.metadata)
 import safeguard.store.stats_tables  # noqa: F401  (its tables join Base.metadata)
 from safeguard.store.models import Base
 
