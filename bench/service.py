@@ -18,12 +18,25 @@ and the first measurement ran, `rss_mb_end` at the end.
 
     python bench/service.py --size 1000000 --seconds 30 --json
     python bench/service.py --size 1000000 --seconds 30 --soak 600 --json
+
+With `--join` (PostgreSQL, `--database-url`) it measures a server joining a running
+deployment instead (issue #14): in its own schema it banks `--size` hashes, then
+  library  times `Matcher` built from the store ("cold") against `Matcher` started from an
+           index snapshot plus the catch-up of changes committed after it, and the longest
+           lookup stall while the snapshot is written;
+  server   starts a first `safeguard serve` with SAFEGUARD_SNAPSHOT_DIR and keeps it under
+           load, then times a second server until `/readyz` says 200, started cold and
+           started with the snapshot directory; all three must answer a query set alike.
+
+    python bench/service.py --join --size 1000000 \
+        --database-url postgresql://postgres@127.0.0.1:5432/test --json
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -183,9 +196,14 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="build the store even if cached")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--drive", help=argparse.SUPPRESS)
+    ap.add_argument("--join", action="store_true", help="time a server joining (see above)")
+    ap.add_argument("--schema", help="--join: keep the store in this schema and reuse it")
     args = ap.parse_args()
     if args.drive:
         driver_main(args)
+        return
+    if args.join:
+        join_main(args)
         return
 
     from safeguard import Safeguard
@@ -313,6 +331,274 @@ def main() -> None:
         "ratio_vs_health": round(lookups["per_s"] / health["per_s"], 3),
         "ratio_vs_in_process": round(lookups["per_s"] / in_process, 3),
     }
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+# -- a server joining a running deployment (--join) -----------------------------------------
+
+
+def _http(port: int, path: str, token: str = "") -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return 0, b""
+
+
+def _start_server(env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, int, float]:
+    """Start `safeguard serve`; returns it, its port and the seconds until /readyz is 200."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [SAFEGUARD, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "w"),  # noqa: SIM115 - the child keeps it
+        start_new_session=True,
+    )
+    while _http(port, "/readyz")[0] != 200:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited while starting: {log.read_text()[-2000:]}")
+        time.sleep(0.05)
+    return proc, port, time.perf_counter() - t0
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+
+
+def _server_answers(port: int, token: str, queries: list[str]) -> list:
+    out = []
+    for q in queries:
+        status, body = _http(port, f"/v1/match?pdq={q}", token)
+        out.append([status, json.loads(body) if status == 200 else None])
+    return out
+
+
+def _join_store(args: argparse.Namespace, url: str) -> tuple[str, str, bool]:
+    """The store's URL (its own schema), the key's token, and whether it was reused."""
+    from sqlalchemy import create_engine, text
+
+    from safeguard import Safeguard
+    from safeguard.access import KeyService
+    from safeguard.banks import HashRecord
+
+    schema = args.schema or f"bench_join_{os.getpid()}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        reuse = bool(
+            args.schema
+            and conn.execute(
+                text(
+                    "select 1 from information_schema.tables where table_schema = :s "
+                    "and table_name = 'banks'"
+                ),
+                {"s": schema},
+            ).first()
+        )
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in url else "?"
+    store = f"{url}{sep}options=-csearch_path%3D{schema}"
+    with Safeguard.open(database_url=store, actor="bench") as sg:
+        if reuse and sg.banks.get("bench").content_count >= args.size:
+            token = (
+                KeyService(sg.db, "bench")
+                .create(f"join-{os.getpid()}", ["match"], rate_limit=10**9)
+                .token
+            )
+            return store, token, True
+        rng = random.Random(1)
+        sg.banks.create("bench")
+        for start in range(0, args.size, 100_000):
+            n = min(100_000, args.size - start)
+            records = [HashRecord({"pdq": h}) for h in random_hashes(rng, n)]
+            sg.banks.import_records("bench", records, source="bench")
+        token = (
+            KeyService(sg.db, "bench")
+            .create(f"join-{os.getpid()}", ["match"], rate_limit=10**9)
+            .token
+        )
+    return store, token, False
+
+
+def _drop_schema(url: str, store: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    schema = store.rsplit("%3D", 1)[1]
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _banked_sample(store: str, n: int) -> list[str]:
+    from sqlalchemy import text
+
+    from safeguard import Safeguard
+
+    with Safeguard.open(database_url=store, actor="bench") as sg, sg.db.transaction() as s:
+        return list(
+            s.scalars(
+                text("select signal_value from content_signals order by id limit :n"), {"n": n}
+            )
+        )
+
+
+def _change_after_snapshot(store: str, rng: random.Random) -> None:
+    """Changes the joiner must catch up on: an import of 1,000 hashes, 100 removals."""
+    from safeguard import Safeguard
+    from safeguard.banks import HashRecord
+
+    with Safeguard.open(database_url=store, actor="bench") as sg:
+        sg.banks.import_records(
+            "bench", [HashRecord({"pdq": h}) for h in random_hashes(rng, 1000)], source="late"
+        )
+        for item in sg.banks.content_page("bench", limit=100):
+            sg.banks.remove_content("bench", item.id)
+
+
+def _library_join(store: str, snap: Path, queries: list[dict], rng: random.Random) -> dict:
+    import threading
+
+    from safeguard import Safeguard
+    from safeguard.matching import Matcher
+
+    with Safeguard.open(database_url=store, actor="bench") as sg:
+        t0 = time.perf_counter()
+        first = Matcher(sg.db, auto_refresh=False)
+        first.refresh()
+        cold_s = time.perf_counter() - t0
+        # the longest lookup while the snapshot is written (lookups go on in a thread)
+        stop, stalls = threading.Event(), [0.0]
+
+        def lookups() -> None:
+            i, last = 0, time.perf_counter()
+            while not stop.is_set():
+                first.lookup(queries[i % len(queries)])
+                now = time.perf_counter()
+                stalls[0] = max(stalls[0], now - last)
+                last, i = now, i + 1
+
+        thread = threading.Thread(target=lookups)
+        thread.start()
+        time.sleep(0.5)
+        stalls[0] = 0.0
+        t0 = time.perf_counter()
+        written = first.save_snapshot(snap)
+        save_s = time.perf_counter() - t0
+        stop.set()
+        thread.join()
+        _change_after_snapshot(store, rng)
+        t0 = time.perf_counter()
+        joined = Matcher(sg.db, auto_refresh=False, snapshot_dir=snap)
+        joined.refresh()
+        snap_s = time.perf_counter() - t0
+        status = joined.status()
+        t0 = time.perf_counter()
+        cold = Matcher(sg.db, auto_refresh=False)
+        cold.refresh()
+        cold_after_s = time.perf_counter() - t0
+        same = [r.to_json() for r in joined.lookup_many(queries)] == [
+            r.to_json() for r in cold.lookup_many(queries)
+        ]
+    return {
+        "cold_build_s": round(cold_s, 2),
+        "cold_build_after_changes_s": round(cold_after_s, 2),
+        "snapshot_write_s": round(save_s, 2),
+        "snapshot_mb": round(sum(f.stat().st_size for f in written.iterdir()) / 2**20, 1),
+        "longest_lookup_stall_during_write_ms": round(stalls[0] * 1000, 1),
+        "snapshot_start_s": round(snap_s, 2),
+        "snapshot_source": status.source,
+        "changes_caught_up": status.changes_applied,
+        "ratio": round(snap_s / cold_after_s, 3),
+        "same_answers": same,
+    }
+
+
+def join_main(args: argparse.Namespace) -> None:
+    if not args.database_url or not args.database_url.startswith("postgresql"):
+        raise SystemExit("--join needs --database-url postgresql://...")
+    tmp = Path(tempfile.mkdtemp(prefix="sg-bench-join-"))
+    snap = tmp / "snapshots"
+    rng = random.Random(2)
+    t0 = time.perf_counter()
+    store, token, reused = _join_store(args, args.database_url)
+    load_s = time.perf_counter() - t0
+    banked = _banked_sample(store, 5000)
+    pdqs = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(250)]
+    pdqs += random_hashes(rng, 250)
+    queries = [{"pdq": q} for q in pdqs]
+    result: dict = {"size": args.size, "backend": "postgresql", "store_reused": reused}
+    result["load_s"] = round(load_s, 1)
+    servers: list[subprocess.Popen] = []
+    try:
+        result["library"] = _library_join(store, snap, queries, rng)
+        env = {
+            **os.environ,
+            "SAFEGUARD_HOME": str(tmp / "home"),
+            "SAFEGUARD_DATABASE_URL": store,
+            "SAFEGUARD_STARTUP_WAIT": "3600",
+        }
+        snap_env = {**env, "SAFEGUARD_SNAPSHOT_DIR": str(snap), "SAFEGUARD_SNAPSHOT_INTERVAL": "5"}
+        first, port_a, first_s = _start_server(snap_env, args.workers, tmp / "a.log")
+        servers.append(first)
+        base = {"host": "127.0.0.1", "port": port_a, "token": token, "clients": 2}
+        paths = [f"/v1/match?pdq={q}" for q in pdqs]
+        load_spec = tmp / "load.json"
+        load_spec.write_text(json.dumps({**base, "paths": paths, "seconds": 3600}))
+        driver = subprocess.Popen(
+            [sys.executable, __file__, "--drive", str(load_spec)], stdout=subprocess.DEVNULL
+        )
+        servers.append(driver)
+        versions_before = {p.name for p in snap.iterdir() if p.name.isdigit()}
+        _change_after_snapshot(store, rng)  # the first server's job snapshots this, if wired
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if {p.name for p in snap.iterdir() if p.name.isdigit()} - versions_before:
+                break
+            time.sleep(0.5)
+        written_by_server = bool(
+            {p.name for p in snap.iterdir() if p.name.isdigit()} - versions_before
+        )
+        _change_after_snapshot(store, rng)
+        cold, port_b, cold_s = _start_server(env, 1, tmp / "b.log")
+        servers.append(cold)
+        joined, port_c, join_s = _start_server(snap_env, 1, tmp / "c.log")
+        servers.append(joined)
+        time.sleep(1.0)  # each follows the log every 0.25 s
+        answers = [_server_answers(p, token, pdqs) for p in (port_a, port_b, port_c)]
+        log_c = (tmp / "c.log").read_text()
+        result["server"] = {
+            "first_ready_s": round(first_s, 2),
+            "snapshot_written_by_server": written_by_server,
+            "cold_ready_s": round(cold_s, 2),
+            "snapshot_ready_s": round(join_s, 2),
+            "started_from_snapshot": "index loaded from snapshot" in log_c,
+            "ratio": round(join_s / cold_s, 3),
+            "same_answers": answers[0] == answers[1] == answers[2],
+            "all_200": all(a[0] == 200 for ans in answers for a in ans),
+        }
+    finally:
+        for proc in reversed(servers):
+            if proc.args[1:2] == ["serve"]:
+                _stop(proc)
+            else:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.schema:
+            _drop_schema(args.database_url, store)
     print(json.dumps(result, indent=None if args.json else 2))
 
 

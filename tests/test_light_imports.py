@@ -249,11 +249,6 @@ def test_component_labels_match_a_graph_search() -> None:
     assert set(component_labels(5000, order[:-1], order[1:]).tolist()) == {0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="safeguard/cli/context.py imports the engine at module level (it must import it "
-    "inside CliState.open); the root callback imports that module for every command",
-)
 @pytest.mark.parametrize("command", [["stats", "--help"], ["pathways", "--help"]])
 def test_cli_help_of_stats_and_pathways_loads_no_detection_stack(
     command: list[str], tmp_path: Path

@@ -10,6 +10,8 @@ SAFEGUARD_DECODE_MEMORY   MiB that image decodes in one process may hold at once
 SAFEGUARD_DECODE_WAIT     seconds a decode waits for that memory before giving up (default 5)
 SAFEGUARD_WORKERS         processes used to hash many files (default: number of CPUs)
 SAFEGUARD_ACTOR           who is recorded as making changes (default: cli:<login name>)
+SAFEGUARD_RECORD_MATCHES  0 stops writing a `match.recorded` event for every match (default 1;
+                          docs/events.md)
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ def _int_env(name: str, default: int, minimum: int = 0) -> int:
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _bool_env(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
 
 
 def decode_memory_from_env() -> int:
@@ -76,6 +89,7 @@ class Settings:
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     actor: str = field(default_factory=_default_actor)
+    record_matches: bool = True
 
     @classmethod
     def from_env(
@@ -102,6 +116,7 @@ class Settings:
             max_image_bytes=_int_env("SAFEGUARD_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1),
             workers=_int_env("SAFEGUARD_WORKERS", os.cpu_count() or 1, 1),
             actor=actor or os.environ.get("SAFEGUARD_ACTOR") or _default_actor(),
+            record_matches=_bool_env("SAFEGUARD_RECORD_MATCHES", True),
         )
 
     def with_(self, **changes: object) -> Settings:

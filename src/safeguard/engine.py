@@ -9,42 +9,173 @@
         if result.matched:
             ...
 
-The CLI (and later the HTTP API) are thin layers over this class.
+The CLI and the HTTP API are thin layers over this class: everything they do with banks,
+hashes and matches goes through it (`match` with banks, coin flip, switched-off content and a
+file's variants and local features; `add_hashed`; `changes`; `compare`; `signal_types`), so
+neither names a signal type, a threshold or a table.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from safeguard.banks import BankService, HashRecord, ImportReport, Provenance
 from safeguard.banks.formats import EmptyHashList, read_hash_list, write_hash_list
-from safeguard.banks.records import AddResult
+from safeguard.banks.records import AddResult, BankInfo
 from safeguard.config import Settings
-from safeguard.errors import FileProblem
-from safeguard.matching import Matcher, MatchResult
-from safeguard.signals import validate_signals
+from safeguard.errors import FileProblem, InvalidRequest, InvalidSignal
+from safeguard.events.recorder import MatchRecorder
+from safeguard.matching import IndexStatus, Matcher, MatchResult
+from safeguard.signals import LocalSignal, SignalType, get_signal_type, validate_signals
+from safeguard.signals import signal_types as _registry
 from safeguard.signals.files import (
     FileSignals,
     hash_bytes,
     hash_file,
-    hash_items,
     hash_paths,
     iter_input_files,
 )
+from safeguard.signals.files import hash_items as _hash_items
 from safeguard.store import Database
+from safeguard.store.models import Change
+
+#: what hashing is for: a hash to show, a lookup (variants and local features too), an add
+#: (local features too)
+Purpose = Literal["hash", "match", "add"]
+_PURPOSES: dict[str, dict[str, bool]] = {
+    "hash": {"variants": False, "local": False},
+    "match": {"variants": True, "local": True},
+    "add": {"variants": False, "local": True},
+}
+#: a query: raw {signal type: value} (validated), or a hashed file (its `query()`)
+Query = Mapping[str, str] | FileSignals
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One row of the append-only change log: who changed what, when."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    bank_name: str | None
+    content_id: int | None
+    detail: dict[str, object]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "bank_name": self.bank_name,
+            "content_id": self.content_id,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How far apart two values of one signal type are, and whether that is a match at the
+    type's default threshold."""
+
+    signal_type: str
+    distance: int
+    matched: bool
+
+
+def signal_types(*, listable: bool | None = None) -> dict[str, type[SignalType]]:
+    """Every registered signal type by name (`listable=True`: those whose values go in hash
+    lists and query parameters), for the faces to build their parameters from."""
+    return _registry(listable=listable)
+
+
+def hash_items(
+    items: list[str | FileSignals],
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    purpose: Purpose = "hash",
+    quality_floor: int | None = None,
+) -> Iterator[FileSignals]:
+    """Hash the output of `iter_input_files` on a process pool, in input order, as `purpose`
+    needs (see `Safeguard.hash_for`), with no store opened; `quality_floor` overrides the
+    settings' (below it a perceptual hash is marked low quality)."""
+    if quality_floor is not None:
+        settings = settings.with_(pdq_quality_floor=quality_floor)
+    return _hash_items(items, settings, workers=workers, **_PURPOSES[purpose])
+
+
+def redacted_url(url: str) -> str:
+    """A database URL with its password hidden, for showing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def parse_thresholds(given: Iterable[str]) -> dict[str, int]:
+    """{type: threshold} from `TYPE=N` texts (as the CLI's repeatable `--threshold` takes
+    them); a bare `N` sets the one non-exact listable type, where there is exactly one."""
+    out: dict[str, int] = {}
+    for text in given:
+        name, sep, number = str(text).partition("=")
+        if not sep:
+            name, number = "", name
+        try:
+            value = int(number.strip())
+        except ValueError:
+            raise InvalidRequest(f"threshold {text!r}: expected TYPE=N or N") from None
+        if name:
+            st = get_signal_type(name)
+        else:
+            fuzzy = [t for t in signal_types(listable=True).values() if not t.exact]
+            if len(fuzzy) != 1:
+                names = ", ".join(t.name for t in fuzzy)
+                raise InvalidRequest(f"threshold {text!r}: say which type (TYPE=N; one of {names})")
+            st = fuzzy[0]
+        out[st.name] = value
+    return out
 
 
 class Safeguard:
     """A handle on one safeguard store: banks, hashing and matching."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        on_change: Callable[[], None] | None = None,
+        *,
+        source: str = "library",
+    ) -> None:
         self.settings = settings
         self.db = db
-        self.banks = BankService(db, settings.actor)
+        #: which face asks (library, cli, http): recorded with every match
+        self.source = source
+        #: writes a `match.recorded` event for every match, off the lookup path (events/)
+        self.recorder = MatchRecorder(db, enabled=settings.record_matches)
+        #: called after every committed change made through `banks_for` (a server applies
+        #: it to its own index before it answers)
+        self.on_change = on_change
+        self.banks = BankService(db, settings.actor, on_change=self._changed)
         self.matcher = Matcher(db)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def banks_for(self, actor: str | None = None) -> BankService:
+        """Bank operations recorded as `actor` (default: the settings' actor)."""
+        if actor is None or actor == self.settings.actor:
+            return self.banks
+        return BankService(self.db, actor, on_change=self._changed)
 
     @classmethod
     def open(
@@ -54,16 +185,20 @@ class Safeguard:
         database_url: str | None = None,
         home: str | os.PathLike[str] | None = None,
         actor: str | None = None,
+        source: str = "library",
     ) -> Safeguard:
         """Open (and if needed create and migrate) a store: the one `settings` names, or
-        else the environment's, with `database_url`, `home` and `actor` overriding it."""
+        else the environment's, with `database_url`, `home` and `actor` overriding it.
+        `source` names the face that asks (recorded with every match)."""
         if settings is None:
             settings = Settings.from_env(home=home, database_url=database_url, actor=actor)
         elif (home, database_url, actor) != (None, None, None):
             raise TypeError("give either settings or home/database_url/actor, not both")
-        return cls(settings, Database.open(settings.database_url))
+        return cls(settings, Database.open(settings.database_url), source=source)
 
     def close(self) -> None:
+        """Write the match records still queued, then close the store."""
+        self.recorder.close()
         self.db.close()
 
     def __enter__(self) -> Safeguard:
@@ -103,14 +238,34 @@ class Safeguard:
             local=local,
         )
 
+    def hash_for(self, data: bytes, name: str, purpose: Purpose = "hash") -> FileSignals:
+        """Signals of in-memory content as `purpose` needs them: "hash" (to show), "match"
+        (with the variants and local features lookups use), "add" (with local features)."""
+        return self.hash_bytes(data, name, **_PURPOSES[purpose])
+
     def hash_paths(
         self,
         paths: Iterable[str | os.PathLike[str]],
         *,
         workers: int | None = None,
         local: bool = False,
+        purpose: Purpose | None = None,
     ) -> Iterator[FileSignals]:
+        """Hash every file under `paths` (directories walked), in input order, with local
+        features where `local`, or as `purpose` needs (see `hash_for`)."""
+        if purpose is not None:
+            return self.hash_items(list(iter_input_files(paths)), workers=workers, purpose=purpose)
         return hash_paths(paths, self.settings, workers=workers, local=local)
+
+    def hash_items(
+        self,
+        items: list[str | FileSignals],
+        *,
+        workers: int | None = None,
+        purpose: Purpose = "hash",
+    ) -> Iterator[FileSignals]:
+        """Hash the output of `iter_input_files`, in input order, as `purpose` needs."""
+        return hash_items(items, self.settings, workers=workers, purpose=purpose)
 
     # -- banking ---------------------------------------------------------------------------
 
@@ -119,21 +274,79 @@ class Safeguard:
     ) -> tuple[FileSignals, AddResult]:
         """Hash a file and add it to `bank`. Raises FileProblem if it has no usable signal."""
         signals = self.hash_file(path, local=True)
-        return signals, self.add_signals_of(bank, signals, provenance)
+        return signals, self.add_hashed(bank, signals, provenance)
 
-    def add_signals_of(
-        self, bank: str, signals: FileSignals, provenance: Provenance = Provenance()
+    def add_hashed(
+        self,
+        bank: str,
+        signals: FileSignals,
+        provenance: Provenance = Provenance(),
+        *,
+        signal_types: Collection[str] | None = None,
+        actor: str | None = None,
     ) -> AddResult:
-        """Add already-hashed file signals to `bank` (a file that is not an image adds its
-        digests only, and a file that could not be read raises FileProblem)."""
+        """Add a hashed file's signals to `bank` with their qualities and the values that
+        are not listable (local features). A file that is not an image adds its digests
+        only; one with no signal raises FileProblem. `signal_types` keeps only those types
+        (and values computed with them: local features go with a photo's types); `actor`
+        records who added it (default: the settings' actor)."""
         found = signals.signals()
+        if signal_types is not None:
+            found = {t: v for t, v in found.items() if t in signal_types}
         if not found:
             raise FileProblem(
                 signals.error or "no signal could be computed", signals.error_code or "unreadable"
             )
-        return self.banks.add(
-            bank, found, provenance, pdq_quality=signals.pdq_quality, local=signals.local
+        listable = _registry(listable=True)
+        unlisted = {
+            t: v for t, v in signals.values.items() if t not in listable and _applies_with(t, found)
+        }
+        quality = {t: q for t, q in signals.quality.items() if t in found}
+        return self.banks_for(actor).add(
+            bank, found, provenance, quality=quality, local=unlisted.get(LocalSignal.name)
         )
+
+    def add_signals_of(
+        self, bank: str, signals: FileSignals, provenance: Provenance = Provenance()
+    ) -> AddResult:
+        """The name of the first releases for `add_hashed`."""
+        return self.add_hashed(bank, signals, provenance)
+
+    def create_bank(
+        self,
+        name: str,
+        *,
+        thresholds: Mapping[str, int] | None = None,
+        actor: str | None = None,
+        **options: object,
+    ) -> BankInfo:
+        """Create a bank; `thresholds` ({type: distance}) for its non-exact types, the rest
+        as `BankService.create` takes them; `actor`: who (default: the settings' actor)."""
+        return _with_thresholds(self.banks_for(actor).create, name, thresholds, options)
+
+    def update_bank(
+        self,
+        name: str,
+        *,
+        thresholds: Mapping[str, int] | None = None,
+        actor: str | None = None,
+        **options: object,
+    ) -> BankInfo:
+        """Change a bank's settings in one transaction (`thresholds` as in `create_bank`)."""
+        return _with_thresholds(self.banks_for(actor).update, name, thresholds, options)
+
+    def changes(self, after: int = 0, limit: int = 100) -> list[ChangeRecord]:
+        """The change log (the audit trail) after id `after`, oldest first, at most `limit`."""
+        with self.db.transaction() as s:
+            rows = s.scalars(
+                select(Change).where(Change.id > after).order_by(Change.id).limit(limit)
+            ).all()
+            return [
+                ChangeRecord(
+                    c.id, c.at, c.actor, c.action, c.bank_name, c.content_id, dict(c.detail or {})
+                )
+                for c in rows
+            ]
 
     def import_list(
         self,
@@ -162,18 +375,131 @@ class Safeguard:
 
     # -- matching --------------------------------------------------------------------------
 
+    @staticmethod
+    def signal_types(*, listable: bool | None = None) -> dict[str, type[SignalType]]:
+        """Every registered signal type by name (see the module function)."""
+        return signal_types(listable=listable)
+
+    @staticmethod
+    def check_signals(signals: Mapping[str, str]) -> dict[str, str]:
+        """Canonical {type name: value} of raw signals, or InvalidSignal naming the problem."""
+        return validate_signals(dict(signals))
+
+    def compare(self, signal_type: str, a: str, b: str) -> Comparison:
+        """The distance between two values of a type, and whether they match at its default
+        threshold. InvalidSignal for an unknown type or a malformed value."""
+        st = get_signal_type(signal_type)
+        if not st.listable:
+            raise InvalidSignal(f"{st.name} values cannot be compared here")
+        d = st.distance(st.validate(a), st.validate(b))
+        return Comparison(st.name, d, d <= st.default_threshold)
+
+    @property
+    def ready(self) -> bool:
+        """True once the match index is loaded."""
+        return self.matcher.ready
+
+    def index_status(self) -> IndexStatus:
+        """What the match index holds and how current it is (never waits on a refresh)."""
+        return self.matcher.status()
+
+    def match(
+        self,
+        query: Query,
+        *,
+        banks: Collection[str] | None = None,
+        coinflip: float | None = None,
+        include_disabled: bool = False,
+        actor: str | None = None,
+    ) -> MatchResult:
+        """Match raw signals ({"pdq": "...", "md5": "..."}: validated) or a hashed file (its
+        signals, variants and local features) against every enabled bank: only `banks`
+        where given; with `coinflip` (0-1) only banks whose match ratio is at least that;
+        switched-off content too with `include_disabled`. `actor` is who asked."""
+        return self.match_many(
+            [query], banks=banks, coinflip=coinflip, include_disabled=include_disabled, actor=actor
+        )[0]
+
+    def match_many(
+        self,
+        queries: Sequence[Query],
+        *,
+        banks: Collection[str] | None = None,
+        coinflip: float | None = None,
+        include_disabled: bool = False,
+        actor: str | None = None,
+    ) -> list[MatchResult]:
+        """`match` for many queries in one pass over the indexes."""
+        clean = [_query_of(q) for q in queries]
+        results = self.matcher.lookup_many(
+            clean, banks, coinflip=coinflip, include_disabled=include_disabled
+        )
+        self._after_lookup(clean, results, actor)
+        return results
+
+    def match_cached(
+        self,
+        signals: dict[str, str],
+        *,
+        banks: Collection[str] | None = None,
+        actor: str | None = None,
+    ) -> MatchResult | None:
+        """`match` of canonical signals (from `check_signals`) when it needs no database
+        read, else None: CPU only, so an event loop may call it inline."""
+        result = self.matcher.lookup_cached(signals, banks)
+        if result is not None:
+            self._after_lookup([signals], [result], actor)
+        return result
+
+    def match_by_type(
+        self,
+        query: Query,
+        signal_types: Iterable[str],
+        *,
+        banks: Collection[str] | None = None,
+        coinflip: float | None = None,
+        include_disabled: bool = False,
+        actor: str | None = None,
+    ) -> dict[str, MatchResult]:
+        """One lookup per signal type of the query (with that type's variants): each
+        type's matches, negative banks applied within the type (as HMA answers)."""
+        whole = _query_of(query)
+        parts = {
+            t: {k: v for k, v in whole.items() if k.partition(":")[0] == t} for t in signal_types
+        }
+        parts = {t: q for t, q in parts.items() if q}
+        results = self.matcher.lookup_many(
+            list(parts.values()), banks, coinflip=coinflip, include_disabled=include_disabled
+        )
+        self._after_lookup(list(parts.values()), results, actor)
+        return dict(zip(parts, results, strict=True))
+
+    def _after_lookup(
+        self,
+        queries: Sequence[Mapping[str, str]],
+        results: Sequence[MatchResult],
+        actor: str | None,
+    ) -> None:
+        """Every lookup of the library, the CLI and the HTTP API ends here, with who asked
+        (`actor`, default the settings'): each match becomes a `match.recorded` event
+        (queued: written in batches by a background thread, never slowing the lookup)."""
+        del queries
+        self.recorder.record(results, actor or self.settings.actor, source=self.source)
+
     def match_signals(self, signals: dict[str, str]) -> MatchResult:
         """Match raw signal values ({"pdq": "...", "md5": "..."}); values are validated."""
-        return self.matcher.lookup(validate_signals(signals))
+        return self.match(signals)
 
-    def match_records(self, records: list[HashRecord]) -> list[MatchResult]:
-        return self.matcher.lookup_many([r.signals for r in records])
+    def match_records(
+        self, records: list[HashRecord], *, actor: str | None = None
+    ) -> list[MatchResult]:
+        return self.match_many([r.signals for r in records], actor=actor)
 
     def match_file(self, path: str | os.PathLike[str]) -> MatchResult:
-        return self.matcher.lookup(self.hash_file(path, variants=True, local=True).query())
+        return self.match(self.hash_file(path, variants=True, local=True))
 
     def match_bytes(self, data: bytes, name: str = "<bytes>") -> MatchResult:
-        return self.matcher.lookup(self.hash_bytes(data, name, variants=True, local=True).query())
+        return self.match(self.hash_for(data, name, "match"))
 
     def match_paths(
         self,
@@ -185,18 +511,50 @@ class Safeguard:
         return self.match_items(list(iter_input_files(paths)), workers=workers)
 
     def match_items(
-        self, items: list[str | FileSignals], *, workers: int | None = None, batch: int = 256
+        self,
+        items: list[str | FileSignals],
+        *,
+        workers: int | None = None,
+        batch: int = 256,
+        actor: str | None = None,
     ) -> Iterator[tuple[FileSignals, MatchResult]]:
         """Hash and match the output of `iter_input_files`, batching index lookups."""
         pending: list[FileSignals] = []
-        for fs in hash_items(items, self.settings, workers=workers, variants=True, local=True):
+        for fs in self.hash_items(items, workers=workers, purpose="match"):
             pending.append(fs)
             if len(pending) >= batch:
-                yield from self._match_batch(pending)
+                yield from self._match_batch(pending, actor)
                 pending = []
         if pending:
-            yield from self._match_batch(pending)
+            yield from self._match_batch(pending, actor)
 
-    def _match_batch(self, items: list[FileSignals]) -> Iterator[tuple[FileSignals, MatchResult]]:
-        results = self.matcher.lookup_many([fs.query() for fs in items])
+    def _match_batch(
+        self, items: list[FileSignals], actor: str | None
+    ) -> Iterator[tuple[FileSignals, MatchResult]]:
+        results = self.match_many(items, actor=actor)
         yield from zip(items, results, strict=True)
+
+
+def _query_of(query: Query) -> dict[str, str]:
+    """What the matcher looks up for a query: a file's `query()`, or validated signals."""
+    if isinstance(query, FileSignals):
+        return query.query()
+    return validate_signals(dict(query))
+
+
+def _applies_with(unlisted: str, found: Mapping[str, str]) -> bool:
+    """Whether a value that is not listable (local features) is kept with these signals: when
+    one of them is computed from the same content type."""
+    mine = set(get_signal_type(unlisted).content_types)
+    return any(mine & set(get_signal_type(t).content_types) for t in found if t != unlisted)
+
+
+def _with_thresholds(
+    method: Callable[..., BankInfo],
+    name: str,
+    thresholds: Mapping[str, int] | None,
+    options: dict[str, object],
+) -> BankInfo:
+    if thresholds:
+        options["thresholds"] = dict(thresholds)
+    return method(name, **options)

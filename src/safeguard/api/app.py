@@ -1,4 +1,4 @@
-"""`create_app()`: the FastAPI application, and the runtime each server process holds.
+"""`create_app()`: the FastAPI application of one server process, and the uvicorn factory.
 
 Each process opens the store, loads the match index and follows the change log
 (`IndexFollower`). The index loads during start-up, before uvicorn accepts a connection,
@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,48 +27,20 @@ from safeguard.api.auth import AuthGate, KeyCache
 from safeguard.api.follower import IndexFollower
 from safeguard.api.metrics import MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
+from safeguard.api.routes import admin, curation, hashing, health, hma, matching
+from safeguard.api.runtime import Runtime
 from safeguard.api.server import STATE
 from safeguard.api.settings import ServiceSettings
 from safeguard.api.uploads import BodyLimit
-from safeguard.banks import BankService
 from safeguard.config import Settings
 from safeguard.engine import Safeguard
 from safeguard.errors import IndexNotReady
+from safeguard.matching.snapshots import SnapshotJob
 
 log = logging.getLogger("safeguard.api")
 
 #: what a lookup that came before the index answers in `Retry-After` (seconds)
 INDEX_RETRY_AFTER = "1"
-
-
-@dataclass
-class Runtime:
-    """What one server process holds: the store, its index follower, key cache, limits."""
-
-    settings: Settings
-    service: ServiceSettings
-    sg: Safeguard
-    follower: IndexFollower | None  # only where the match role is served
-    key_cache: KeyCache
-    limiter: RateLimiter
-
-    def banks(self, actor: str) -> BankService:
-        """Bank operations as `actor`; each change reaches this process's index before the
-        response is sent."""
-        return BankService(self.sg.db, actor, on_change=self.after_write)
-
-    def after_write(self) -> None:
-        if self.follower is not None:
-            self.follower.sync_now()
-
-    def keys(self, actor: str) -> KeyService:
-        return KeyService(self.sg.db, actor)
-
-
-async def runtime(request: Request) -> Runtime:
-    """The dependency for this process's Runtime (async: FastAPI would run a plain function
-    on the thread pool, a hop that costs more than the whole lookup)."""
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 def create_app(settings: Settings | None = None, service: ServiceSettings | None = None) -> FastAPI:
@@ -78,11 +49,15 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sg = Safeguard.open(settings)
+        sg = Safeguard.open(settings, source="http")
         sg.matcher.auto_refresh = False
         # hashers and curators need no index: only a matching process loads and follows one
         matches = "match" in service.roles
+        # a matching process starts from the newest index snapshot, if any (docs/snapshots.md)
+        sg.matcher.snapshot_dir = service.snapshot_dir if matches else None
         follower = IndexFollower(sg.matcher, service.sync_interval) if matches else None
+        # each change made here reaches this process's index before the response is sent
+        sg.on_change = follower.sync_now if follower is not None else None
         app.state.runtime = Runtime(
             settings=settings,
             service=service,
@@ -100,12 +75,23 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
                 "SAFEGUARD_API_OPEN_HMA is on: the HMA routes (/h /m /c) answer WITHOUT an "
                 "API key; anyone who can reach this address can read and change banks"
             )
+        snapshot_job = None
         if follower is not None:
             follower.start()
             await _wait_for_index(sg, service.startup_wait)
+            if service.snapshot_dir is not None:
+                snapshot_job = SnapshotJob(
+                    sg.matcher,
+                    service.snapshot_dir,
+                    service.snapshot_interval,
+                    service.snapshot_keep,
+                )
+                snapshot_job.start()
         try:
             yield
         finally:
+            if snapshot_job is not None:
+                snapshot_job.stop()
             if follower is not None:
                 follower.stop()
             sg.close()
@@ -132,13 +118,9 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes)
     app.add_middleware(AuthGate)
     if "match" in service.roles:
-        from safeguard.api.routes.matching import FastMatch
-
-        app.add_middleware(FastMatch)
+        app.add_middleware(matching.FastMatch)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CloseWhenStopping)
-
-    from safeguard.api.routes import admin, curation, hashing, health, hma, matching
 
     app.include_router(health.router)
     groups = {
@@ -157,7 +139,7 @@ async def _wait_for_index(sg: Safeguard, seconds: float) -> None:
     """Hold start-up (and so the listening socket) until the index is loaded, for at most
     `seconds`, or until the process is told to stop."""
     deadline = time.monotonic() + seconds
-    while not sg.matcher.status().ready:
+    while not sg.ready:
         if time.monotonic() >= deadline:
             log.warning(
                 "the match index is not loaded after %.0f s (SAFEGUARD_STARTUP_WAIT): "

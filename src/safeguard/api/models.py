@@ -19,13 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    create_model,
 )
 
 from safeguard.access.keys import KEY_NAME, MAX_RATE_LIMIT, SCOPES
 from safeguard.banks.formats import FORMATS
-from safeguard.banks.service import BANK_NAME, MAX_PDQ_THRESHOLD
-from safeguard.signals import SIGNAL_TYPES
-from safeguard.signals.pdq import DEFAULT_THRESHOLD
+from safeguard.banks.service import BANK_NAME
+from safeguard.engine import signal_types
+from safeguard.signals import get_signal_type
 
 Signals = dict[str, str]
 
@@ -40,9 +41,14 @@ def whole(pattern: str) -> str:
     return f"^(?:{pattern})$"
 
 
+#: the signal types whose values requests and responses carry, and those with thresholds
+LISTABLE = signal_types(listable=True)
+NON_EXACT = {n: t for n, t in signal_types().items() if not t.exact}
+
+
 def signal_spec(name: str) -> dict[str, Any]:
     """What a value of signal type `name` looks like (hex digests: their number of digits)."""
-    length = getattr(SIGNAL_TYPES[name], "hex_length", None)
+    length = getattr(get_signal_type(name), "hex_length", None)
     return spec(minLength=1) if length is None else spec(pattern=f"^[0-9A-Fa-f]{{{length}}}$")
 
 
@@ -53,11 +59,22 @@ KEY_NAME_SPEC = spec(minLength=1, maxLength=100, pattern=whole(KEY_NAME.pattern)
 TEXT_SPEC = spec(pattern="^[^\\u0000]*$")
 #: {signal type: value}, at least one, of the registered signal types
 SIGNALS_SPEC = spec(
-    properties={name: {"type": "string", **signal_spec(name)} for name in SIGNAL_TYPES},
+    properties={name: {"type": "string", **signal_spec(name)} for name in LISTABLE},
     additionalProperties=False,
     minProperties=1,
 )
-SIGNAL_TYPE_SPEC = spec(enum=list(SIGNAL_TYPES))
+SIGNAL_TYPE_SPEC = spec(enum=list(LISTABLE))
+#: {non-exact signal type: distance threshold}, each within its type's bounds
+THRESHOLDS_SPEC = spec(
+    properties={
+        n: {"type": "integer", "minimum": 0, "maximum": t.max_threshold}
+        for n, t in NON_EXACT.items()
+    },
+    additionalProperties=False,
+)
+#: the bank field of the first releases, `<type>_threshold`, kept beside `thresholds`
+COMPAT_THRESHOLD = "pdq_threshold"
+_COMPAT_TYPE = get_signal_type(COMPAT_THRESHOLD.removesuffix("_threshold"))
 FORMAT_SPEC = spec(enum=list(FORMATS))
 
 
@@ -81,6 +98,19 @@ Int = Annotated[int, NUMBER_ONLY]
 Number = Annotated[float, NUMBER_ONLY]
 
 
+def thresholds_of(body: BankCreate | BankPatch) -> dict[str, int] | None:
+    """A bank body's thresholds by type: `thresholds`, and the field of the first releases
+    (where both name a type, `thresholds` wins)."""
+    given = dict(body.thresholds or {})
+    compat = getattr(body, COMPAT_THRESHOLD)
+    if compat is not None:
+        given.setdefault(_COMPAT_TYPE.name, compat)
+    return given or None
+
+
+CompatThreshold = Annotated[int, Field(ge=0, le=_COMPAT_TYPE.max_threshold), NUMBER_ONLY]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,7 +119,16 @@ class BankCreate(Strict):
     name: str = Field(
         description="1-100 letters, digits, '_', '-' or '.'", json_schema_extra=BANK_NAME_SPEC
     )
-    pdq_threshold: Int = Field(DEFAULT_THRESHOLD, ge=0, le=MAX_PDQ_THRESHOLD)
+    pdq_threshold: CompatThreshold | None = Field(
+        None,
+        description=f"{_COMPAT_TYPE.name}'s threshold (default "
+        f"{_COMPAT_TYPE.default_threshold}); as `thresholds`, which it predates",
+    )
+    thresholds: dict[str, Int] | None = Field(
+        None,
+        description="distance threshold by signal type (each type's default where not given)",
+        json_schema_extra=THRESHOLDS_SPEC,
+    )
     negative: StrictBool = Field(False, description="known false positives: suppress other matches")
     description: str = Field("", max_length=10_000, json_schema_extra=TEXT_SPEC)
     dihedral: StrictBool = Field(True, description="also match rotated and mirrored copies")
@@ -105,7 +144,8 @@ class BankPatch(Strict):
         description="rename the bank (content ids stay the same)",
         json_schema_extra=BANK_NAME_SPEC,
     )
-    pdq_threshold: Annotated[int, Field(ge=0, le=MAX_PDQ_THRESHOLD), NUMBER_ONLY] | None = None
+    pdq_threshold: CompatThreshold | None = None
+    thresholds: dict[str, Int] | None = Field(None, json_schema_extra=THRESHOLDS_SPEC)
     negative: StrictBool | None = None
     description: str | None = Field(None, max_length=10_000, json_schema_extra=TEXT_SPEC)
     enabled: StrictBool | None = None
@@ -119,6 +159,7 @@ class BankOut(BaseModel):
     name: str
     description: str
     pdq_threshold: int
+    thresholds: dict[str, int] = Field(description="distance threshold by signal type")
     negative: bool
     enabled: bool
     match_ratio: float
@@ -173,22 +214,28 @@ class AddOut(BaseModel):
     created: bool = Field(description="false when the bank already held this content")
 
 
-class FileSignalsOut(BaseModel):
-    path: str
-    md5: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
-    pdq_quality: int | None = None
-    width: int | None = None
-    height: int | None = None
-    low_quality: bool | None = None
-    size: int | None = None
-    error: str | None = None
-    error_code: str | None = None
+#: a hashed file as `FileSignals.to_json()` gives it: each listable type's value, and its
+#: quality where it has one, between the path and the image's properties
+FileSignalsOut: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "FileSignalsOut",
+    path=(str, ...),
+    **{
+        f: (kind | None, Field(None, description=d))
+        for n, t in LISTABLE.items()
+        for f, kind, d in [(n, str, t.description), (f"{n}_quality", int, "0-100")]
+        if f == n or t.has_quality
+    },
+    width=(int | None, None),
+    height=(int | None, None),
+    low_quality=(bool | None, None),
+    size=(int | None, None),
+    error=(str | None, None),
+    error_code=(str | None, None),
+)
 
 
 class FileAddOut(AddOut):
-    file: FileSignalsOut
+    file: FileSignalsOut  # type: ignore[valid-type]
 
 
 class MatchOut(BaseModel):
@@ -221,7 +268,7 @@ class MatchResults(BaseModel):
 
 
 class FileMatchOut(BaseModel):
-    file: FileSignalsOut
+    file: FileSignalsOut  # type: ignore[valid-type]
     result: MatchResultOut | None
 
 

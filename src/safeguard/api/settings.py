@@ -21,12 +21,19 @@ SAFEGUARD_STARTUP_WAIT          seconds a process waits for its index before it 
                                 connections (default 120)
 SAFEGUARD_API_OPEN_HMA          1 serves the HMA routes (/h /m /c) without a key: only on a
                                 loopback or private listen address (default off)
+SAFEGUARD_SNAPSHOT_DIR          a directory for match-index snapshots: a process starts from
+                                the newest valid one and writes new ones (default: none, every
+                                start reads the whole store; docs/snapshots.md)
+SAFEGUARD_SNAPSHOT_INTERVAL     seconds between snapshot checks; one is written only when the
+                                change log moved (default 300, at least 1)
+SAFEGUARD_SNAPSHOT_KEEP         how many snapshots to keep, newest first (default 2)
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from safeguard.access import SCOPES
 from safeguard.config import decode_memory_from_env, decode_wait_from_env
@@ -53,6 +60,20 @@ def _num_env(name: str, default: float, minimum: float) -> float:
     return value
 
 
+def _dir_env(name: str) -> Path | None:
+    """A directory the process may create and write (None when the variable is unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name}: {raw} exists and is not a directory")
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name}: {raw} is not writable by this process")
+    return path
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     roles: tuple[str, ...] = ROLES
@@ -71,6 +92,9 @@ class ServiceSettings:
     drain_timeout: float = 20.0
     startup_wait: float = 120.0
     open_hma: bool = False
+    snapshot_dir: Path | None = None
+    snapshot_interval: float = 300.0
+    snapshot_keep: int = 2
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -97,4 +121,7 @@ class ServiceSettings:
             drain_timeout=_num_env("SAFEGUARD_DRAIN_TIMEOUT", 20.0, 0.1),
             startup_wait=_num_env("SAFEGUARD_STARTUP_WAIT", 120.0, 0),
             open_hma=os.environ.get("SAFEGUARD_API_OPEN_HMA", "") in ("1", "true", "yes"),
+            snapshot_dir=_dir_env("SAFEGUARD_SNAPSHOT_DIR"),
+            snapshot_interval=_num_env("SAFEGUARD_SNAPSHOT_INTERVAL", 300.0, 1),
+            snapshot_keep=int(_num_env("SAFEGUARD_SNAPSHOT_KEEP", 2, 1)),
         )

@@ -70,7 +70,7 @@ def check_bank_name(name: str) -> str:
 def check_threshold(value: int, signal_type: str = PdqSignal.name) -> int:
     """`value` if it is a valid threshold for `signal_type`, else InvalidRequest."""
     st = get_signal_type(signal_type)
-    label = st.name.upper() if len(st.name) <= 6 else st.name
+    label = st.name
     if st.exact:
         raise InvalidRequest(f"{st.name} matches identical values only: it takes no threshold")
     if isinstance(value, bool) or not isinstance(value, int):

@@ -19,13 +19,28 @@ from safeguard.banks.admission import Admission, admit
 from safeguard.banks.formats import FORMATS, format_of_path
 from safeguard.cli.context import state
 from safeguard.cli.output import err_console, out_console, print_json, reporter
+from safeguard.engine import parse_thresholds, signal_types
 from safeguard.errors import ImportFormatError, InvalidRequest, SafeguardError
-from safeguard.signals.files import hash_items, iter_input_files
-from safeguard.signals.pdq import DEFAULT_THRESHOLD
+from safeguard.signals.files import iter_input_files
 
 app = typer.Typer(help="Create and curate hash banks.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+#: the signal types of hash lists, for help texts
+_LISTED = ", ".join(signal_types(listable=True))
+_NON_EXACT = ", ".join(
+    f"{n} {t.default_threshold} (0-{t.max_threshold})"
+    for n, t in signal_types().items()
+    if not t.exact
+)
+_THRESHOLD_HELP = (
+    "Distance threshold as TYPE=N (repeat for several types; defaults: "
+    f"{_NON_EXACT}); a bare N sets the one perceptual hash type of hash lists."
+)
+
+
+def _thresholds_text(info: BankInfo) -> str:
+    return ", ".join(f"{t} {n}" for t, n in info.thresholds.items())
 
 
 def _show(info: BankInfo, json_output: bool) -> None:
@@ -36,7 +51,7 @@ def _show(info: BankInfo, json_output: bool) -> None:
     counts = ", ".join(f"{n} {t}" for t, n in info.signal_counts.items()) or "no signals"
     out_console.print(
         f"[bold]{info.name}[/]  {kind}, {'enabled' if info.enabled else 'DISABLED'}, "
-        f"PDQ threshold {info.pdq_threshold}"
+        f"thresholds {_thresholds_text(info)}"
         + (", rotations and flips" if info.dihedral else "")
         + (", borders trimmed" if info.trim_borders else "")
         + (", local features (crops)" if info.local_features else "")
@@ -50,7 +65,7 @@ def _show(info: BankInfo, json_output: bool) -> None:
 @app.command("create")
 def create(
     name: str,
-    threshold: int = typer.Option(DEFAULT_THRESHOLD, "--threshold", help="PDQ distance threshold."),
+    threshold: list[str] = typer.Option([], "--threshold", help=_THRESHOLD_HELP),
     negative: bool = typer.Option(
         False, "--negative", help="Known false positives: suppress other banks' matches."
     ),
@@ -71,9 +86,9 @@ def create(
     """Create a bank."""
     with state.open() as sg:
         _show(
-            sg.banks.create(
+            sg.create_bank(
                 name,
-                pdq_threshold=threshold,
+                thresholds=parse_thresholds(threshold),
                 negative=negative,
                 description=description,
                 dihedral=dihedral,
@@ -95,13 +110,13 @@ def list_banks(json_output: bool = JSON) -> None:
     if not banks:
         out_console.print("no banks yet: create one with `safeguard bank create NAME`")
         return
-    table = Table("name", "kind", "enabled", "PDQ threshold", "content", "signals")
+    table = Table("name", "kind", "enabled", "thresholds", "content", "signals")
     for b in banks:
         table.add_row(
             b.name,
             "negative" if b.negative else "positive",
             "yes" if b.enabled else "no",
-            str(b.pdq_threshold),
+            _thresholds_text(b),
             str(b.content_count),
             ", ".join(f"{n} {t}" for t, n in b.signal_counts.items()),
         )
@@ -118,7 +133,7 @@ def show(name: str, json_output: bool = JSON) -> None:
 @app.command("update")
 def update(
     name: str,
-    threshold: int | None = typer.Option(None, "--threshold", help="New PDQ threshold."),
+    threshold: list[str] = typer.Option([], "--threshold", help=_THRESHOLD_HELP),
     negative: bool | None = typer.Option(None, "--negative/--positive"),
     description: str | None = typer.Option(None, "--description", "-d"),
     dihedral: bool | None = typer.Option(None, "--dihedral/--no-dihedral"),
@@ -129,9 +144,9 @@ def update(
     """Change a bank's threshold, kind, description or matching options."""
     with state.open() as sg:
         _show(
-            sg.banks.update(
+            sg.update_bank(
                 name,
-                pdq_threshold=threshold,
+                thresholds=parse_thresholds(threshold),
                 negative=negative,
                 description=description,
                 dihedral=dihedral,
@@ -217,7 +232,7 @@ def add(
             raise InvalidRequest("--external-id applies to a single file")
         out.start(len(items), f"adding to {name}")
         prov = Provenance(source=source, external_id=external_id, note=note, tags=tuple(tags))
-        for fs in hash_items(items, sg.settings, workers=workers, local=True):
+        for fs in sg.hash_items(items, workers=workers, purpose="add"):
             out.advance()
             record: dict[str, object] = {"path": fs.path, "bank": name}
             not_image = fs.error_code == "not_an_image"
@@ -232,14 +247,15 @@ def add(
                 record.update(error=f"{fs.error}{hint}", error_code=fs.error_code)
                 out.warn(f"error: {fs.path}: {fs.error}{hint}")
             else:
-                added = sg.add_signals_of(name, fs, prov)
+                added = sg.add_hashed(name, fs, prov)
                 counts["added" if added.created else "already present"] += 1
                 record.update(
                     content_id=added.content_id, created=added.created, signals=sorted(fs.signals())
                 )
                 if fs.low_quality:
                     record["low_quality"] = True
-                    out.warn(f"warning: {fs.path}: low PDQ quality {fs.pdq_quality}")
+                    quality = ", ".join(f"{t} {q}" for t, q in fs.quality.items())
+                    out.warn(f"warning: {fs.path}: low quality ({quality})")
                 if not fs.ok:  # digests added, but no PDQ
                     record["digest_only"] = True
                     if not_image:  # asked for with --any-file: not an error
@@ -264,7 +280,7 @@ def add(
 @app.command("add-hash")
 def add_hash(
     name: str,
-    signal_type: str = typer.Argument(..., help="pdq, md5 or sha256."),
+    signal_type: str = typer.Argument(..., help=f"One of {_LISTED}."),
     value: str = typer.Argument(..., help="The hash, in hex."),
     source: str = typer.Option("", "--source"),
     external_id: str | None = typer.Option(None, "--external-id"),
@@ -308,7 +324,7 @@ def import_list(
     file: Path = typer.Argument(..., help="Hash list: JSON Lines, CSV or TYPE VALUE text."),
     fmt: str | None = typer.Option(None, "--format", help="jsonl, csv or txt (default: detect)."),
     signal_type: str | None = typer.Option(
-        None, "--signal-type", help="Type of bare values, e.g. pdq."
+        None, "--signal-type", help=f"Type of bare values: one of {_LISTED}."
     ),
     source: str = typer.Option("", "--source", help="Provenance (default: the file name)."),
     json_output: bool = JSON,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from safeguard.config import Settings
-from safeguard.engine import Safeguard
+
+if TYPE_CHECKING:
+    from safeguard.engine import Safeguard
 
 
 @dataclass
@@ -18,7 +21,9 @@ class CliState:
         return self.settings
 
     def open(self) -> Safeguard:
-        return Safeguard.open(self.get_settings())
+        from safeguard.engine import Safeguard  # here: `stats` and `pathways` never load it
+
+        return Safeguard.open(self.get_settings(), source="cli")
 
 
 state = CliState()

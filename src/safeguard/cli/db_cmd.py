@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import make_url
 
 from safeguard.cli.context import state
 from safeguard.cli.output import out_console, print_json
+from safeguard.engine import redacted_url
 from safeguard.store import SCHEMA_REVISION, Database
 
 app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
@@ -37,7 +37,7 @@ def info(json_output: bool = typer.Option(False, "--json")) -> None:
     db = Database.open(settings.database_url, migrate=False)
     data = {
         "home": str(settings.home),
-        "database_url": make_url(settings.database_url).render_as_string(hide_password=True),
+        "database_url": redacted_url(settings.database_url),
         "revision": db.revision(),
         "latest_revision": SCHEMA_REVISION,
     }

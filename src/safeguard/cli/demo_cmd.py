@@ -82,8 +82,8 @@ def _run_demo(work: Path, images: Path | None, count: int) -> None:
         if not any(b.name == "demo-known" for b in sg.banks.list()):
             sg.banks.create("demo-known", description="benign stand-ins for listed images")
         out.start(len(listed), "banking")
-        for fs in sg.hash_paths(listed, local=True):
-            sg.add_signals_of(
+        for fs in sg.hash_paths(listed, purpose="add"):
+            sg.add_hashed(
                 "demo-known", fs, Provenance(source="demo", external_id=Path(fs.path).name)
             )
             out.advance()

@@ -10,8 +10,12 @@ import typer
 from safeguard.banks.formats import parse_hash_list, read_hash_list
 from safeguard.cli.context import state
 from safeguard.cli.output import reporter
+from safeguard.engine import signal_types
 from safeguard.errors import InvalidRequest
 from safeguard.signals.files import iter_input_files
+
+#: the signal types of hash lists, for help texts
+_LISTED = ", ".join(signal_types(listable=True))
 
 
 def match_command(
@@ -23,7 +27,7 @@ def match_command(
     ),
     fmt: str | None = typer.Option(None, "--format", help="Format of --hashes (default: detect)."),
     signal_type: str | None = typer.Option(
-        None, "--signal-type", help="Type of bare values in --hashes, e.g. pdq."
+        None, "--signal-type", help=f"Type of bare values in --hashes: one of {_LISTED}."
     ),
     json_output: bool = typer.Option(
         True, "--json/--no-json", help="JSON Lines on stdout (the default)."

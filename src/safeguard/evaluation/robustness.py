@@ -156,7 +156,11 @@ def run(
                 on_progress(done, len(jobs))
     r.hash_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="safeguard-eval-") as tmp:
-        sg = Safeguard.open(settings.with_(home=Path(tmp), database_url=f"sqlite:///{tmp}/eval.db"))
+        sg = Safeguard.open(
+            settings.with_(
+                home=Path(tmp), database_url=f"sqlite:///{tmp}/eval.db", record_matches=False
+            )
+        )
         try:
             return _match_and_count(sg, r, paths)
         finally:

@@ -32,5 +32,9 @@ class ExactIndex:
     ) -> list[list[tuple[int, int]]]:
         return [self.query(v) for v in values]
 
+    def items(self) -> list[tuple[int, str]]:
+        """Every (entry id, value): what an index snapshot saves (matching/snapshots.py)."""
+        return list(self._by_id.items())
+
     def __len__(self) -> int:
         return len(self._by_id)

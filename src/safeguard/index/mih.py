@@ -15,6 +15,7 @@ the GIL, so threads can query in parallel.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -306,44 +307,20 @@ class MihPdqIndex:
     def save(self, path: str | Path) -> int:
         """Write a snapshot (arrays, live flags, version); returns its size in bytes.
 
-        The delta is folded in first, so the file holds every entry."""
+        The delta is folded in first, so the file holds every entry in the static part."""
         while len(self._delta) or self._compacting is not None:
             self.compact(wait=True)
+        return write_snapshot(self.freeze(), path, self.version)
+
+    def freeze(self) -> FrozenMih:
+        """A consistent view of the index for `write_snapshot`, taken in a moment (the live
+        flags and the delta are copied; the static arrays never change once built), so a
+        snapshot can be written while adds, removes and queries go on."""
         with self._lock:
-            static = self._static
-            arrays: dict[str, np.ndarray] = {
-                "words": static.words,
-                "ids": static.ids,
-                "live": static.live,
-            }
-            for i, t in enumerate(static.tables):
-                arrays[f"offsets{i}"] = t.offsets
-                arrays[f"rows{i}"] = t.rows
-            header = {
-                "version": self.version,
-                "design_radius": self.design_radius,
-                "tables": [[t.start, t.length] for t in static.tables],
-                "arrays": {},
-            }
-            offset = 0
-            for name, a in arrays.items():
-                header["arrays"][name] = {
-                    "dtype": a.dtype.str,
-                    "shape": list(a.shape),
-                    "offset": offset,
-                }
-                offset += _aligned(a.nbytes)
-            head = json.dumps(header).encode()
-            base = _aligned(len(SNAPSHOT_MAGIC) + 8 + len(head))
-            tmp = Path(str(path) + ".partial")
-            with open(tmp, "wb") as fh:
-                fh.write(SNAPSHOT_MAGIC + len(head).to_bytes(8, "little") + head)
-                fh.write(b"\0" * (base - fh.tell()))
-                for a in arrays.values():
-                    fh.write(np.ascontiguousarray(a).tobytes())
-                    fh.write(b"\0" * (_aligned(a.nbytes) - a.nbytes))
-            tmp.replace(path)
-            return Path(path).stat().st_size
+            delta_ids, delta_words = self._delta.snapshot()
+            return FrozenMih(
+                self._static, self._static.live.copy(), delta_ids, delta_words, self.design_radius
+            )
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: object) -> MihPdqIndex:
@@ -377,6 +354,13 @@ class MihPdqIndex:
         index._static = _make_static(array("words"), ids, live, tables)
         index._dead = int(len(live) - int(live.sum()))
         index.version = header["version"]
+        if "delta_ids" in header["arrays"]:
+            delta_words = np.array(array("delta_words"))
+            hexes = delta_words.astype(">u8").tobytes().hex()
+            index._delta.add(
+                (int(i), hexes[k * 64 : (k + 1) * 64])
+                for k, i in enumerate(array("delta_ids").tolist())
+            )
         return index
 
     @staticmethod
@@ -387,6 +371,56 @@ class MihPdqIndex:
                 raise ValueError(f"{path}: not a safeguard PDQ index snapshot")
             size = int.from_bytes(fh.read(8), "little")
             return int(json.loads(fh.read(size))["version"])
+
+
+@dataclass(frozen=True)
+class FrozenMih:
+    """What `MihPdqIndex.freeze` captured: the static part with a copy of its live flags,
+    and the delta's entries."""
+
+    static: _Static
+    live: np.ndarray
+    delta_ids: np.ndarray
+    delta_words: np.ndarray
+    design_radius: int
+
+
+def write_snapshot(frozen: FrozenMih, path: str | Path, version: int) -> int:
+    """Write a frozen index to `path` (through `path.partial`, renamed into place; flushed
+    to disk before the rename); returns the size in bytes. Loaded by `MihPdqIndex.load`."""
+    static = frozen.static
+    arrays: dict[str, np.ndarray] = {"words": static.words, "ids": static.ids, "live": frozen.live}
+    for i, t in enumerate(static.tables):
+        arrays[f"offsets{i}"] = t.offsets
+        arrays[f"rows{i}"] = t.rows
+    if len(frozen.delta_ids):
+        arrays["delta_ids"] = frozen.delta_ids
+        arrays["delta_words"] = frozen.delta_words
+    header: dict[str, object] = {
+        "version": version,
+        "design_radius": frozen.design_radius,
+        "tables": [[t.start, t.length] for t in static.tables],
+    }
+    specs: dict[str, dict[str, object]] = {}
+    offset = 0
+    for name, a in arrays.items():
+        specs[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "offset": offset}
+        offset += _aligned(a.nbytes)
+    header["arrays"] = specs
+    head = json.dumps(header).encode()
+    base = _aligned(len(SNAPSHOT_MAGIC) + 8 + len(head))
+    tmp = Path(str(path) + ".partial")
+    with open(tmp, "wb") as fh:
+        fh.write(SNAPSHOT_MAGIC + len(head).to_bytes(8, "little") + head)
+        fh.write(b"\0" * (base - fh.tell()))
+        for a in arrays.values():
+            if a.size:
+                fh.write(memoryview(np.ascontiguousarray(a)).cast("B"))
+            fh.write(b"\0" * (_aligned(a.nbytes) - a.nbytes))
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return Path(path).stat().st_size
 
 
 def _aligned(n: int, to: int = 64) -> int:

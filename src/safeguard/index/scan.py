@@ -31,5 +31,9 @@ class ScanIndex:
     def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
         return [self.query(v, max_distance) for v in values]
 
+    def items(self) -> list[tuple[int, str]]:
+        """Every (entry id, value): what an index snapshot saves (matching/snapshots.py)."""
+        return list(self._values.items())
+
     def __len__(self) -> int:
         return len(self._values)

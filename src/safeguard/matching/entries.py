@@ -2,7 +2,8 @@
 
 The bulk lives in numpy arrays sorted by entry id (about 25 bytes an entry); entries added
 since the last merge sit in a small dictionary and are folded in when it grows, so single
-additions stay cheap and a 10-million-entry bank stays compact.
+additions stay cheap and a 10-million-entry bank stays compact. `arrays()` gives the live
+entries as three sorted arrays, which is what an index snapshot stores.
 """
 
 from __future__ import annotations
@@ -84,6 +85,21 @@ class EntryTable:
         found.update({e: c for e, (c, _) in self._recent.items() if c in wanted_set})
         return found
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(entry ids, content ids, bank ids) of every live entry, sorted by entry id: new
+        arrays, so a snapshot can write them while the table keeps changing."""
+        keep = self._live
+        extra = np.array([(e, c, b) for e, (c, b) in self._recent.items()], dtype=np.int64).reshape(
+            -1, 3
+        )
+        ids = np.concatenate([self._ids[keep], extra[:, 0]])
+        order = np.argsort(ids, kind="stable")
+        return (
+            ids[order],
+            np.concatenate([self._cids[keep], extra[:, 1]])[order],
+            np.concatenate([self._bids[keep], extra[:, 2]])[order],
+        )
+
     def _drop(self, mask: np.ndarray) -> list[int]:
         mask &= self._live
         ids = self._ids[mask].tolist()
@@ -92,15 +108,7 @@ class EntryTable:
         return ids
 
     def _merge(self) -> None:
-        keep = self._live
-        extra = np.array([(e, c, b) for e, (c, b) in self._recent.items()], dtype=np.int64).reshape(
-            -1, 3
-        )
-        ids = np.concatenate([self._ids[keep], extra[:, 0]])
-        order = np.argsort(ids, kind="stable")
-        self._ids = ids[order]
-        self._cids = np.concatenate([self._cids[keep], extra[:, 1]])[order]
-        self._bids = np.concatenate([self._bids[keep], extra[:, 2]])[order]
+        self._ids, self._cids, self._bids = self.arrays()
         self._live = np.ones(len(self._ids), dtype=bool)
         self._n_live = len(self._ids)
         self._recent = {}

@@ -13,6 +13,11 @@ threshold, so one pass serves every bank; negative banks suppress matches (see `
 Local features (signals/local.py) are indexed like a signal type named `local`, read from
 their own table; they count only for banks with `local_features` on, and so do those of the
 query's mirror image (`local:flip_h`), which that option alone governs.
+
+With a snapshot directory (`snapshot_dir`) the first build starts from the newest valid
+snapshot there (matching/snapshots.py) and applies the change log from its position before
+it answers; `save_snapshot` writes one. A snapshot that fails any check is skipped, with a
+log line, and the index is built from the store as before.
 """
 
 from __future__ import annotations
@@ -22,15 +27,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import literal, select
 
 from safeguard.banks.service import effective_thresholds
 from safeguard.errors import IndexNotReady
-from safeguard.index import SignalIndex, index_for
+from safeguard.index import MihPdqIndex, SignalIndex, index_for
+from safeguard.matching import snapshots
 from safeguard.matching.entries import EntryTable
 from safeguard.matching.feed import ChangeFeed, ChangeRow
 from safeguard.matching.results import Match, MatchResult
@@ -108,6 +115,10 @@ class IndexStatus:
     caught_up_at: float | None
     rebuilds: int
     changes_applied: int
+    #: where the last build came from: "store" (every row read) or "snapshot"
+    source: str = "store"
+    #: the version (change-log cursor) of the snapshot it started from, if any
+    snapshot_version: int | None = None
 
     def age(self) -> float | None:
         """Seconds since the matcher last confirmed it had every committed change."""
@@ -122,15 +133,27 @@ class Matcher:
     calls `refresh()` from a background thread instead (safeguard.api.follower).
     """
 
-    def __init__(self, db: Database, *, auto_refresh: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        auto_refresh: bool = True,
+        snapshot_dir: str | Path | None = None,
+    ) -> None:
         self.db = db
         self.auto_refresh = auto_refresh
+        #: where builds look for a snapshot to start from (set it before the first build)
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
+        self._source = "store"
+        self._snapshot_version: int | None = None
         # _lock guards the in-memory structures and is held only for in-memory work, so
         # lookups never wait on the database; _write_lock serializes builds and refreshes
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
         self._needs_rebuild = False
-        self._feed = ChangeFeed(db)
+        # match records (events/) are the bulk of the log and change no index: skipped
+        # without reading their rows
+        self._feed = ChangeFeed(db, skip=("match.",))
         self._banks: dict[int, _BankMeta] = {}
         self._types: dict[str, _TypeIndex] | None = None
         self._built_at: float | None = None
@@ -151,25 +174,29 @@ class Matcher:
             if force or self._types is None or self._needs_rebuild:
                 self._build()
                 return 0
-            n = 0
-            while True:
-                batch = self._feed.poll()
-                if batch.rows:
-                    try:
-                        plan = self._read_changes(batch.rows)
-                        with self._lock:
-                            self._apply(plan)
-                    except Exception:
-                        # half-applied or unreadable: rebuild from the store next time
-                        self._needs_rebuild = True
-                        raise
-                self._feed.advance(batch)
-                n += len(batch.rows)
-                if len(batch.rows) < self._feed.batch:
-                    break
-            self._caught_up_at = time.time()
-            self._applied += n
-            return n
+            return self._catch_up()
+
+    def _catch_up(self) -> int:
+        """Apply every change committed since the feed's position (under _write_lock)."""
+        n = 0
+        while True:
+            batch = self._feed.poll()
+            if batch.rows:
+                try:
+                    plan = self._read_changes(batch.rows)
+                    with self._lock:
+                        self._apply(plan)
+                except Exception:
+                    # half-applied or unreadable: rebuild from the store next time
+                    self._needs_rebuild = True
+                    raise
+            self._feed.advance(batch)
+            n += len(batch.rows)
+            if max(batch.scanned, len(batch.rows)) < self._feed.batch:
+                break
+        self._caught_up_at = time.time()
+        self._applied += n
+        return n
 
     @property
     def ready(self) -> bool:
@@ -188,9 +215,13 @@ class Matcher:
             caught_up_at=self._caught_up_at,
             rebuilds=self._rebuilds,
             changes_applied=self._applied,
+            source=self._source,
+            snapshot_version=self._snapshot_version,
         )
 
     def _build(self) -> None:
+        if self.snapshot_dir is not None and self._build_from_snapshot(self.snapshot_dir):
+            return
         self._feed.reset_to_head()  # before loading: later changes are applied on top
         banks: dict[int, _BankMeta] = {}
         # one list per column and type: far smaller than a tuple per row for large banks
@@ -233,6 +264,130 @@ class Matcher:
         self._needs_rebuild = False
         self._built_at = self._caught_up_at = time.time()
         self._rebuilds += 1
+        self._source, self._snapshot_version = "store", None
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _build_from_snapshot(self, directory: Path) -> bool:
+        """Start from the newest valid snapshot and apply the change log from its position,
+        on a scratch matcher, then take its state: lookups see the old state (or none) until
+        the new one is current. False (logged) when there is none or catching up fails."""
+        t0 = time.perf_counter()
+        makers = {t: st.make_index for t, st in signal_types().items()}
+        state = snapshots.load_newest(directory, self.db, makers)
+        if state is None:
+            return False
+        scratch = Matcher(self.db, auto_refresh=False)
+        try:
+            scratch._install(state)
+            loaded = time.perf_counter() - t0
+            applied = scratch._catch_up()
+        except Exception as e:
+            log.warning(
+                "index snapshot %s: catching up failed (%s: %s); building from the store",
+                state.path,
+                type(e).__name__,
+                e,
+            )
+            return False
+        with self._lock:
+            self._banks, self._types = scratch._banks, scratch._types
+            self._feed = scratch._feed
+            self._meta.clear()
+            self._applied_batches += 1
+        self._needs_rebuild = False
+        self._built_at = self._caught_up_at = time.time()
+        self._rebuilds += 1
+        self._applied += applied
+        self._source, self._snapshot_version = "snapshot", state.version
+        log.info(
+            "index loaded from snapshot %s in %.2f s, then %d changes applied in %.2f s",
+            state.path,
+            loaded,
+            applied,
+            time.perf_counter() - t0 - loaded,
+        )
+        return True
+
+    def _install(self, state: snapshots.MatcherState) -> None:
+        """Take a loaded snapshot's state (a scratch matcher, before any lookup); types the
+        snapshot left to the store are read from it, for the snapshot's banks."""
+        self._feed.resume(state.cursor, state.gaps)
+        self._banks = {bid: _BankMeta(**meta) for bid, meta in state.banks.items()}
+        types: dict[str, _TypeIndex] = {}
+        for t, ts in state.types.items():
+            if ts.index is None:
+                sids, cids, bids, values = self._read_type(t, sorted(self._banks))
+                types[t] = _TypeIndex(
+                    index_for(t, sids, values),
+                    EntryTable(
+                        np.array(sids, dtype=np.int64),
+                        np.array(cids, dtype=np.int64),
+                        np.array(bids, dtype=np.int64),
+                    ),
+                )
+            else:
+                types[t] = _TypeIndex(ts.index, EntryTable(*ts.entries))
+        self._types = types
+
+    def _read_type(
+        self, signal_type: str, bank_ids: list[int]
+    ) -> tuple[list[int], list[int], list[int], list[str]]:
+        """Every row of one signal type in these banks, straight from the store."""
+        cols: tuple[list[int], list[int], list[int], list[str]] = ([], [], [], [])
+        if not bank_ids:
+            return cols
+        if signal_type == local.NAME:
+            q = _feature_rows().where(ContentFeatures.bank_id.in_(bank_ids))
+        else:
+            q = _signal_rows().where(
+                ContentSignal.signal_type == signal_type, ContentSignal.bank_id.in_(bank_ids)
+            )
+        with self.db.transaction() as s:
+            for sid, cid, bid, _, v in s.execute(q).yield_per(50_000):
+                cols[0].append(sid)
+                cols[1].append(cid)
+                cols[2].append(bid)
+                cols[3].append(v)
+        return cols
+
+    def save_snapshot(self, directory: str | Path, *, keep: int = 2) -> Path:
+        """Write a snapshot of the current state under `directory` (named by the change-log
+        cursor; kept as it is when one of that version exists) and delete all but the
+        newest `keep`. Returns its directory.
+
+        The state is captured under the write lock, so it and the cursor agree: that takes
+        a moment (live flags and entry arrays are copied); the files are written after it
+        is released, while lookups and refreshes go on."""
+        if self._types is None:
+            self.refresh()
+        with self._write_lock:
+            state = self._capture()
+        return snapshots.write(directory, state, self.db, keep=keep)
+
+    def _capture(self) -> snapshots.MatcherState:
+        assert self._types is not None
+        cursor, gaps = self._feed.cursor, self._feed.gaps
+        types: dict[str, snapshots.TypeState] = {}
+        for t, ti in self._types.items():
+            ts = snapshots.TypeState(entries=ti.entries.arrays())
+            items = getattr(ti.index, "items", None)
+            if isinstance(ti.index, MihPdqIndex):
+                ts.mih = ti.index.freeze()
+            elif callable(items):
+                pairs = list(items())
+                ts.values = (
+                    np.fromiter((int(i) for i, _ in pairs), np.int64, len(pairs)),
+                    [str(v) for _, v in pairs],
+                )
+            types[t] = ts
+        return snapshots.MatcherState(
+            cursor=cursor,
+            gaps=gaps,
+            banks={bid: asdict(meta) for bid, meta in self._banks.items()},
+            types=types,
+            anchor=snapshots.anchor_of(self.db, cursor),
+        )
 
     def _read_changes(self, rows: list[ChangeRow]) -> _Plan:
         """Read from the store what these changes touched (no in-memory state changes)."""

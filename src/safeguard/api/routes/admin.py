@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import select
 
-from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.metrics import render
 from safeguard.api.models import ChangePage, KeyCreate, KeyCreated, KeyOut
 from safeguard.api.routes.common import after_query, errors
-from safeguard.store.models import Change
+from safeguard.api.runtime import Runtime, runtime
 
 admin = require("admin")
 router = APIRouter(tags=["admin"])
@@ -62,22 +60,7 @@ def list_changes(
     _: Principal = Depends(admin),
 ) -> dict[str, object]:
     """The append-only audit trail: who changed what, when."""
-    with rt.sg.db.transaction() as s:
-        rows = s.scalars(
-            select(Change).where(Change.id > after).order_by(Change.id).limit(limit)
-        ).all()
-        items = [
-            {
-                "id": c.id,
-                "at": c.at,
-                "actor": c.actor,
-                "action": c.action,
-                "bank_name": c.bank_name,
-                "content_id": c.content_id,
-                "detail": dict(c.detail or {}),
-            }
-            for c in rows
-        ]
+    items = [c.to_json() for c in rt.sg.changes(after, limit)]
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 

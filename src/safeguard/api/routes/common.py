@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import Path, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from safeguard.api.app import Runtime
 from safeguard.api.errors import ApiError, ErrorBody
+from safeguard.api.runtime import Runtime
 from safeguard.api.uploads import read_upload
 from safeguard.banks import BankInfo, ContentInfo
+from safeguard.engine import Purpose
 from safeguard.matching import MatchResult
 from safeguard.signals.files import FileSignals
 
@@ -65,14 +66,10 @@ def result_json(result: MatchResult) -> dict[str, object]:
     return {"matched": result.matched, **result.to_json()}
 
 
-async def hash_bytes(
-    rt: Runtime, data: bytes, name: str, *, variants: bool = False, local: bool = False
-) -> FileSignals:
-    """Signals of uploaded or fetched bytes, computed off the event loop (with `variants`,
-    the PDQ variants lookups use too; with `local`, the local features)."""
-    signals = await run_in_threadpool(
-        lambda: rt.sg.hash_bytes(data, name, variants=variants, local=local)
-    )
+async def hash_bytes(rt: Runtime, data: bytes, name: str, purpose: Purpose = "hash") -> FileSignals:
+    """Signals of uploaded or fetched bytes, computed off the event loop, as `purpose` needs
+    them (`Safeguard.hash_for`: "match" adds what lookups use, "add" what banks keep)."""
+    signals = await run_in_threadpool(rt.sg.hash_for, data, name, purpose)
     refused_as = REFUSED.get(signals.error_code or "")
     if refused_as is not None:
         status, headers = refused_as
@@ -80,9 +77,7 @@ async def hash_bytes(
     return signals
 
 
-async def hash_upload(
-    rt: Runtime, upload: UploadFile, *, variants: bool = False, local: bool = False
-) -> FileSignals:
+async def hash_upload(rt: Runtime, upload: UploadFile, purpose: Purpose = "hash") -> FileSignals:
     """Read an upload within the size limit and hash it."""
     data = await read_upload(upload, rt.service.max_upload_bytes)
-    return await hash_bytes(rt, data, upload.filename or "upload", variants=variants, local=local)
+    return await hash_bytes(rt, data, upload.filename or "upload", purpose)

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
 from safeguard.api.models import (
@@ -31,6 +30,7 @@ from safeguard.api.models import (
     ContentPatch,
     FileAddOut,
     ImportOut,
+    thresholds_of,
 )
 from safeguard.api.routes.common import (
     ContentId,
@@ -40,6 +40,7 @@ from safeguard.api.routes.common import (
     errors,
     hash_upload,
 )
+from safeguard.api.runtime import Runtime, runtime
 from safeguard.banks import Provenance
 from safeguard.banks.admission import Admission, admit
 from safeguard.banks.formats import FORMATS, parse_hash_list
@@ -73,9 +74,10 @@ def create_bank(
     body: BankCreate, rt: Runtime = Depends(runtime), who: Principal = Depends(curate)
 ) -> dict[str, object]:
     """Create a bank."""
-    info = rt.banks(who.actor).create(
+    info = rt.sg.create_bank(
         body.name,
-        pdq_threshold=body.pdq_threshold,
+        thresholds=thresholds_of(body),
+        actor=who.actor,
         negative=body.negative,
         description=body.description,
         dihedral=body.dihedral,
@@ -98,11 +100,12 @@ def update_bank(
 ) -> dict[str, object]:
     """Change a bank's settings in one transaction; `enabled: false` takes it out of
     matching, `name` renames it (content ids stay the same)."""
-    info = rt.banks(who.actor).update(
+    info = rt.sg.update_bank(
         name,
+        thresholds=thresholds_of(body),
+        actor=who.actor,
         new_name=body.name,
         enabled=body.enabled,
-        pdq_threshold=body.pdq_threshold,
         negative=body.negative,
         description=body.description,
         match_ratio=body.match_ratio,
@@ -183,18 +186,14 @@ async def add_file(
     is not an image, or cannot be decoded, is refused unless `any_file` is set."""
     banks = rt.banks(who.actor)
     await run_in_threadpool(banks.require, name)  # unknown bank: 404 before hashing
-    signals = await hash_upload(rt, file, local=True)
+    signals = await hash_upload(rt, file, "add")
     if admit(signals, named=True, any_file=any_file) is Admission.REFUSE:
         hint = "; not banked (any_file=true banks it by its digests)" if signals.signals() else ""
         raise FileProblem(
             f"{signals.error or 'no signal'}{hint}", signals.error_code or "unreadable"
         )
     prov = Provenance(source=source, external_id=external_id, note=note)
-    added = await run_in_threadpool(
-        lambda: banks.add(
-            name, signals.signals(), prov, pdq_quality=signals.pdq_quality, local=signals.local
-        )
-    )
+    added = await run_in_threadpool(lambda: rt.sg.add_hashed(name, signals, prov, actor=who.actor))
     response.status_code = 201 if added.created else 200
     return {"content_id": added.content_id, "created": added.created, "file": signals.to_json()}
 

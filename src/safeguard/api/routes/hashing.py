@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, UploadFile
 
-from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import require
 from safeguard.api.models import FileSignalsOut
 from safeguard.api.routes.common import errors, hash_upload
+from safeguard.api.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["hash"], dependencies=[Depends(require("hash"))])
 

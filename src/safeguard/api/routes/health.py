@@ -15,8 +15,8 @@ import time
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from safeguard.api.app import Runtime, runtime
 from safeguard.api.metrics import INDEX_AGE, INDEX_ENTRIES
+from safeguard.api.runtime import Runtime, runtime
 from safeguard.api.server import STATE
 
 router = APIRouter(tags=["health"])
@@ -35,7 +35,7 @@ def _state(rt: Runtime) -> str | None:
         return "DRAINING"
     if rt.follower is None:  # no match role here: nothing to load
         return None
-    status = rt.sg.matcher.status()
+    status = rt.sg.index_status()
     if not status.ready:
         return "INDEX-NOT-LOADED"
     last = rt.follower.last_ok

@@ -4,9 +4,12 @@ An HMA client points at safeguard and gets the same answers, in HMA's shapes and
 codes: `{"message": ...}` errors, string distances, `bank_content_id`, 403 for a duplicate
 bank, 200 with `{"message": "Done"}` for any bank delete. What differs, and why, is in
 docs/api.md ("Switching from HMA"); above all, every route needs an API key here unless
-`SAFEGUARD_API_OPEN_HMA` is on. Signal types are HMA's `pdq` and `video_md5` (our `sha256`
-and `md5` are accepted too, but not listed). HMA's configuration routes answer as an HMA
-with those two signal types, photo and video, and no exchange types installed.
+`SAFEGUARD_API_OPEN_HMA` is on. Signal types go by their HMA names (`hma_name`: `pdq`,
+`video_md5`); HMA hashes each content type with one kind of signal, so the types listed for
+photo and video are, from the registry, each content type's perceptual types where it has
+any, else its digests that HMA names itself (`video_md5`); the others (`sha256`) are
+accepted but not listed. HMA's configuration routes answer as an HMA with those signal
+types, photo and video, and no exchange types installed.
 """
 
 from __future__ import annotations
@@ -25,29 +28,46 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from safeguard.api.app import Runtime, runtime
 from safeguard.api.auth import Principal, require
 from safeguard.api.errors import ApiError
 from safeguard.api.metrics import count_lookups
-from safeguard.api.models import Int, Number, signal_spec, spec
+from safeguard.api.models import LISTABLE, Int, Number, signal_spec, spec
 from safeguard.api.routes.common import ContentId, errors, hash_bytes, hash_upload
+from safeguard.api.runtime import Runtime, runtime
 from safeguard.api.uploads import fetch_url
 from safeguard.banks import BankInfo, ContentInfo, Provenance
+from safeguard.engine import Purpose
 from safeguard.errors import BankExists, BankNotFound, ContentNotFound, SafeguardError
-from safeguard.signals import SIGNAL_TYPES, get_signal_type
+from safeguard.matching import MatchResult
+from safeguard.signals import get_signal_type
 from safeguard.signals.files import FileSignals
 
 hashing = APIRouter(prefix="/h", tags=["hma"], dependencies=[Depends(require("hash", hma=True))])
-matching = APIRouter(prefix="/m", tags=["hma"], dependencies=[Depends(require("match", hma=True))])
+match_scope = require("match", hma=True)
+matching = APIRouter(prefix="/m", tags=["hma"], dependencies=[Depends(match_scope)])
 curation = APIRouter(prefix="/c", tags=["hma"])
 curate = require("curate", hma=True)
 
 HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
-CONTENT_TYPES = {"photo": ("pdq",), "video": ("video_md5",)}
+#: HMA's content types: what its clients upload
+HMA_CONTENT_TYPES = ("photo", "video")
+
+
+def _hma_types_of(content_type: str) -> tuple[str, ...]:
+    """Our signal types HMA hashes `content_type` with (module docstring)."""
+    applies = [t for t in LISTABLE.values() if content_type in t.content_types]
+    chosen = [t for t in applies if not t.exact] or [t for t in applies if t.hma_name != t.name]
+    return tuple(t.name for t in chosen or applies)
+
+
+#: HMA content type -> the HMA names of the signal types it is hashed with
+CONTENT_TYPES = {
+    c: tuple(LISTABLE[t].hma_name for t in _hma_types_of(c)) for c in HMA_CONTENT_TYPES
+}
 #: HMA's names for our signal types
-HMA_NAME = {"pdq": "pdq", "md5": "video_md5", "sha256": "sha256"}
-#: the signal types an HMA lists (its defaults); sha256 is ours, accepted but not listed
-HMA_TYPES = {"pdq": "pdq", "video_md5": "md5"}
+HMA_NAME = {n: t.hma_name for n, t in LISTABLE.items()}
+#: the signal types an HMA lists, by HMA name (the others are accepted but not listed)
+HMA_TYPES = {LISTABLE[t].hma_name: t for c in HMA_CONTENT_TYPES for t in _hma_types_of(c)}
 NOTE_MAX = 255
 ENABLED_TS, DISABLED_TS = 1, 0
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -75,10 +95,11 @@ _BANK_NAME = spec(pattern="^[A-Z][A-Z0-9_]{0,99}$")  # HMA_BANK_NAME within ours
 _RATIO = spec(minimum=0, maximum=1)
 _CONTENT_TYPE = spec(enum=list(CONTENT_TYPES))
 _HMA_TYPE = spec(enum=list(HMA_TYPES))
-_ANY_TYPE = spec(enum=sorted({*HMA_NAME.values(), *SIGNAL_TYPES}))
+_ANY_TYPE = spec(enum=sorted({*HMA_NAME.values(), *LISTABLE}))
 #: a note: text, or an empty value for none
 _NOTE = {"anyOf": [{"type": "string", "maxLength": NOTE_MAX}, {"enum": [None, False, 0, {}, []]}]}
-_TYPES = spec(pattern=r"^\s*(?:pdq|video_md5)\s*(?:,\s*(?:pdq|video_md5)?\s*)*$")
+_ONE_TYPE = "|".join(re.escape(n) for n in HMA_TYPES)
+_TYPES = spec(pattern=rf"^\s*(?:{_ONE_TYPE})\s*(?:,\s*(?:{_ONE_TYPE})?\s*)*$")
 _HASH = spec(pattern="^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$")
 #: {HMA signal type: value}: at least one, with an optional note
 _SIGNALS = spec(
@@ -112,14 +133,17 @@ def _bad(message: str, status: int = 400) -> ApiError:
 
 def _signal_type(name: str) -> str:
     try:
-        return get_signal_type(name).name
+        st = get_signal_type(name)
     except SafeguardError:
         raise _bad(f"No such SignalType '{name}'") from None
+    if st.name not in LISTABLE:
+        raise _bad(f"No such SignalType '{name}'")
+    return st.name
 
 
 def _validate(type_name: str, value: str) -> str:
     try:
-        return SIGNAL_TYPES[type_name].validate(value)
+        return LISTABLE[type_name].validate(value)
     except SafeguardError as e:
         raise _bad(f"invalid signal: {e.message}") from None
 
@@ -131,29 +155,36 @@ def _bank_names(banks: str | None) -> set[str] | None:
 # -- hashing ---------------------------------------------------------------------------------
 
 
-def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[str, str]:
-    """HMA's hash response for a photo ({"pdq": ...}) or a video ({"video_md5": ...})."""
+def _wanted(content_type: str, types: str | None) -> tuple[str, ...]:
+    """The HMA names of the signal types to hash `content_type` with (all, or `types`)."""
     wanted = CONTENT_TYPES[content_type]
-    if types is not None:
-        chosen = [t.strip() for t in types.split(",") if t.strip()]
-        if not chosen:
-            raise _bad("empty signal type selection")
-        for t in chosen:
-            if t not in wanted:
-                raise _bad(f"signal type '{t}' doesn't exist or is disabled")
-        wanted = tuple(chosen)
+    if types is None:
+        return wanted
+    chosen = [t.strip() for t in types.split(",") if t.strip()]
+    if not chosen:
+        raise _bad("empty signal type selection")
+    for t in chosen:
+        if t not in wanted:
+            raise _bad(f"signal type '{t}' doesn't exist or is disabled")
+    return tuple(chosen)
+
+
+def _hma_signals(fs: FileSignals, content_type: str, types: str | None) -> dict[str, str]:
+    """HMA's hash response: {HMA signal type: value} of the types of the content type. A
+    type that applies to photos only needs the file to be an image."""
+    found = fs.signals()
     out: dict[str, str] = {}
-    if "pdq" in wanted:
-        if fs.pdq is None:
-            raise _bad(f"cannot hash the photo: {fs.error or 'not an image'}")
-        out["pdq"] = fs.pdq
-    if "video_md5" in wanted and fs.md5 is not None:
-        out["video_md5"] = fs.md5
+    for hma in _wanted(content_type, types):
+        t = HMA_TYPES[hma]
+        if t in found:
+            out[hma] = found[t]
+        elif "file" not in LISTABLE[t].content_types:
+            raise _bad(f"cannot hash the {content_type}: {fs.error or 'not an image'}")
     return out
 
 
 async def _upload(
-    request: Request, rt: Runtime, *, variants: bool = False, local: bool = False
+    request: Request, rt: Runtime, purpose: Purpose = "hash"
 ) -> tuple[FileSignals, str]:
     """Signals and content type of HMA's one-file upload: form field `photo` or `video`."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -167,16 +198,11 @@ async def _upload(
     field, upload = files[0]
     if field not in CONTENT_TYPES:
         raise _bad(f"no such content_type: '{field}'")
-    return await hash_upload(rt, upload, variants=variants, local=local), field
+    return await hash_upload(rt, upload, purpose), field
 
 
 async def _from_url(
-    url: str,
-    content_type: str | None,
-    rt: Runtime,
-    *,
-    variants: bool = False,
-    local: bool = False,
+    url: str, content_type: str | None, rt: Runtime, purpose: Purpose = "hash"
 ) -> tuple[FileSignals, str]:
     """Fetch and hash media; without `content_type`, the response's Content-Type decides."""
     if content_type is not None and content_type not in CONTENT_TYPES:
@@ -190,7 +216,7 @@ async def _from_url(
                 "provide it with the content_type query param"
             )
         content_type = "photo" if kind == "image" else "video"
-    return await hash_bytes(rt, data, url, variants=variants, local=local), content_type
+    return await hash_bytes(rt, data, url, purpose), content_type
 
 
 @hashing.get("/hash", responses=errors(400, 413))
@@ -225,31 +251,36 @@ async def hash_post(
 # -- matching --------------------------------------------------------------------------------
 
 
+def _raw(result: MatchResult, raw: bool) -> list[tuple[str, int, int]]:
+    """(bank, content id, distance) of a result's matches (`raw`: all it found)."""
+    found = result.matches + (result.suppressed + result.negative_matches if raw else [])
+    return [(m.bank, m.content_id, m.distance) for m in found]
+
+
 def _hits(
     rt: Runtime,
+    who: Principal,
     signal: str,
     signal_type: str,
     banks: set[str] | None,
     *,
     coinflip: float | None,
     raw: bool,
-    variants: dict[str, str] | None = None,
 ) -> list[tuple[str, int, int]]:
-    """(bank, content id, distance) of every match of one signal (and, for the PDQ of a
-    media file, its rotations, flips and inner picture)."""
+    """(bank, content id, distance) of every match of one hash (on a thread: a match may
+    read external ids from the database)."""
     t = _signal_type(signal_type)
     query = {t: _validate(t, signal)}
-    if t == "pdq":
-        query.update({f"pdq:{k}": v for k, v in (variants or {}).items()})
-    result = rt.sg.matcher.lookup(query, banks, coinflip=coinflip, include_disabled=raw)
+    result = rt.sg.match(
+        query, banks=banks, coinflip=coinflip, include_disabled=raw, actor=who.actor
+    )
     count_lookups([query], [result])
-    found = result.matches + (result.suppressed + result.negative_matches if raw else [])
-    return [(m.bank, m.content_id, m.distance) for m in found]
+    return _raw(result, raw)
 
 
 def _distance(signal_type: str, d: int) -> str:
     """HMA shows PDQ distances as numbers in strings, exact matches as "-"."""
-    return "-" if SIGNAL_TYPES[get_signal_type(signal_type).name].exact else str(d)
+    return "-" if get_signal_type(signal_type).exact else str(d)
 
 
 def _by_bank(hits: list[tuple[str, int, int]], signal_type: str) -> dict[str, list[Json]]:
@@ -272,9 +303,10 @@ def raw_lookup(
     include_distance: bool = Query(False),
     banks: str | None = Query(None, description="comma-separated bank names"),
     rt: Runtime = Depends(runtime),
+    who: Principal = Depends(match_scope),
 ) -> Json:
     """Content ids matching a hash, in every enabled bank (HMA `GET /m/raw_lookup`)."""
-    hits = _hits(rt, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
+    hits = _hits(rt, who, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
     if include_distance:
         return {
             "matches": [
@@ -294,19 +326,20 @@ async def lookup_get(
     bypass_coinflip: bool = Query(False),
     banks: str | None = Query(None),
     rt: Runtime = Depends(runtime),
+    who: Principal = Depends(match_scope),
 ) -> Json:
     """Matching banks for a hash, or for media at a URL (HMA `GET /m/lookup`)."""
     only = _bank_names(banks)
     flip = _coinflip(seed, bypass_coinflip)
     if url:
-        fs, ctype = await _from_url(url, content_type, rt, variants=True)
-        out = await run_in_threadpool(_media_hits, rt, fs, ctype, only, flip)
+        fs, ctype = await _from_url(url, content_type, rt, "match")
+        out = await run_in_threadpool(_media_hits, rt, who, fs, ctype, only, flip)
         return out.get(signal_type, {}) if signal_type else out
     if not signal or not signal_type:
         raise _bad("Either url or both signal and signal_type are required")
     return await run_in_threadpool(
         lambda: _by_bank(
-            _hits(rt, signal, signal_type, only, coinflip=flip, raw=False), signal_type
+            _hits(rt, who, signal, signal_type, only, coinflip=flip, raw=False), signal_type
         )
     )
 
@@ -318,23 +351,33 @@ async def lookup_post(
     bypass_coinflip: str | None = Query(None),
     banks: str | None = Query(None),
     rt: Runtime = Depends(runtime),
+    who: Principal = Depends(match_scope),
 ) -> Json:
     """Hash an uploaded `photo` or `video` and look it up (HMA `POST /m/lookup`)."""
-    fs, ctype = await _upload(request, rt, variants=True)
+    fs, ctype = await _upload(request, rt, "match")
     flip = _coinflip(seed, bypass_coinflip == "true")
-    return await run_in_threadpool(_media_hits, rt, fs, ctype, _bank_names(banks), flip)
+    return await run_in_threadpool(_media_hits, rt, who, fs, ctype, _bank_names(banks), flip)
 
 
 def _media_hits(
-    rt: Runtime, fs: FileSignals, ctype: str, only: set[str] | None, flip: float
+    rt: Runtime,
+    who: Principal,
+    fs: FileSignals,
+    ctype: str,
+    only: set[str] | None,
+    flip: float,
 ) -> dict[str, dict[str, list[Json]]]:
-    """Matching banks for each signal of a media file, by signal type (on a thread: a match
-    may read external ids from the database)."""
-    out = {}
-    for t, v in _hma_signals(fs, ctype, None).items():
-        hits = _hits(rt, v, t, only, coinflip=flip, raw=False, variants=fs.pdq_variants)
-        out[t] = _by_bank(hits, t)
-    return out
+    """Matching banks for each signal of a media file (with its variants, as the library
+    looks files up), by HMA signal type, one lookup per type (on a thread: a match may read
+    external ids from the database)."""
+    hma_names = list(_hma_signals(fs, ctype, None))
+    types = [HMA_TYPES[n] for n in hma_names]
+    results = rt.sg.match_by_type(fs, types, banks=only, coinflip=flip, actor=who.actor)
+    count_lookups([{t: fs.values[t]} for t in results], list(results.values()))
+    return {
+        n: _by_bank(_raw(results[t], False), n) if t in results else {}
+        for n, t in zip(hma_names, types, strict=True)
+    }
 
 
 @matching.get("/index/status", responses=errors(400))
@@ -344,7 +387,7 @@ def index_status(
 ) -> Json:
     """Per signal type: whether the index is loaded, how many hashes, and when it last caught
     up (HMA `GET /m/index/status`)."""
-    s = rt.sg.matcher.status()
+    s = rt.sg.index_status()
     names = dict(HMA_TYPES)
     if signal_type is not None:
         if signal_type not in names:
@@ -363,7 +406,10 @@ def index_status(
 
 @matching.post("/compare", responses=errors(400))
 def compare(
-    body: Any = Body(examples=[{"pdq": ["<64 hex>", "<64 hex>"]}], json_schema_extra=_PAIRS),
+    body: Any = Body(
+        examples=[{n: ["<hash>", "<hash>"] for n in HMA_TYPES}], json_schema_extra=_PAIRS
+    ),
+    rt: Runtime = Depends(runtime),
 ) -> Json:
     """Compare pairs of hashes: `{type: [a, b]}` -> `{type: [matched, {"distance": n}]}`."""
     if not isinstance(body, dict):
@@ -375,14 +421,11 @@ def compare(
         if len(pair) != 2:
             raise _bad("Comparison hash list length must be exactly 2")
         t = _signal_type(str(name))
-        st = SIGNAL_TYPES[t]
         try:
-            a, b = (st.validate(str(v)) for v in pair)
+            found = rt.sg.compare(t, *(str(v) for v in pair))
         except SafeguardError as e:
             raise _bad(f"Invalid {name} hash: {e.message}") from None
-        d = st.distance(a, b)
-        limit = 31 if t == "pdq" else 0
-        out[str(name)] = [d <= limit, {"distance": d}]
+        out[str(name)] = [found.matched, {"distance": found.distance}]
     return out
 
 
@@ -615,22 +658,20 @@ async def add_content(
                 raise _bad("metadata form field must be valid JSON") from None
         note = _note(form.get("note"))
     if url:
-        fs, ctype = await _from_url(url, content_type, rt, local=True)
+        fs, ctype = await _from_url(url, content_type, rt, "add")
     elif multipart:
-        fs, ctype = await _upload(request, rt, local=True)
+        fs, ctype = await _upload(request, rt, "add")
     else:
         raise _bad("Neither `url` nor multipart file upload was received")
     signals = _hma_signals(fs, ctype, None)
-    ours = {get_signal_type(t).name: v for t, v in signals.items()}
     prov = Provenance(
         source=str(meta.get("content_uri") or url or "upload"),
         external_id=str(meta["content_id"]) if meta.get("content_id") else None,
         note=note,
     )
+    kept = [HMA_TYPES[n] for n in signals]
     added = await run_in_threadpool(
-        lambda: rt.banks(who.actor).add(
-            bank_name, ours, prov, pdq_quality=fs.pdq_quality, local=fs.local
-        )
+        lambda: rt.sg.add_hashed(bank_name, fs, prov, signal_types=kept, actor=who.actor)
     )
     return {"id": added.content_id, "signals": signals}
 
@@ -638,7 +679,7 @@ async def add_content(
 @curation.post("/bank/{bank_name}/signal", responses=errors(400, 404))
 def add_signal(
     bank_name: str,
-    body: Any = Body(examples=[{"pdq": "<64 hex>"}], json_schema_extra=_SIGNALS),
+    body: Any = Body(examples=[{n: "<hash>" for n in HMA_TYPES}], json_schema_extra=_SIGNALS),
     rt: Runtime = Depends(runtime),
     who: Principal = Depends(curate),
 ) -> Json:
@@ -658,8 +699,10 @@ def add_signal(
             t = get_signal_type(str(name)).name
         except SafeguardError:
             raise _bad(f"No such signal type {name}") from None
+        if t not in LISTABLE:
+            raise _bad(f"No such signal type {name}")
         try:
-            clean[t] = SIGNAL_TYPES[t].validate(str(value))
+            clean[t] = LISTABLE[t].validate(str(value))
         except SafeguardError as e:
             raise _bad(f"Invalid {name} signal: {e.message}") from None
         shown[str(name)] = clean[t]

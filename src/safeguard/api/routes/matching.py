@@ -7,10 +7,14 @@ cost several times the lookup itself (docs/benchmarks.md, "HTTP service"). Anyth
 (no key or a key not verified in the last seconds, bad or repeated or unknown parameters,
 an index still loading, a limit reached) goes on to the route, which answers it and its
 errors in full; the route also defines the OpenAPI entry.
+
+The query parameters of `GET /v1/match` are the listable signal types of the registry (one
+each, named as the type), read when this module is imported.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Collection
 from urllib.parse import parse_qsl
@@ -20,11 +24,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from safeguard.api.app import Runtime, runtime
-from safeguard.api.auth import bearer_token, require
+from safeguard.api.auth import Principal, bearer_token, require
 from safeguard.api.errors import ApiError
 from safeguard.api.metrics import count_lookups
 from safeguard.api.models import (
+    LISTABLE,
     FileMatchResults,
     IndexStatusOut,
     MatchQueries,
@@ -33,49 +37,79 @@ from safeguard.api.models import (
     signal_spec,
 )
 from safeguard.api.routes.common import errors, hash_upload, result_json
-from safeguard.matching import Matcher, MatchResult
-from safeguard.signals import validate_signals
+from safeguard.api.runtime import Runtime, runtime
+from safeguard.engine import Safeguard
+from safeguard.matching import MatchResult
 
-router = APIRouter(prefix="/v1", tags=["match"], dependencies=[Depends(require("match"))])
+match_scope = require("match")
+router = APIRouter(prefix="/v1", tags=["match"], dependencies=[Depends(match_scope)])
 
 MAX_FILES = 100
 
 
-@router.get("/match", response_model=MatchResultOut, responses=errors(400, 503))
+def _bank_names(banks: str | None) -> set[str] | None:
+    return {b.strip() for b in banks.split(",") if b.strip()} if banks else None
+
+
 async def match_hash(
-    pdq: str | None = Query(
-        None, description="PDQ hash, 64 hex digits", json_schema_extra=signal_spec("pdq")
-    ),
-    md5: str | None = Query(
-        None, description="MD5, 32 hex digits", json_schema_extra=signal_spec("md5")
-    ),
-    sha256: str | None = Query(
-        None, description="SHA-256, 64 hex digits", json_schema_extra=signal_spec("sha256")
-    ),
     banks: str | None = Query(None, description="comma-separated bank names to limit to"),
     rt: Runtime = Depends(runtime),
+    who: Principal = Depends(match_scope),
+    **given: str | None,
 ) -> JSONResponse:
     """Look up one item's hashes in every enabled bank."""
-    given = {k: v for k, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v is not None}
-    query = validate_signals(given)
-    only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
+    query = rt.sg.check_signals({t: v for t, v in given.items() if v is not None})
+    result = await _lookup(rt.sg, query, _bank_names(banks), who.actor)
     # the dict is built to the documented model, so FastAPI's re-validation is skipped
-    return JSONResponse(result_json(await _lookup(rt.sg.matcher, query, only)))
+    return JSONResponse(result_json(result))
+
+
+# one query parameter per listable signal type, as FastAPI reads them from the signature
+match_hash.__signature__ = inspect.signature(
+    match_hash
+).replace(  # type: ignore[attr-defined]
+    parameters=[
+        *[
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=Query(None, description=t.description, json_schema_extra=signal_spec(name)),
+                annotation=str | None,
+            )
+            for name, t in LISTABLE.items()
+        ],
+        *[
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=a)
+            for p, a in zip(
+                list(inspect.signature(match_hash).parameters.values())[:3],
+                (str | None, Runtime, Principal),
+                strict=True,
+            )
+        ],
+    ]
+)
+router.add_api_route(
+    "/match",
+    match_hash,
+    methods=["GET"],
+    response_model=MatchResultOut,
+    responses=errors(400, 503),
+)
 
 
 async def _lookup(
-    matcher: Matcher, query: dict[str, str], only: Collection[str] | None
+    sg: Safeguard, query: dict[str, str], only: Collection[str] | None, actor: str
 ) -> MatchResult:
     """One lookup, counted: inline when it is CPU only, on a thread when it must read the
     database (the external id of a matched item not in the matcher's cache)."""
-    result = matcher.lookup_cached(query, only)
+    result = sg.match_cached(query, banks=only, actor=actor)
     if result is None:
-        result = await run_in_threadpool(matcher.lookup, query, only)
+        result = await run_in_threadpool(lambda: sg.match(query, banks=only, actor=actor))
     count_lookups([query], [result])
     return result
 
 
-_PARAMS = frozenset(("pdq", "md5", "sha256", "banks"))
+_PARAMS = frozenset((*LISTABLE, "banks"))
 
 
 class FastMatch:
@@ -110,21 +144,20 @@ class FastMatch:
         if len(names) != len(params) or not names <= _PARAMS:
             return None
         given = {k: v for k, v in params if k != "banks"}
+        rt: Runtime = scope["app"].state.runtime
         try:
-            query = validate_signals(given)
+            query = rt.sg.check_signals(given)
         except Exception:
             return None
         token = bearer_token(scope)
-        rt: Runtime = scope["app"].state.runtime
         key = rt.key_cache.cached(token) if token else None
-        if key is None or "match" not in key.scopes or not rt.sg.matcher.ready:
+        if key is None or "match" not in key.scopes or not rt.sg.ready:
             return None
         limit = key.rate_limit or rt.service.rate_limit
         if rt.limiter.take(f"key {key.name!r}", limit) > 0:
             return None  # the route answers 429 (its take is refused too)
-        banks = dict(params).get("banks")
-        only = {b.strip() for b in banks.split(",") if b.strip()} if banks else None
-        result = await _lookup(rt.sg.matcher, query, only)
+        only = _bank_names(dict(params).get("banks"))
+        result = await _lookup(rt.sg, query, only, Principal(key).actor)
         if self.route is None:
             self.route = next(
                 r
@@ -137,10 +170,13 @@ class FastMatch:
 
 
 @router.post("/match", response_model=MatchResults, responses=errors(400, 503))
-def match_hashes(body: MatchQueries, rt: Runtime = Depends(runtime)) -> dict[str, object]:
+def match_hashes(
+    body: MatchQueries, rt: Runtime = Depends(runtime), who: Principal = Depends(match_scope)
+) -> dict[str, object]:
     """Look up many items at once (up to 10,000), each a {signal type: value} object."""
-    queries = [validate_signals(q) for q in body.queries]
-    results = rt.sg.matcher.lookup_many(queries, set(body.banks) if body.banks else None)
+    queries = [rt.sg.check_signals(q) for q in body.queries]
+    only = set(body.banks) if body.banks else None
+    results = rt.sg.match_many(queries, banks=only, actor=who.actor)
     count_lookups(queries, results)
     return {"results": [result_json(r) for r in results]}
 
@@ -151,27 +187,29 @@ async def match_files(
         description="one or more files", min_length=1, json_schema_extra={"maxItems": MAX_FILES}
     ),
     rt: Runtime = Depends(runtime),
+    who: Principal = Depends(match_scope),
 ) -> dict[str, object]:
     """Hash uploaded files and look each up. A file that cannot be read gets its error and
     `result: null`; the others are still matched."""
     if len(files) > MAX_FILES:
         raise ApiError(400, f"at most {MAX_FILES} files per request", "invalid_request")
-    hashed = [await hash_upload(rt, f, variants=True, local=True) for f in files]
-    queries = [h.query() for h in hashed]
-    wanted = [q for q in queries if q]
-    results = await run_in_threadpool(rt.sg.matcher.lookup_many, wanted) if wanted else []
-    count_lookups(wanted, results)
+    hashed = [await hash_upload(rt, f, "match") for f in files]
+    wanted = [h for h in hashed if h.query()]
+    results = (
+        await run_in_threadpool(lambda: rt.sg.match_many(wanted, actor=who.actor)) if wanted else []
+    )
+    count_lookups([h.query() for h in wanted], results)
     found = iter(results)
     out = []
-    for h, q in zip(hashed, queries, strict=True):
-        out.append({"file": h.to_json(), "result": result_json(next(found)) if q else None})
+    for h in hashed:
+        out.append({"file": h.to_json(), "result": result_json(next(found)) if h.query() else None})
     return {"results": out}
 
 
 @router.get("/index/status", response_model=IndexStatusOut, responses=errors())
 def index_status(rt: Runtime = Depends(runtime)) -> dict[str, object]:
     """What this process's index holds and how current it is."""
-    s = rt.sg.matcher.status()
+    s = rt.sg.index_status()
     return {
         "ready": s.ready,
         "sizes": s.sizes,
