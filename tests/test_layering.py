@@ -29,9 +29,6 @@ from safeguard.engine import signal_types
 
 SRC = Path(safeguard.__file__).parent
 FACES = ("api", "cli")
-#: modules of those packages that belong to others and are not faces (settings and
-#: process management: no signals, no lookups)
-NOT_FACES = {"api/follower.py", "api/server.py", "api/settings.py"}
 
 #: words allowed although they hold a type's name, each for a stated reason
 ALLOWED_WORDS = {
@@ -85,8 +82,7 @@ def _face_files() -> list[Path]:
     files = []
     for face in FACES:
         for p in sorted((SRC / face).rglob("*.py")):
-            if p.relative_to(SRC).as_posix() not in NOT_FACES:
-                files.append(p)
+            files.append(p)
     return files
 
 

@@ -46,6 +46,9 @@ def edited(src: Path, dst: Path) -> Path:
     return dst
 
 
+# the plug-in machinery does not depend on the store (thresholds per type are tested on
+# both in tests/banks): SQLite keeps this end-to-end run short
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_plugin_type_is_banked_listed_and_matched(
     env: dict[str, str], train_images: list[Path], val_images: list[Path], tmp_path: Path
 ) -> None:
@@ -115,6 +118,9 @@ def test_a_plugin_type_is_banked_listed_and_matched(
         server.stop()
 
 
+# the plug-in machinery does not depend on the store (thresholds per type are tested on
+# both in tests/banks): SQLite keeps this end-to-end run short
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_broken_plugin_is_named_not_a_traceback(tmp_path: Path, db_url: str) -> None:
     broken = tmp_path / "plugins"
     info = broken / "broken_type-0.1.dist-info"

@@ -230,6 +230,8 @@ DAMAGE = {
 }
 
 
+# checks of the snapshot files themselves, the same on both stores: run on SQLite only
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_damaged_snapshot_is_refused(
     world: World, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
@@ -249,6 +251,8 @@ def test_damaged_snapshot_is_refused(
     ]
 
 
+# checks of the snapshot files themselves, the same on both stores: run on SQLite only
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("changes", [3, 200])
 def test_snapshot_of_another_database_is_refused(
     world: World, tmp_path: Path, changes: int, caplog: pytest.LogCaptureFixture
@@ -276,6 +280,8 @@ def test_snapshot_of_another_database_is_refused(
     assert any("refused" in r.message and reason in r.message for r in caplog.records)
 
 
+# checks of the snapshot files themselves, the same on both stores: run on SQLite only
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_damaged_newest_falls_back_to_an_older_snapshot(world: World, tmp_path: Path) -> None:
     m = Matcher(world.sg.db)
     older = m.save_snapshot(tmp_path)
@@ -290,6 +296,8 @@ def test_damaged_newest_falls_back_to_an_older_snapshot(world: World, tmp_path: 
     assert joined.status().snapshot_version == int(older.name)
 
 
+# checks of the snapshot files themselves, the same on both stores: run on SQLite only
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_old_snapshots_are_pruned(world: World, tmp_path: Path) -> None:
     m = Matcher(world.sg.db)
     versions = []
@@ -305,6 +313,8 @@ def test_old_snapshots_are_pruned(world: World, tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
 
+# checks of the snapshot files themselves, the same on both stores: run on SQLite only
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_job_writes_only_when_the_log_moved(world: World, tmp_path: Path) -> None:
     m = Matcher(world.sg.db, auto_refresh=False)
     job = snapshots.SnapshotJob(m, tmp_path / "snap", interval=3600)
