@@ -29,6 +29,7 @@ demo: install
 lint: install-dev
 	$(PY) -m ruff check src tests bench tools
 	$(PY) -m ruff format --check src tests bench tools
+	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest

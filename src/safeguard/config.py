@@ -1,5 +1,9 @@
 """Settings, read from `SAFEGUARD_*` environment variables with sane defaults.
 
+`Settings.from_env` is called at the edges (the CLI's entry, the server's start,
+`Safeguard.open` given no settings) and the object is passed on: nothing deeper reads the
+environment. The parsers are in `safeguard._env` (shared with the service settings).
+
 SAFEGUARD_HOME            where safeguard keeps its state (default: the per-user data dir)
 SAFEGUARD_DATABASE_URL    SQLAlchemy URL; default a SQLite file in SAFEGUARD_HOME
 SAFEGUARD_PDQ_QUALITY_FLOOR  PDQ quality below which a hash is marked low quality (default 50)
@@ -23,6 +27,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from safeguard import _env
 from safeguard.errors import ConfigError
 
 DEFAULT_PDQ_QUALITY_FLOOR = 50
@@ -32,45 +37,28 @@ DEFAULT_DECODE_MEMORY_MIB = 384
 DEFAULT_DECODE_WAIT = 5.0
 
 
-def _int_env(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _bool_env(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
-
-
 def decode_memory_from_env() -> int:
     """Bytes of decode memory per process (SAFEGUARD_DECODE_MEMORY, in MiB; at least 64)."""
-    return _int_env("SAFEGUARD_DECODE_MEMORY", DEFAULT_DECODE_MEMORY_MIB, 64) << 20
+    return _env.integer("SAFEGUARD_DECODE_MEMORY", DEFAULT_DECODE_MEMORY_MIB, 64) << 20
 
 
 def decode_wait_from_env() -> float:
     """Seconds a decode waits for decode memory held by others (SAFEGUARD_DECODE_WAIT)."""
-    raw = os.environ.get("SAFEGUARD_DECODE_WAIT", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_DECODE_WAIT
-    except ValueError:
-        raise ConfigError(f"SAFEGUARD_DECODE_WAIT must be a number, got {raw!r}") from None
-    if not 0 <= value <= 600:
-        raise ConfigError(f"SAFEGUARD_DECODE_WAIT must be 0-600 seconds, got {raw}")
-    return value
+    return _env.seconds("SAFEGUARD_DECODE_WAIT", DEFAULT_DECODE_WAIT, 600)
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """How much memory a process's image decodes may hold at once, and how long a decode
+    waits for it while others hold it (signals/images.py)."""
+
+    memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes
+    wait: float = DEFAULT_DECODE_WAIT  #: seconds
+
+    @classmethod
+    def from_env(cls) -> DecodeLimits:
+        """SAFEGUARD_DECODE_MEMORY and SAFEGUARD_DECODE_WAIT (for callers given no settings)."""
+        return cls(decode_memory_from_env(), decode_wait_from_env())
 
 
 def _default_actor() -> str:
@@ -90,6 +78,8 @@ class Settings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     actor: str = field(default_factory=_default_actor)
     record_matches: bool = True
+    decode_memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes (SAFEGUARD_DECODE_MEMORY)
+    decode_wait: float = DEFAULT_DECODE_WAIT  #: seconds (SAFEGUARD_DECODE_WAIT)
 
     @classmethod
     def from_env(
@@ -101,23 +91,32 @@ class Settings:
     ) -> Settings:
         """Settings from the environment; arguments given here win over it. A `home` with no
         database URL (given or in the environment) means the SQLite file in that home."""
-        home = Path(
-            home or os.environ.get("SAFEGUARD_HOME") or user_data_dir("safeguard", appauthor=False)
+        where = Path(
+            home or _env.text("SAFEGUARD_HOME") or user_data_dir("safeguard", appauthor=False)
         )
-        url = database_url or os.environ.get("SAFEGUARD_DATABASE_URL") or sqlite_url(home)
-        floor = _int_env("SAFEGUARD_PDQ_QUALITY_FLOOR", DEFAULT_PDQ_QUALITY_FLOOR)
+        url = database_url or _env.text("SAFEGUARD_DATABASE_URL") or sqlite_url(where)
+        floor = _env.integer("SAFEGUARD_PDQ_QUALITY_FLOOR", DEFAULT_PDQ_QUALITY_FLOOR)
         if floor > 100:
             raise ConfigError(f"SAFEGUARD_PDQ_QUALITY_FLOOR must be 0-100, got {floor}")
         return cls(
-            home=home,
+            home=where,
             database_url=url,
             pdq_quality_floor=floor,
-            max_image_pixels=_int_env("SAFEGUARD_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS, 1),
-            max_image_bytes=_int_env("SAFEGUARD_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1),
-            workers=_int_env("SAFEGUARD_WORKERS", os.cpu_count() or 1, 1),
-            actor=actor or os.environ.get("SAFEGUARD_ACTOR") or _default_actor(),
-            record_matches=_bool_env("SAFEGUARD_RECORD_MATCHES", True),
+            max_image_pixels=_env.integer(
+                "SAFEGUARD_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS, 1
+            ),
+            max_image_bytes=_env.integer("SAFEGUARD_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1),
+            workers=_env.integer("SAFEGUARD_WORKERS", os.cpu_count() or 1, 1),
+            actor=actor or _env.text("SAFEGUARD_ACTOR") or _default_actor(),
+            record_matches=_env.boolean("SAFEGUARD_RECORD_MATCHES", True),
+            decode_memory=decode_memory_from_env(),
+            decode_wait=decode_wait_from_env(),
         )
+
+    @property
+    def decode(self) -> DecodeLimits:
+        """The decode memory and wait, as hashing takes them."""
+        return DecodeLimits(self.decode_memory, self.decode_wait)
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (`settings.with_(workers=1)`)."""

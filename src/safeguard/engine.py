@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import IO, Literal
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -223,6 +223,7 @@ class Safeguard:
             max_image_bytes=s.max_image_bytes,
             variants=variants,
             local=local,
+            decode=s.decode,
         )
 
     def hash_bytes(
@@ -236,6 +237,7 @@ class Safeguard:
             max_pixels=s.max_image_pixels,
             variants=variants,
             local=local,
+            decode=s.decode,
         )
 
     def hash_for(self, data: bytes, name: str, purpose: Purpose = "hash") -> FileSignals:
@@ -370,7 +372,7 @@ class Safeguard:
             bank, records, source=source or Path(path).name, on_progress=on_progress
         )
 
-    def export_list(self, bank: str, out: TextIO, fmt: str = "jsonl") -> int:
+    def export_list(self, bank: str, out: IO[str], fmt: str = "jsonl") -> int:
         return write_hash_list(self.banks.iter_content(bank), out, fmt)
 
     # -- matching --------------------------------------------------------------------------

@@ -175,5 +175,6 @@ class CloseWhenStopping:
 
 
 def app_from_env() -> FastAPI:
-    """The uvicorn factory used by `safeguard serve` (settings from the environment)."""
-    return create_app()
+    """The uvicorn factory used by `safeguard serve`: a server process's settings, read from
+    the environment it inherits (`safeguard.api.settings.worker_environment`), here only."""
+    return create_app(Settings.from_env(), ServiceSettings.from_env())

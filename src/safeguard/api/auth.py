@@ -134,7 +134,7 @@ async def authenticate(rt: Any, token: str, client: str) -> ApiKeyInfo:
     if wait > 0:
         raise _too_many(f"too many requests with unknown or revoked API keys from {client}", wait)
     try:
-        return await rt.key_cache.verify(token)  # type: ignore[no-any-return]
+        return await rt.key_cache.verify(token)
     except AccessDenied as e:
         rt.limiter.take(who, limit)
         raise _unauthorized(e.message) from None

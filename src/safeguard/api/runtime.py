@@ -44,4 +44,4 @@ class Runtime:
 async def runtime(request: Request) -> Runtime:
     """The dependency for this process's Runtime (async: FastAPI would run a plain function
     on the thread pool, a hop that costs more than the whole lookup)."""
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime

@@ -13,7 +13,7 @@ SAFEGUARD_SYNC_INTERVAL         seconds between change-log polls (default 0.25)
 SAFEGUARD_INDEX_STALE_AFTER     seconds without a successful poll before /status says 503
                                 (default 30)
 SAFEGUARD_DECODE_MEMORY, SAFEGUARD_DECODE_WAIT  image decode memory per process and how long a
-                                decode waits for it (safeguard.config; checked at start here)
+                                decode waits for it (safeguard.config.Settings, checked at start)
 SAFEGUARD_DRAIN_SECONDS         after SIGTERM, seconds of serving with /readyz at 503 before
                                 the server stops accepting (default 5)
 SAFEGUARD_DRAIN_TIMEOUT         then, seconds in-flight requests may take to finish (default 20)
@@ -31,47 +31,15 @@ SAFEGUARD_SNAPSHOT_KEEP         how many snapshots to keep, newest first (defaul
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safeguard import _env
 from safeguard.access import SCOPES
-from safeguard.config import decode_memory_from_env, decode_wait_from_env
+from safeguard.config import Settings
 from safeguard.errors import ConfigError
 
 ROLES = SCOPES  # a role serves the routes that need the scope of the same name
-
-
-def _list_env(name: str, default: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, default)
-    return tuple(x.strip().lower() for x in raw.split(",") if x.strip())
-
-
-def _num_env(name: str, default: float, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
-    return value
-
-
-def _dir_env(name: str) -> Path | None:
-    """A directory the process may create and write (None when the variable is unset)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    path = Path(raw).expanduser()
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{name}: {raw} exists and is not a directory")
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{name}: {raw} is not writable by this process")
-    return path
 
 
 @dataclass(frozen=True)
@@ -99,29 +67,42 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
-        roles = _list_env("SAFEGUARD_API_ROLES", ",".join(ROLES))
+        roles = _env.names("SAFEGUARD_API_ROLES", ",".join(ROLES))
         unknown = [r for r in roles if r not in ROLES]
         if unknown or not roles:
             raise ConfigError(
                 f"SAFEGUARD_API_ROLES: unknown role {unknown[0] if unknown else '(none)'!r}; "
                 f"use some of {', '.join(ROLES)}"
             )
-        decode_memory_from_env(), decode_wait_from_env()  # a bad value stops the start
         return cls(
             roles=roles,
-            max_upload_bytes=int(_num_env("SAFEGUARD_MAX_UPLOAD_BYTES", 32 * 1024 * 1024, 1)),
-            rate_limit=int(_num_env("SAFEGUARD_RATE_LIMIT", 6000, 1)),
-            auth_failure_limit=int(_num_env("SAFEGUARD_AUTH_FAILURE_LIMIT", 30, 1)),
-            url_fetch_hosts=_list_env("SAFEGUARD_URL_FETCH_HOSTS", ""),
-            url_fetch_allow_private=os.environ.get("SAFEGUARD_URL_FETCH_ALLOW_PRIVATE", "")
-            in ("1", "true", "yes"),
-            sync_interval=_num_env("SAFEGUARD_SYNC_INTERVAL", 0.25, 0.01),
-            stale_after=_num_env("SAFEGUARD_INDEX_STALE_AFTER", 30.0, 1),
-            drain_seconds=_num_env("SAFEGUARD_DRAIN_SECONDS", 5.0, 0),
-            drain_timeout=_num_env("SAFEGUARD_DRAIN_TIMEOUT", 20.0, 0.1),
-            startup_wait=_num_env("SAFEGUARD_STARTUP_WAIT", 120.0, 0),
-            open_hma=os.environ.get("SAFEGUARD_API_OPEN_HMA", "") in ("1", "true", "yes"),
-            snapshot_dir=_dir_env("SAFEGUARD_SNAPSHOT_DIR"),
-            snapshot_interval=_num_env("SAFEGUARD_SNAPSHOT_INTERVAL", 300.0, 1),
-            snapshot_keep=int(_num_env("SAFEGUARD_SNAPSHOT_KEEP", 2, 1)),
+            max_upload_bytes=int(_env.number("SAFEGUARD_MAX_UPLOAD_BYTES", 32 * 1024 * 1024, 1)),
+            rate_limit=int(_env.number("SAFEGUARD_RATE_LIMIT", 6000, 1)),
+            auth_failure_limit=int(_env.number("SAFEGUARD_AUTH_FAILURE_LIMIT", 30, 1)),
+            url_fetch_hosts=_env.names("SAFEGUARD_URL_FETCH_HOSTS", ""),
+            url_fetch_allow_private=_env.flag("SAFEGUARD_URL_FETCH_ALLOW_PRIVATE"),
+            sync_interval=_env.number("SAFEGUARD_SYNC_INTERVAL", 0.25, 0.01),
+            stale_after=_env.number("SAFEGUARD_INDEX_STALE_AFTER", 30.0, 1),
+            drain_seconds=_env.number("SAFEGUARD_DRAIN_SECONDS", 5.0, 0),
+            drain_timeout=_env.number("SAFEGUARD_DRAIN_TIMEOUT", 20.0, 0.1),
+            startup_wait=_env.number("SAFEGUARD_STARTUP_WAIT", 120.0, 0),
+            open_hma=_env.flag("SAFEGUARD_API_OPEN_HMA"),
+            snapshot_dir=_env.directory("SAFEGUARD_SNAPSHOT_DIR"),
+            snapshot_interval=_env.number("SAFEGUARD_SNAPSHOT_INTERVAL", 300.0, 1),
+            snapshot_keep=int(_env.number("SAFEGUARD_SNAPSHOT_KEEP", 2, 1)),
         )
+
+
+def worker_environment(settings: Settings, roles: str | None = None) -> dict[str, str]:
+    """The one channel from `safeguard serve` to its server processes.
+
+    uvicorn starts each worker from an import string (`safeguard.api.app:app_from_env`), so
+    a worker cannot be handed objects: it reads its settings from the environment it
+    inherits, at one place (`app_from_env`: `Settings.from_env`, `ServiceSettings.from_env`).
+    These are the variables the parent sets so that its choices made on the command line
+    (the store, `--roles`) reach them; everything else is inherited as it is.
+    """
+    env = {"SAFEGUARD_HOME": str(settings.home), "SAFEGUARD_DATABASE_URL": settings.database_url}
+    if roles is not None:
+        env["SAFEGUARD_API_ROLES"] = roles
+    return env

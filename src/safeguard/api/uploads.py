@@ -17,7 +17,7 @@ import socket
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard.api.errors import ApiError, error_response

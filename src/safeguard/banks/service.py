@@ -14,12 +14,13 @@ still reaches the database is a Conflict (store/database.py), never a database e
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Literal, TextIO
+from typing import IO, Any, Literal
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -292,7 +293,7 @@ class BankService:
                 if enabled is not None and bank.enabled != enabled:
                     bank.enabled = enabled
                     self._log(s, "bank.enable" if enabled else "bank.disable", bank)
-                changed: dict[str, object] = {}
+                changed: dict[str, Any] = {}
                 old = dict(bank.thresholds or {})
                 new = {**old, **chosen}
                 if effective_thresholds(new) != effective_thresholds(old):
@@ -329,7 +330,7 @@ class BankService:
             bank = self._bank(s, name, lock="update")
             n = s.scalar(select(func.count()).where(Content.bank_id == bank.id)) or 0
             # a statement, not ORM state: a concurrent delete makes this match no row
-            if s.execute(delete(Bank).where(Bank.id == bank.id)).rowcount != 1:
+            if s.execute(delete(Bank).where(Bank.id == bank.id)).rowcount != 1:  # type: ignore[attr-defined]
                 raise BankNotFound(name)
             self._log(s, "bank.delete", bank, content_removed=n)
             return n
@@ -456,7 +457,7 @@ class BankService:
     def _import(
         self,
         name: str,
-        records: list[HashRecord],
+        records: builtins.list[HashRecord],
         source: str,
         on_progress: Callable[[int, int], None] | None,
     ) -> ImportReport:
@@ -487,12 +488,14 @@ class BankService:
             first_id = last_id = None
             for i in range(0, len(new), _BATCH):
                 batch = new[i : i + _BATCH]
-                keys = [r.dedupe_key() for r in batch]
+                batch_keys = [r.dedupe_key() for r in batch]
                 # RETURNING in batched multi-row INSERTs (SQLAlchemy "insertmanyvalues");
                 # ids are mapped back by the per-bank unique key, not by row order
                 id_of = dict(
                     conn.execute(
-                        insert(Content.__table__).returning(Content.dedupe_key, Content.id),
+                        insert(Content.__table__).returning(  # type: ignore[arg-type]
+                            Content.dedupe_key, Content.id
+                        ),
                         [
                             {
                                 "bank_id": bank.id,
@@ -504,12 +507,12 @@ class BankService:
                                 "added_at": now,
                                 "added_by": self.actor,
                             }
-                            for key, r in zip(keys, batch, strict=True)
+                            for key, r in zip(batch_keys, batch, strict=True)
                         ],
                     ).all()
                 )
                 conn.execute(
-                    insert(ContentSignal.__table__),
+                    insert(ContentSignal.__table__),  # type: ignore[arg-type]
                     [
                         {
                             "content_id": id_of[key],
@@ -517,11 +520,11 @@ class BankService:
                             "signal_type": t,
                             "signal_value": v,
                         }
-                        for key, r in zip(keys, batch, strict=True)
+                        for key, r in zip(batch_keys, batch, strict=True)
                         for t, v in r.signals.items()
                     ],
                 )
-                ids = [id_of[k] for k in keys]
+                ids = [id_of[k] for k in batch_keys]
                 first_id = min(ids) if first_id is None else min(first_id, *ids)
                 last_id = max(ids) if last_id is None else max(last_id, *ids)
                 if on_progress is not None:
@@ -554,7 +557,9 @@ class BankService:
                 raise ContentNotFound(f"no content with id {content_id}{where}")
             return self._content_infos(s, b.name, [row])[0]
 
-    def content_page(self, name: str, *, after: int = 0, limit: int = 100) -> list[ContentInfo]:
+    def content_page(
+        self, name: str, *, after: int = 0, limit: int = 100
+    ) -> builtins.list[ContentInfo]:
         """Up to `limit` content items of a bank with ids above `after`, in id order."""
         with self.db.transaction() as s:
             bank = self._bank(s, name)
@@ -573,7 +578,7 @@ class BankService:
             yield from infos
             last = infos[-1].id
 
-    def export(self, name: str, out: TextIO, fmt: str = "jsonl") -> ExportReport:
+    def export(self, name: str, out: IO[str], fmt: str = "jsonl") -> ExportReport:
         """Write every item of a bank to `out` as a hash list in `fmt`, and say what the list
         leaves out (local features)."""
         with self.db.transaction() as s:
@@ -588,7 +593,7 @@ class BankService:
             bank = self._bank(s, name, lock="share")
             gone = s.execute(
                 delete(Content).where(Content.id == content_id, Content.bank_id == bank.id)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if gone != 1:  # never there, or removed by a concurrent request just now
                 raise ContentNotFound(f"no content with id {content_id} in bank {name!r}")
             self._log(s, "content.remove", bank, content_id)
@@ -719,7 +724,9 @@ class BankService:
             signal_counts=dict(sorted(signal_counts.items())),
         )
 
-    def _content_infos(self, s: Session, bank_name: str, rows: list[Content]) -> list[ContentInfo]:
+    def _content_infos(
+        self, s: Session, bank_name: str, rows: builtins.list[Content]
+    ) -> builtins.list[ContentInfo]:
         if not rows:
             return []
         sigs: dict[int, dict[str, str]] = {}

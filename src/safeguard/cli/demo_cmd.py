@@ -54,7 +54,7 @@ def demo_command(
         _run_demo(Path(tmp), images, count)
 
 
-def _photos(images: Path | None, work: Path, count: int, out) -> tuple[list[Path], list[Path]]:  # type: ignore[no-untyped-def]
+def _photos(images: Path | None, work: Path, count: int, out) -> tuple[list[Path], list[Path]]:
     """(photos to bank, photos never banked): from `images`, else generated into `work`."""
     if images is None:
         out.start(2 * count, "making sample photos")
@@ -125,7 +125,7 @@ def _run_demo(work: Path, images: Path | None, count: int) -> None:
         raise typer.Exit(1)
 
 
-def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]:
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, list[str]] = {
         "jpeg50": [],
@@ -141,9 +141,9 @@ def _make_edits(listed: list[Path], folder: Path, out) -> dict[str, list[str]]: 
             q50 = folder / f"{p.stem}-q50.jpg"
             rgb.save(q50, "JPEG", quality=50)
             half = folder / f"{p.stem}-half.jpg"
-            rgb.resize((max(1, rgb.width // 2), max(1, rgb.height // 2)), Image.LANCZOS).save(
-                half, "JPEG", quality=90
-            )
+            rgb.resize(
+                (max(1, rgb.width // 2), max(1, rgb.height // 2)), Image.Resampling.LANCZOS
+            ).save(half, "JPEG", quality=90)
             mirror = folder / f"{p.stem}-mirror.jpg"
             ImageOps.mirror(rgb).save(mirror, "JPEG", quality=90)
             crop = folder / f"{p.stem}-crop.jpg"

@@ -74,7 +74,7 @@ def match_command(
         raise typer.Exit(1)
 
 
-def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:  # type: ignore[no-untyped-def]
+def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:
     if source == "-":
         records = parse_hash_list(
             sys.stdin.read(), "<stdin>", fmt or "txt", signal_type=signal_type
@@ -96,7 +96,7 @@ def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:
                 out.line(_human(str(query.get("hash", query.get("signals"))), result))
 
 
-def _human(name: str, result) -> str:  # type: ignore[no-untyped-def]
+def _human(name: str, result) -> str:
     if not result.matches:
         extra = (
             f" ({len(result.suppressed)} suppressed by negative banks)" if result.suppressed else ""

@@ -277,7 +277,7 @@ def evaluate_cmd(
         raise typer.Exit(1)
 
 
-def _print_evaluation(r: dict) -> None:  # type: ignore[type-arg]
+def _print_evaluation(r: dict) -> None:
     p = out_console.print
     p(f"seeds {r['seeds']}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
     p(

@@ -40,11 +40,11 @@ def serve_command(
     uvicorn = require("uvicorn", "server", "safeguard serve")
     require("fastapi", "server", "safeguard serve")
     from safeguard.api import server
-    from safeguard.api.settings import ServiceSettings
+    from safeguard.api.settings import ServiceSettings, worker_environment
 
     settings = state.get_settings()
-    if roles is not None:
-        os.environ["SAFEGUARD_API_ROLES"] = roles
+    # the server processes read their settings from the environment (worker_environment)
+    os.environ.update(worker_environment(settings, roles))
     service = ServiceSettings.from_env()  # refuse bad settings here, not in every worker
     if service.open_hma:
         problem = not_private(host)
@@ -58,8 +58,6 @@ def serve_command(
             f"an API key to anyone who can reach {host}:{port}.[/bold red]"
         )
     Database.open(settings.database_url, migrate=True).close()  # migrate once, not per worker
-    os.environ["SAFEGUARD_HOME"] = str(settings.home)
-    os.environ["SAFEGUARD_DATABASE_URL"] = settings.database_url
     with contextlib.ExitStack() as cleanup:
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # the workers' shared metrics files live as long as this server

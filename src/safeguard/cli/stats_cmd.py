@@ -41,7 +41,7 @@ RELEASE = typer.Option(
 )
 
 
-def _service():  # type: ignore[no-untyped-def]
+def _service():
     from safeguard.stats import StatsService
 
     return StatsService.open(state.get_settings())
@@ -160,28 +160,28 @@ def summary(
         f"[bold]{data['geography']}[/] ({data['geography_kind']}): {data['offence_label']}, "
         f"{data['source_label']}"
     )
-    for y in data["series"]:  # type: ignore[attr-defined]
+    for y in data["series"]:
         extra = f"  ({y['qualifier']})" if y["qualifier"] not in (None, "exact") else ""
         rate = f"  {y['rate_per_100k']} per 100,000" if "rate_per_100k" in y else ""
         out_console.print(f"  {y['period']:>9}  {_n(y['value']):>8}{rate}{extra}", highlight=False)
-    a, b = data["from"]["period"], data["to"]["period"]  # type: ignore[index]
+    a, b = data["from"]["period"], data["to"]["period"]
     span = a if a == b else f"{a}-{b}"
     out_console.print(f"total {span}: {_n(data['total'])}", highlight=False)
     if data["missing_periods"]:
-        out_console.print(f"missing: {', '.join(data['missing_periods'])}", highlight=False)  # type: ignore[arg-type]
+        out_console.print(f"missing: {', '.join(data['missing_periods'])}", highlight=False)
     if data["change_pct"] is not None:
         out_console.print(f"change: {data['change_pct']:+}%", highlight=False)
     if data["peak"]:
         peak = data["peak"]
-        out_console.print(f"peak: {_n(peak['value'])} in {peak['period']}", highlight=False)  # type: ignore[index]
-    for p in data["published"]:  # type: ignore[attr-defined]
+        out_console.print(f"peak: {_n(peak['value'])} in {peak['period']}", highlight=False)
+    for p in data["published"]:
         unit = "%" if p["measure"] == "pct_change" else ""
         out_console.print(
             f"published ({p['source']}, {p['release']}): {p['measure']} {p['period']} "
             f"{p['qualifier']} {_n(p['value'])}{unit}",
             highlight=False,
         )
-    for n in data["notes"]:  # type: ignore[attr-defined]
+    for n in data["notes"]:
         out_console.print(f"note: {n}", highlight=False)
 
 
@@ -209,7 +209,7 @@ def coverage(
         highlight=False,
     )
     if data["missing"]:
-        out_console.print("missing: " + ", ".join(data["missing"]), highlight=False)  # type: ignore[arg-type]
+        out_console.print("missing: " + ", ".join(data["missing"]), highlight=False)
 
 
 @app.command("platforms")

@@ -12,7 +12,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def markdown(report: dict) -> str:  # type: ignore[type-arg]
+def markdown(report: dict) -> str:
     configs = [c["name"] for c in report["configs"]]
     lines = [
         "# Robustness of matching to image edits",
@@ -65,7 +65,7 @@ def markdown(report: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(lines) + "\n"
 
 
-def chart(report: dict, path: Path) -> None:  # type: ignore[type-arg]
+def chart(report: dict, path: Path) -> None:
     configs = [c["name"] for c in report["configs"]]
     families = list(report["family_recall"][configs[0]])
     plt = pyplot("the recall chart of eval robustness")
@@ -95,7 +95,7 @@ def chart(report: dict, path: Path) -> None:  # type: ignore[type-arg]
     plt.close(fig)
 
 
-def write(report: dict, out: Path) -> list[Path]:  # type: ignore[type-arg]
+def write(report: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "report.json", out / "report.md", out / "recall.png"]
     files[0].write_text(json.dumps(report, indent=2) + "\n")

@@ -278,7 +278,7 @@ def _hash_cost(paths: list[Path]) -> dict[str, float]:
     }
 
 
-def _cost(matcher, queries: list[Query], local_bytes: float) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+def _cost(matcher, queries: list[Query], local_bytes: float) -> dict[str, dict[str, float]]:
     """Lookups per second for each configuration, with the query signals it needs, against
     its own bank, and bytes kept per image (`local_bytes` with local features, 32 without);
     relative to plain PDQ."""
@@ -300,6 +300,6 @@ def _cost(matcher, queries: list[Query], local_bytes: float) -> dict[str, dict[s
     finally:
         faiss.omp_set_num_threads(threads)
     plain = out["plain"]["lookups_per_s"]
-    for c in out.values():
-        c["speed_ratio"] = round(c["lookups_per_s"] / plain, 3)
+    for row in out.values():
+        row["speed_ratio"] = round(row["lookups_per_s"] / plain, 3)
     return out

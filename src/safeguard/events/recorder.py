@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as _quote  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii as _quote
 
 from sqlalchemy import select
 
@@ -248,9 +248,9 @@ class MatchRecorder:
                 conn.exec_driver_sql(_INSERT_PG, rows)
                 return
             for i in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[i : i + _ROWS_PER_INSERT]
-                params = [v for row in chunk for v in row]
-                conn.exec_driver_sql(_insert_sql(len(chunk)), tuple(params))
+                part = rows[i : i + _ROWS_PER_INSERT]
+                params = [v for row in part for v in row]
+                conn.exec_driver_sql(_insert_sql(len(part)), tuple(params))
 
     def _drop(self, n: int) -> None:
         with self._count_lock:

@@ -135,7 +135,7 @@ class LocalFeatureIndex:
                 if copy not in seen:
                     seen.add(copy)
                     pairs.setdefault(copy, []).append((qi, int(found) % _SLOT))
-        hits = []
+        hits: list[tuple[int, int]] = []
         for copy, matched in pairs.items():
             if len(matched) < MIN_VOTES or copy not in self._copies:
                 continue

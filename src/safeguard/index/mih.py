@@ -415,7 +415,8 @@ def write_snapshot(frozen: FrozenMih, path: str | Path, version: int) -> int:
         fh.write(b"\0" * (base - fh.tell()))
         for a in arrays.values():
             if a.size:
-                fh.write(memoryview(np.ascontiguousarray(a)).cast("B"))
+                # numpy's stubs give ndarray the buffer protocol on Python 3.12+ only
+                fh.write(memoryview(np.ascontiguousarray(a)).cast("B"))  # type: ignore[arg-type]
             fh.write(b"\0" * (_aligned(a.nbytes) - a.nbytes))
         fh.flush()
         os.fsync(fh.fileno())
@@ -427,7 +428,7 @@ def _aligned(n: int, to: int = 64) -> int:
     return (n + to - 1) // to * to
 
 
-def _scan(static: _Static, q: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
+def _scan(static: _Static, q: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact brute-force scan of the static part (small banks, large radii), in blocks that
     bound the temporary arrays to about _SCAN_BLOCK comparisons."""
     qs, rs, ds = [], [], []

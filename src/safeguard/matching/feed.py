@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, null, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from safeguard.store import Change, Database
 
@@ -137,7 +138,7 @@ class ChangeFeed:
         """The columns beyond id and action; NULL for rows this feed does not want, so
         the database sends (and the driver decodes) nothing for them."""
         cols: list[Any] = [Change.detail, Change.at, Change.actor, Change.bank_name]
-        wanted = []
+        wanted: list[ColumnElement[bool]] = []
         if self.actions is not None:
             wanted.append(Change.action.in_(sorted(self.actions)))
         wanted.extend(not_(Change.action.startswith(p, autoescape=True)) for p in self.skip)

@@ -421,7 +421,7 @@ class Matcher:
             for i in range(0, len(ids), 500):
                 for q in _rows_where("content_id", ids[i : i + 500]):
                     for row in s.execute(q):
-                        plan.contents[row[1]].append(tuple(row))  # type: ignore[arg-type]
+                        plan.contents[row[1]].append(tuple(row))
         return plan
 
     def _apply(self, plan: _Plan) -> None:
@@ -636,7 +636,7 @@ class Matcher:
         return external, disabled
 
 
-def _signal_rows():  # type: ignore[no-untyped-def]
+def _signal_rows():
     return select(
         ContentSignal.id,
         ContentSignal.content_id,
@@ -646,7 +646,7 @@ def _signal_rows():  # type: ignore[no-untyped-def]
     )
 
 
-def _feature_rows():  # type: ignore[no-untyped-def]
+def _feature_rows():
     """Local features in the shape of `_signal_rows` (their entry id is the content id)."""
     return select(
         ContentFeatures.content_id.label("entry_id"),
@@ -657,7 +657,7 @@ def _feature_rows():  # type: ignore[no-untyped-def]
     )
 
 
-def _rows_where(column: str, values: Sequence[int]):  # type: ignore[no-untyped-def]
+def _rows_where(column: str, values: Sequence[int]):
     """Signal rows and local-feature rows whose `column` (bank_id or content_id) is one of
     `values`."""
     return (

@@ -368,7 +368,7 @@ class SnapshotJob:
             newest = newest_version(self.directory)
             if newest is not None and newest >= self.matcher.status().change_cursor:
                 return None
-            return self.matcher.save_snapshot(self.directory, keep=self.keep)  # type: ignore[no-any-return]
+            return self.matcher.save_snapshot(self.directory, keep=self.keep)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -384,7 +384,7 @@ class SnapshotJob:
 
 
 @contextlib.contextmanager
-def _exclusive(path: Path):  # type: ignore[no-untyped-def]
+def _exclusive(path: Path):
     """A non-blocking exclusive lock on `path`: yields whether it was taken."""
     import fcntl
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -196,7 +197,8 @@ def load_population(directory: Path | str) -> Population:
             days=int(raw["days"]),
         )
     elif log.events.height:
-        first, last = log.events["ts"].min(), log.events["ts"].max()
+        first = cast(datetime, log.events["ts"].min())
+        last = cast(datetime, log.events["ts"].max())
         start = datetime(first.year, first.month, first.day)
         params = SimParams(
             seed=0, start=start, days=math.ceil((last - start).total_seconds() / 86400)
@@ -211,7 +213,7 @@ def evaluate_population(
     threshold: float | None = None,
     step_hours: float = 3.0,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     r = run_population(pop, model, threshold=threshold, step_hours=step_hours, progress=progress)
     out = summarize([r])
     out["threshold"] = model.threshold if threshold is None else threshold
@@ -263,7 +265,9 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
                 "scored_accounts": f.height,
                 "precision_at_k": _precision_at_k(y, raw),
                 "pr_auc": float(average_precision_score(y, raw)) if y.any() else float("nan"),
-                "recall_at_threshold": float(f.filter(pl.col("offender"))["flagged"].mean()),
+                "recall_at_threshold": float(
+                    cast(float, f.filter(pl.col("offender"))["flagged"].mean())
+                ),
                 "rules_only_precision_at_k": _precision_at_k(y, pts),
                 "rules_only_pr_auc": float(average_precision_score(y, pts)) if y.any() else 0.0,
             }
@@ -344,7 +348,7 @@ def evaluate(
     threshold: float | None = None,
     step_hours: float = 3.0,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     base = params or SimParams()
     results = [
         run_seed(

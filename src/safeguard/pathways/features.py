@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -373,7 +374,7 @@ def compute_features(
     as_of count.
     """
     if as_of is None:
-        as_of = events["ts"].max() if events.height else datetime(1970, 1, 1)
+        as_of = cast(datetime, events["ts"].max()) if events.height else datetime(1970, 1, 1)
     start = None if window_days is None else as_of - timedelta(days=window_days)
     acc = _subject_table(accounts)
     state = pair_state(acc, encode_events(accounts, events), start, as_of)

@@ -32,7 +32,7 @@ class EventLog:
     unknown_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
-    def end(self):  # type: ignore[no-untyped-def]
+    def end(self):
         """The time of the last event (the default 'as of' time for scoring)."""
         return self.events["ts"].max() if self.events.height else None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -131,7 +132,7 @@ class IncrementalScorer:
     def add(self, events: pl.DataFrame, as_of: datetime | None = None) -> pl.DataFrame:
         """Fold in a batch of validated events (all at or after the previous batch)."""
         if events.height:
-            latest = events["ts"].max()
+            latest = cast(datetime, events["ts"].max())
             as_of = as_of or (latest if self.as_of is None else max(self.as_of, latest))
         as_of = as_of or self.as_of or datetime(1970, 1, 1)
         delta = pair_state(self.acc, encode_events(self.accounts, events), None, as_of)

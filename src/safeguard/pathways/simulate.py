@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -145,7 +146,7 @@ class _Builder:
         self.created += list(-rng.uniform(lo, hi, n) * DAY)
         return np.arange(first, first + n)
 
-    def set_created(self, ids: np.ndarray, t: np.ndarray) -> None:
+    def set_created(self, ids: np.ndarray, t: np.ndarray | list[float]) -> None:
         for i, v in zip(ids.tolist(), np.asarray(t, dtype=float).tolist(), strict=True):
             self.created[i] = v
 
@@ -335,7 +336,7 @@ def simulate(params: SimParams | None = None) -> Population:
         dst = np.tile(fam, par.size)
         parent_first = rng.random(src.size) < 0.5
         t0 = rng.uniform(0, end * 0.8, src.size)
-        kw = {"per_day": 0.6, "back_per_day": 0.4, "p_block": 0.003}
+        kw: dict[str, Any] = {"per_day": 0.6, "back_per_day": 0.4, "p_block": 0.003}
         b.relate(
             src[parent_first], dst[parent_first], t0[parent_first], p_accept=0.97, p_reply=0.9, **kw
         )
@@ -450,8 +451,8 @@ def simulate(params: SimParams | None = None) -> Population:
         else:
             lo, hi = 0.0, 3 * DAY
         col = colleagues[(colleagues != adult) & (rng.random(colleagues.size) < 0.6)]
-        par = [parents_of_minor[k][0] for k in kids.tolist() if k in parents_of_minor]
-        par = np.array([x for x in par if rng.random() < p.staff_parent_links], dtype=np.int64)
+        par_list = [parents_of_minor[k][0] for k in kids.tolist() if k in parents_of_minor]
+        par = np.array([x for x in par_list if rng.random() < p.staff_parent_links], dtype=np.int64)
         others = np.unique(np.concatenate([col, par]).astype(np.int64))
         if others.size:
             t0 = rng.uniform(max(lo, 0), max(hi, lo + 60), others.size)

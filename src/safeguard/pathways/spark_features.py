@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -322,7 +322,7 @@ def compute_features_spark(
 ) -> pl.DataFrame:
     """The Spark job on validated polars frames (handed over as Parquet); result as polars."""
     if as_of is None:
-        as_of = events["ts"].max() if events.height else _EPOCH
+        as_of = cast(datetime, events["ts"].max()) if events.height else _EPOCH
     with tempfile.TemporaryDirectory(prefix="pathways-spark-") as d:
         a_path, e_path = Path(d) / "accounts.parquet", Path(d) / "events.parquet"
         accounts.select(

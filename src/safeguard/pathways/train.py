@@ -91,7 +91,7 @@ def train(
 ) -> Model:
     params = params or SimParams()
 
-    def collect(seeds: tuple[int, ...], step_hours: float):  # type: ignore[no-untyped-def]
+    def collect(seeds: tuple[int, ...], step_hours: float):
         parts = []
         for s in seeds:
             if progress:

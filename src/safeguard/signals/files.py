@@ -20,7 +20,12 @@ from typing import BinaryIO
 
 import numpy as np
 
-from safeguard.config import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, Settings
+from safeguard.config import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DecodeLimits,
+    Settings,
+)
 from safeguard.errors import FileProblem
 from safeguard.signals import SignalType, signal_types
 from safeguard.signals import local as local_features
@@ -119,14 +124,16 @@ def hash_bytes(
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     variants: bool = False,
     local: bool = False,
+    decode: DecodeLimits | None = None,
 ) -> FileSignals:
     """Signals of in-memory content (for example an upload) named `path` in the result;
     with `variants`, also the PDQ of its rotations, flips and inner picture (for lookups);
     with `local`, its local features (for adds, and lookups in banks that keep them), and
-    with both, those of its mirror image too."""
+    with both, those of its mirror image too. `decode`: the decode memory and wait
+    (`Settings.decode`; None: from the environment)."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
-    return _signals_of(path, data, quality_floor, max_pixels, variants, local)
+    return _signals_of(path, data, quality_floor, max_pixels, variants, local, decode)
 
 
 def hash_file(
@@ -137,12 +144,13 @@ def hash_file(
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
     variants: bool = False,
     local: bool = False,
+    decode: DecodeLimits | None = None,
 ) -> FileSignals:
-    """Signals of one file (see `hash_bytes` for `variants` and `local`). Never raises for a
-    bad file: see `FileSignals.error`."""
+    """Signals of one file (see `hash_bytes` for `variants`, `local` and `decode`). Never
+    raises for a bad file: see `FileSignals.error`."""
     name = str(path)
     try:
-        return _hash_file(name, quality_floor, max_pixels, max_image_bytes, variants, local)
+        return _hash_file(name, quality_floor, max_pixels, max_image_bytes, variants, local, decode)
     except FileProblem as e:
         return FileSignals(path=name, error=e.message, error_code=e.code)
     except MemoryError:
@@ -158,6 +166,7 @@ def _hash_file(
     max_image_bytes: int,
     variants: bool,
     local: bool,
+    decode: DecodeLimits | None = None,
 ) -> FileSignals:
     try:
         st = os.stat(name)
@@ -184,7 +193,7 @@ def _hash_file(
         raise FileProblem(f"cannot read file: {e.strerror or e}", "unreadable") from None
     if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
-    return _signals_of(name, data, quality_floor, max_pixels, variants, local)
+    return _signals_of(name, data, quality_floor, max_pixels, variants, local, decode)
 
 
 def _byte_types() -> list[type[SignalType]]:
@@ -242,17 +251,18 @@ def _signals_of(
     max_pixels: int,
     variants: bool = False,
     local: bool = False,
+    decode: DecodeLimits | None = None,
 ) -> FileSignals:
     """Every signal of in-memory bytes. Digests of larger inputs run on a helper thread
     while the image decodes (both release the GIL), so they cost almost nothing."""
     result = FileSignals(path=path, size=len(data))
     if len(data) >= _THREADED_DIGEST_BYTES:
         pending = _digest_executor().submit(_digests, data)
-        _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local)
+        _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local, decode)
         result.values = {**pending.result(), **result.values}
         return result
     result.values = _digests(data)
-    return _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local)
+    return _add_pixel_signals(result, data, quality_floor, max_pixels, variants, local, decode)
 
 
 def _add_pixel_signals(
@@ -262,9 +272,10 @@ def _add_pixel_signals(
     max_pixels: int,
     variants: bool,
     local: bool = False,
+    decode: DecodeLimits | None = None,
 ) -> FileSignals:
     try:
-        with decoded(data, max_pixels) as image:  # decode memory is held until hashed
+        with decoded(data, max_pixels, decode) as image:  # decode memory is held until hashed
             result.width, result.height = image.width, image.height
             return _hash_pixels(result, image.pixels, quality_floor, variants, local)
     except FileProblem as e:
@@ -381,6 +392,7 @@ def hash_items(
         max_image_bytes=settings.max_image_bytes,
         variants=variants,
         local=local,
+        decode=settings.decode,
     )
     return _ordered_map(fn, items, workers or settings.workers)
 

@@ -41,11 +41,12 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-from safeguard.config import decode_memory_from_env, decode_wait_from_env
+from safeguard.config import DecodeLimits
 from safeguard.errors import FileProblem
 
 #: a reduced decode keeps at most this many pixels (about 2048 x 2048): PDQ works on a 64 x 64
@@ -117,11 +118,12 @@ _budget: tuple[int, _Budget] | None = None
 _M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
 
 
-def _process_budget() -> _Budget:
-    """This process's budget (made again after fork: a child holds none of its parent's)."""
+def _process_budget(capacity: int) -> _Budget:
+    """This process's budget (made again after fork: a child holds none of its parent's).
+    The first decode in a process sets its `capacity` in bytes; every caller in one process
+    is handed the same settings, so later ones ask for the same."""
     global _budget
     if _budget is None or _budget[0] != os.getpid():
-        capacity = decode_memory_from_env()
         # libjpeg reads JPEGMEM when a decode starts: cap its whole-image buffers too
         os.environ.setdefault("JPEGMEM", f"{max(1, capacity >> 20)}M")
         _return_large_buffers()
@@ -145,22 +147,27 @@ def _return_large_buffers() -> None:
         pass
 
 
-def decode_budget() -> int:
-    """The decode memory, in bytes, this process's decodes share (SAFEGUARD_DECODE_MEMORY)."""
-    return _process_budget().capacity
+def decode_budget(limits: DecodeLimits | None = None) -> int:
+    """The decode memory, in bytes, this process's decodes share (SAFEGUARD_DECODE_MEMORY;
+    `limits` as for `decoded`)."""
+    return _process_budget((limits or DecodeLimits.from_env()).memory).capacity
 
 
 @contextmanager
-def decoded(data: bytes, max_pixels: int, wait: float | None = None) -> Iterator[Decoded]:
+def decoded(data: bytes, max_pixels: int, limits: DecodeLimits | None = None) -> Iterator[Decoded]:
     """The image in `data` as RGB pixels, while the memory it was planned with is reserved:
-    hash inside the `with` block. FileProblem says why an image cannot be decoded."""
-    budget = _process_budget()
+    hash inside the `with` block. FileProblem says why an image cannot be decoded.
+
+    `limits` are the settings' (`Settings.decode`); a caller handed no settings passes
+    None, which reads them from the environment (SAFEGUARD_DECODE_MEMORY, _WAIT)."""
+    limits = limits or DecodeLimits.from_env()
+    budget = _process_budget(limits.memory)
     with warnings.catch_warnings():
         # Pillow warns about large images and palette transparency; we decide ourselves.
         warnings.simplefilter("ignore")
         im = _open(data, max_pixels)
         plan = _plan(im, budget.capacity)
-        if not budget.reserve(plan.cost, decode_wait_from_env() if wait is None else wait):
+        if not budget.reserve(plan.cost, limits.wait):
             raise FileProblem(
                 "the server is busy decoding other images (SAFEGUARD_DECODE_MEMORY); "
                 "try again shortly",
@@ -175,13 +182,13 @@ def decoded(data: bytes, max_pixels: int, wait: float | None = None) -> Iterator
             budget.release(plan.cost)
 
 
-def decode_rgb(data: bytes, max_pixels: int) -> np.ndarray:
+def decode_rgb(data: bytes, max_pixels: int, limits: DecodeLimits | None = None) -> np.ndarray:
     """HxWx3 uint8 RGB pixels of an encoded image (reduced when large), or FileProblem."""
-    with decoded(data, max_pixels) as image:
+    with decoded(data, max_pixels, limits) as image:
         return image.pixels
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def _open(data: bytes, max_pixels: int) -> ImageFile.ImageFile:
     if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
     try:
@@ -225,7 +232,7 @@ def _jpeg_buffers(im: Image.Image) -> int:
     return int(im.width * im.height * share * 2)
 
 
-def _plan(im: Image.Image, budget: int) -> _Plan:
+def _plan(im: ImageFile.ImageFile, budget: int) -> _Plan:
     """How to decode `im` within `budget` bytes, or FileProblem(over_decode_budget)."""
     width, height = im.size
     pixels = width * height
@@ -267,7 +274,7 @@ def _draft_scale(width: int, height: int, k: int) -> int:
     return next(a for a in (8, 4, 2, 1) if fits >= a)
 
 
-def _strips_ok(im: Image.Image) -> bool:
+def _strips_ok(im: ImageFile.ImageFile) -> bool:
     """Whether `im` is a PNG `_png_strips` can decode: one non-interlaced 8-bit-or-less image."""
     if im.format != "PNG" or im.info.get("interlace") or len(im.tile) != 1:
         return False
@@ -275,7 +282,7 @@ def _strips_ok(im: Image.Image) -> bool:
     return tile[0] == "zip" and tile[1] == (0, 0, *im.size) and tile[3] in _STRIP_BITS
 
 
-def _decode(im: Image.Image, data: bytes, plan: _Plan) -> np.ndarray:
+def _decode(im: ImageFile.ImageFile, data: bytes, plan: _Plan) -> np.ndarray:
     try:
         if plan.how == "png":
             rgb = _png_strips(im, data, plan.factor)
@@ -306,12 +313,12 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         ) from None
 
 
-def _png_strips(im: Image.Image, data: bytes, k: int) -> Image.Image:
+def _png_strips(im: ImageFile.ImageFile, data: bytes, k: int) -> Image.Image:
     """A non-interlaced PNG decoded a strip of rows at a time, each strip converted to RGB
     and reduced by `k`: the pixels of `im.convert("RGB").reduce(k)`, without ever holding the
     full image. Each strip is handed to Pillow's PNG decoder after the previous strip's last
     row, unfiltered, so the rows that refer to the row above decode as in one pass."""
-    rawmode = im.tile[0][3]
+    rawmode = cast(str, im.tile[0][3])  # a raw mode: _strips_ok checked it
     width, height = im.size
     row = 1 + (width * _STRIP_BITS[rawmode] + 7) // 8
     rows = k * max(1, _STRIP_PIXELS // (width * k))

@@ -52,7 +52,7 @@ _PREFIX = "v1:"
 _ORB = None
 
 
-def _orb():  # type: ignore[no-untyped-def]
+def _orb():
     global _ORB
     if _ORB is None:  # created lazily: one per process (hashing runs on a process pool)
         _ORB = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=10)

@@ -312,7 +312,7 @@ class Analysis:
             return YearValue(period, None, coverage=coverage)
         if missing:
             y = YearValue(period, None, coverage=coverage)
-            partial = sum(parts[m].value or 0 for m in reported)  # type: ignore[union-attr]
+            partial = sum(parts[m].value or 0 for m in reported)  # type: ignore[union-attr, misc]
             if reported:
                 y.notes.append(
                     f"{geo.name} {period.label}: {len(reported)} of {len(geo.members)} forces "
@@ -326,7 +326,7 @@ class Analysis:
                 )
             return y
         vals = [parts[m] for m in reported]
-        total = sum(v.value or 0 for v in vals)  # type: ignore[union-attr]
+        total = sum(v.value or 0 for v in vals)  # type: ignore[union-attr, misc]
         y = YearValue(
             period,
             total,
@@ -376,7 +376,8 @@ class Analysis:
                 f"no figures for {geo.name} (import some with `safeguard stats import`)"
             )
         counts = self._count_figs(figs)
-        kind = (p_first or p_last).kind if (p_first or p_last) else self._main_kind(counts)
+        given = p_first or p_last
+        kind = given.kind if given else self._main_kind(counts)
         order = reference.SOURCE_ORDER
         if p_first and p_last:
             span = Span.of(p_first, p_last)
@@ -461,7 +462,7 @@ class Analysis:
             for note in y.notes:
                 if note not in notes:
                     notes.append(note)
-        others = []
+        others: list[dict[str, object]] = []
         for m, osrc, ooff in scored:
             if osrc != src and m:
                 others.append({"source": osrc, "offence": ooff, "years_with_figures": m})
@@ -525,7 +526,7 @@ class Analysis:
     def _published(
         self, figs: list[FigureRow], geo: Geography, span: Span, release: int | None
     ) -> list[dict[str, object]]:
-        out = []
+        out: list[dict[str, object]] = []
         same = {geo.key, *(geo.members if len(geo.members) == 1 else ())}
         for f in figs:
             if f.geography not in same or f.measure not in ("total", "pct_change"):
@@ -577,7 +578,7 @@ class Analysis:
             if p["measure"] == "total":
                 ys = [by_year.get(y) for y in range(a, b + 1)]
                 if all(y is not None and y.value is not None for y in ys):
-                    p["computed"] = num(sum(y.value or 0 for y in ys))  # type: ignore[union-attr]
+                    p["computed"] = num(sum(y.value or 0 for y in ys))  # type: ignore[union-attr, misc]
             else:
                 ya, yb = by_year.get(a), by_year.get(b)
                 if ya is not None and yb is not None:
@@ -625,8 +626,9 @@ class Analysis:
                 }
                 members = groups.get(name)
                 if members and all(m in counts for m in members if m != "Facebook Messenger"):
-                    row["members"] = [m for m in members if m in counts]
-                    row["computed_count"] = num(sum(counts[m] or 0 for m in row["members"]))  # type: ignore[union-attr]
+                    present = [m for m in members if m in counts]
+                    row["members"] = present
+                    row["computed_count"] = num(sum(counts[m] or 0 for m in present))
                 out.append(row)
             # forces' own returns: share of offences where a platform was identified
             returns = [

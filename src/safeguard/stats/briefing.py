@@ -225,7 +225,7 @@ def build(analysis: Analysis, s: Summary) -> tuple[list[Block], dict[str, str]]:
     blocks.append(Block("img", "chart.png", items=[(f"Chart: {headline}", None)]))
     rows = [["Year", "Offences", "Per 100,000 people", "Basis"]]
     for y in s.series:
-        rate = (
+        rate_text = (
             f"{y.value / geo.population * 100_000:.1f}"
             if y.value is not None and geo.population
             else "–"
@@ -233,7 +233,7 @@ def build(analysis: Analysis, s: Summary) -> tuple[list[Block], dict[str, str]]:
         basis = y.basis
         if y.coverage is not None and y.value is None:
             basis = f"{y.coverage['reported']} of {y.coverage['forces']} forces reported"
-        rows.append([y.period.label, "no figure" if y.value is None else _q(y), rate, basis])
+        rows.append([y.period.label, "no figure" if y.value is None else _q(y), rate_text, basis])
     if total is not None:
         qual = QUAL_WORDS.get(s.total_qualifier or "", "")
         rows.append([f"Total {s.span.label}", f"{qual}{num(total):,}", "", ""])

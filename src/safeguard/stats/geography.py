@@ -129,7 +129,7 @@ class Gazetteer:
         for nation, members in nations.items():
             self._area(f"{NATION}:{slug(nation)}", nation, NATION, members, pops)
         for name, parts, note in reference.groupings():
-            members: list[str] = []
+            members = []
             for part in parts:
                 kind, _, pname = part.partition(":")
                 members.extend(self.by_key[f"{kind}:{slug(pname)}"].members)

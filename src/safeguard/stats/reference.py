@@ -87,7 +87,8 @@ class Offence:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA / name).open(encoding="utf-8", newline="") as fh:
+    # a Traversable's open() passes `newline` on to the file; typeshed's stub omits it
+    with (DATA / name).open(encoding="utf-8", newline="") as fh:  # type: ignore[call-overload]
         return list(csv.DictReader(fh))
 
 

@@ -338,7 +338,7 @@ class StatsRepository:
         rows = [f.row_dict(imp.id) for f in pf.figures]
         table = StatsFigure.__table__
         for i in range(0, len(rows), 5000):
-            s.execute(table.insert(), rows[i : i + 5000])
+            s.execute(table.insert(), rows[i : i + 5000])  # type: ignore[attr-defined]
         return _info(imp)
 
     def imports(self) -> list[ImportInfo]:
@@ -384,7 +384,7 @@ class StatsRepository:
         with self.db.transaction() as s:
             for row in s.execute(q.order_by(StatsFigure.id)):
                 d = dict(zip(_ROW_FIELDS, row[:-1], strict=True))
-                out.append(FigureRow(file_name=row[-1], **d))  # type: ignore[arg-type]
+                out.append(FigureRow(file_name=row[-1], **d))
         return out
 
 

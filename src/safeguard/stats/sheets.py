@@ -130,7 +130,7 @@ _X = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _NUMERIC = {"float", "percentage", "currency"}
 
 
-def _inline_text(node) -> str:  # type: ignore[no-untyped-def]
+def _inline_text(node) -> str:
     out = [node.text or ""]
     for child in node:
         if child.tag == f"{_X}s":
@@ -145,7 +145,7 @@ def _inline_text(node) -> str:  # type: ignore[no-untyped-def]
     return "".join(out)
 
 
-def _cell_text(el) -> str:  # type: ignore[no-untyped-def]
+def _cell_text(el) -> str:
     return "\n".join(_inline_text(p) for p in el if p.tag == f"{_X}p")
 
 
@@ -157,7 +157,7 @@ def read_ods(path: Path) -> list[Sheet]:
         raise StatsImportError([Problem(path.name, None, f"unreadable ODS: {e}")]) from None
 
 
-def _parse_ods(fh) -> Iterator[Sheet]:  # type: ignore[no-untyped-def]
+def _parse_ods(fh) -> Iterator[Sheet]:
     sheet: Sheet | None = None
     row_no = 0
     for event, el in iterparse(fh, events=("start", "end")):

@@ -163,7 +163,7 @@ def _concurrency_error(e: DBAPIError) -> bool:
     return "FOREIGN KEY constraint failed" in str(e.orig)  # SQLite
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, UploadFile
+from fastapi import Path, Query
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.runtime import Runtime
@@ -70,10 +71,11 @@ async def hash_bytes(rt: Runtime, data: bytes, name: str, purpose: Purpose = "ha
     """Signals of uploaded or fetched bytes, computed off the event loop, as `purpose` needs
     them (`Safeguard.hash_for`: "match" adds what lookups use, "add" what banks keep)."""
     signals = await run_in_threadpool(rt.sg.hash_for, data, name, purpose)
-    refused_as = REFUSED.get(signals.error_code or "")
+    code = signals.error_code or ""
+    refused_as = REFUSED.get(code)
     if refused_as is not None:
         status, headers = refused_as
-        raise ApiError(status, signals.error or "image refused", signals.error_code, headers)
+        raise ApiError(status, signals.error or "image refused", code, headers)
     return signals
 
 

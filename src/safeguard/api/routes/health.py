@@ -11,6 +11,7 @@ say only that the process serves HTTP.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
@@ -21,7 +22,7 @@ from safeguard.api.server import STATE
 
 router = APIRouter(tags=["health"])
 
-_TEXT = {
+_TEXT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
     503: {
         "description": "Index not loaded or stale, or the process is stopping",

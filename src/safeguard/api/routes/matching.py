@@ -65,9 +65,9 @@ async def match_hash(
 
 
 # one query parameter per listable signal type, as FastAPI reads them from the signature
-match_hash.__signature__ = inspect.signature(
+match_hash.__signature__ = inspect.signature(  # type: ignore[attr-defined]
     match_hash
-).replace(  # type: ignore[attr-defined]
+).replace(
     parameters=[
         *[
             inspect.Parameter(
@@ -210,6 +210,7 @@ async def match_files(
 def index_status(rt: Runtime = Depends(runtime)) -> dict[str, object]:
     """What this process's index holds and how current it is."""
     s = rt.sg.index_status()
+    assert rt.follower is not None  # the match role, whose routes these are, runs one
     return {
         "ready": s.ready,
         "sizes": s.sizes,

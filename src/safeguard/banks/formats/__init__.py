@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from safeguard.banks.formats import csv_format, jsonl_format, txt_format
 from safeguard.banks.records import ContentInfo, HashRecord
@@ -123,7 +123,7 @@ def parse_hash_list(
     return records
 
 
-def write_hash_list(contents: Iterable[ContentInfo], out: TextIO, fmt: str = "jsonl") -> int:
+def write_hash_list(contents: Iterable[ContentInfo], out: IO[str], fmt: str = "jsonl") -> int:
     """Write bank content to `out` in `fmt`; returns the number of content items written."""
     if fmt not in FORMATS:
         raise InvalidRequest(f"unknown hash-list format {fmt!r} (known: {', '.join(FORMATS)})")

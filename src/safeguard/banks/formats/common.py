@@ -65,8 +65,8 @@ def make_record(
     if not clean:
         return (line, "no signal on this line")
     ext = None if external_id in (None, "") else str(external_id)
-    for field_name, value, limit in (("external_id", ext, 500), ("source", source, 500)):
-        if value is not None and len(str(value)) > limit:
+    for field_name, given, limit in (("external_id", ext, 500), ("source", source, 500)):
+        if given is not None and len(str(given)) > limit:
             return (line, f"{field_name} longer than {limit} characters")
     return HashRecord(
         signals=clean,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO
 
 from safeguard.banks.formats.common import Problem, join_items, join_tags, make_record
 from safeguard.banks.records import ContentInfo, HashRecord
@@ -69,7 +69,7 @@ def _rows(text: str, signal_type: str | None) -> Iterator[tuple[str | None, Hash
         yield fields.get("content_id") or None, record
 
 
-def write(contents: Iterable[ContentInfo], out: TextIO) -> int:
+def write(contents: Iterable[ContentInfo], out: IO[str]) -> int:
     plain = csv.writer(out, lineterminator="\n")
     # a bare carriage return in a field is not quoted by the minimal writer: quote that row
     quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO
 
 from safeguard.banks.formats.common import Problem, make_record
 from safeguard.banks.records import ContentInfo, HashRecord
@@ -43,7 +43,7 @@ def parse(text: str, *, signal_type: str | None = None) -> Iterator[HashRecord |
         )
 
 
-def write(contents: Iterable[ContentInfo], out: TextIO) -> int:
+def write(contents: Iterable[ContentInfo], out: IO[str]) -> int:
     n = 0
     for c in contents:
         record = {

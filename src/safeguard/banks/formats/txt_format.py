@@ -10,7 +10,7 @@ it reads the signal lines of such a file as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO
 from urllib.parse import parse_qsl, urlencode
 
 from safeguard.banks.formats.common import Problem, join_items, make_record
@@ -61,7 +61,7 @@ def _rows(text: str, signal_type: str | None) -> Iterator[tuple[int | None, Hash
             continue
         pair = (signal_type, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
         provenance = block[1] if block is not None else {}
-        yield (block[0] if block else None), make_record(n, [pair], **provenance)  # type: ignore[arg-type]
+        yield (block[0] if block else None), make_record(n, [pair], **provenance)
     if block is not None and empty:
         yield None, (block[0], "`item` line with no signal lines after it")
 
@@ -85,7 +85,7 @@ def _item_fields(query: str) -> dict[str, object] | str:
     return fields
 
 
-def write(contents: Iterable[ContentInfo], out: TextIO) -> int:
+def write(contents: Iterable[ContentInfo], out: IO[str]) -> int:
     n = 0
     for c in contents:
         lines = [f"{THREATEXCHANGE_NAMES.get(t, t)} {v}\n" for t, v in c.signals.items()]

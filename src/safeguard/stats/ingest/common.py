@@ -194,14 +194,14 @@ def find_header(
         return Header(row_no, columns, names, ignored)
     if quiet:
         return None
-    merged = [label for top, _b, label in sheet.merged if first_row and top <= first_row + 2]
+    labels = [label for top, _b, label in sheet.merged if first_row and top <= first_row + 2]
     expected = ", ".join(
         f"{r} (or {'/'.join(synonyms[r][1:3]) or synonyms[r][0]})" for r in required
     )
-    if merged:
+    if labels:
         problems.add(
             first_row,
-            f"merged header cells ({', '.join(merged[:5])}) and no usable header row: "
+            f"merged header cells ({', '.join(labels[:5])}) and no usable header row: "
             f"unmerge them and keep one header row naming the columns {expected}",
             sheet.name,
         )

@@ -73,7 +73,7 @@ def parse(path: Path, sheets: list[Sheet]) -> tuple[list[Figure], int, dict[str,
     gaz = gazetteer()
     names: dict[str, Geography | str] = {}
     # (geography, year, quarter, code) -> [value, first row, description, label, sheet]
-    cells: dict[tuple[str, int, int | None, str], list] = {}  # type: ignore[type-arg]
+    cells: dict[tuple[str, int, int | None, str], list] = {}
     rows = negatives = 0
     years: set[str] = set()
     used_sheets: list[str] = []
