@@ -147,7 +147,7 @@ def bench_feed(sg, log_rows: int, hashes: list[str]) -> dict:  # type: ignore[no
         t0 = time.perf_counter()
         n = matcher.refresh()
         refresh.append(time.perf_counter() - t0)
-        assert n == 1000
+        assert n == 0  # match records are skipped by the matcher's feed, unread
         t0 = time.perf_counter()
         b = sub.poll(1000)
         sub.ack(b)
