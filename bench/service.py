@@ -165,6 +165,23 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except FileNotFoundError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -288,7 +305,10 @@ def main() -> None:
             {**base, "paths": ["/livez"], "token": "", "seconds": min(10, args.seconds)}, tmp
         )
         rss_start = rss_mb(server.pid)
+        cpu_start = cpu_s(server.pid)
         lookups = drive({**base, "paths": paths, "seconds": args.seconds}, tmp)
+        # the server's own CPU per request: steadier than throughput on a shared machine
+        server_cpu_us = 1e6 * (cpu_s(server.pid) - cpu_start) / max(1, lookups["requests"])
         soak = None
         rss_samples = [rss_start]
         if args.soak:
@@ -314,6 +334,7 @@ def main() -> None:
         "clients": args.clients,
         "backend": url.split(":")[0],
         "lookups_per_s": lookups["per_s"],
+        "server_cpu_us_per_request": round(server_cpu_us, 1),
         "p50_ms": lookups["p50_ms"],
         "p99_ms": lookups["p99_ms"],
         "errors": lookups["errors"] + (soak["errors"] if soak else 0),
@@ -383,6 +404,12 @@ def _server_answers(port: int, token: str, queries: list[str]) -> list:
         status, body = _http(port, f"/v1/match?pdq={q}", token)
         out.append([status, json.loads(body) if status == 200 else None])
     return out
+
+
+def _index_source(port: int, token: str) -> str | None:
+    """Where a server's index came from ("store" or "snapshot"), from /v1/index/status."""
+    status, body = _http(port, "/v1/index/status", token)
+    return json.loads(body).get("source") if status == 200 else None
 
 
 def _join_store(args: argparse.Namespace, url: str) -> tuple[str, str, bool]:
@@ -578,13 +605,12 @@ def join_main(args: argparse.Namespace) -> None:
         servers.append(joined)
         time.sleep(1.0)  # each follows the log every 0.25 s
         answers = [_server_answers(p, token, pdqs) for p in (port_a, port_b, port_c)]
-        log_c = (tmp / "c.log").read_text()
         result["server"] = {
             "first_ready_s": round(first_s, 2),
             "snapshot_written_by_server": written_by_server,
             "cold_ready_s": round(cold_s, 2),
             "snapshot_ready_s": round(join_s, 2),
-            "started_from_snapshot": "index loaded from snapshot" in log_c,
+            "started_from_snapshot": _index_source(port_c, token) == "snapshot",
             "ratio": round(join_s / cold_s, 3),
             "same_answers": answers[0] == answers[1] == answers[2],
             "all_200": all(a[0] == 200 for ans in answers for a in ans),

@@ -295,6 +295,9 @@ class IndexStatusOut(BaseModel):
     rebuilds: int
     changes_applied: int
     last_error: str | None
+    #: where the index was loaded from: "store" (every row read) or "snapshot"
+    source: str
+    snapshot_version: int | None
 
 
 class KeyCreate(Strict):

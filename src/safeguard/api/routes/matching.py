@@ -222,4 +222,6 @@ def index_status(rt: Runtime = Depends(runtime)) -> dict[str, object]:
         "rebuilds": s.rebuilds,
         "changes_applied": s.changes_applied,
         "last_error": rt.follower.last_error,
+        "source": s.source,
+        "snapshot_version": s.snapshot_version,
     }
