@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from safeguard import Safeguard
 from safeguard.config import Settings
 from safeguard.events import MATCH_RECORDED, Subscription
@@ -56,6 +58,8 @@ def test_cli_matches_are_recorded_with_who_asked(
         assert [r.id for r in drain(sub)] == [r.id for r in rows]
 
 
+# PostgreSQL: the recorder's COPY path (the CLI test above covers both stores)
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path: Path) -> None:
     pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
     env = store_env(tmp_path / "home", db_url)
