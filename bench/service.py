@@ -147,39 +147,47 @@ def drive(spec: dict, tmp: Path) -> dict:
 # -- the server side ---------------------------------------------------------------------
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB."""
-    total = 0
-    todo = [pid]
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (those still running)."""
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 todo += [int(c) for c in fh.read().split()]
         except FileNotFoundError:
             continue
+        found.append(p)
+    return found
+
+
+def _proc_text(pid: int, name: str) -> str:
+    try:
+        with open(f"/proc/{pid}/{name}") as fh:
+            return fh.read()
+    except FileNotFoundError:  # it ended meanwhile
+        return ""
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    total = 0
+    for p in _tree(pid):
+        for line in _proc_text(p, "status").splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
     return round(total / 1024, 1)
 
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and all its descendants."""
-    total = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo += [int(c) for c in fh.read().split()]
-        except FileNotFoundError:
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
+    ticks = 0
+    for p in _tree(pid):
+        stat = _proc_text(p, "stat")
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

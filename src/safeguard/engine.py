@@ -324,7 +324,7 @@ class Safeguard:
     ) -> BankInfo:
         """Create a bank; `thresholds` ({type: distance}) for its non-exact types, the rest
         as `BankService.create` takes them; `actor`: who (default: the settings' actor)."""
-        return _with_thresholds(self.banks_for(actor).create, name, thresholds, options)
+        return self.banks_for(actor).create(name, thresholds=thresholds, **options)  # type: ignore[arg-type]
 
     def update_bank(
         self,
@@ -335,7 +335,7 @@ class Safeguard:
         **options: object,
     ) -> BankInfo:
         """Change a bank's settings in one transaction (`thresholds` as in `create_bank`)."""
-        return _with_thresholds(self.banks_for(actor).update, name, thresholds, options)
+        return self.banks_for(actor).update(name, thresholds=thresholds, **options)  # type: ignore[arg-type]
 
     def changes(self, after: int = 0, limit: int = 100) -> list[ChangeRecord]:
         """The change log (the audit trail) after id `after`, oldest first, at most `limit`."""
@@ -549,14 +549,3 @@ def _applies_with(unlisted: str, found: Mapping[str, str]) -> bool:
     one of them is computed from the same content type."""
     mine = set(get_signal_type(unlisted).content_types)
     return any(mine & set(get_signal_type(t).content_types) for t in found if t != unlisted)
-
-
-def _with_thresholds(
-    method: Callable[..., BankInfo],
-    name: str,
-    thresholds: Mapping[str, int] | None,
-    options: dict[str, object],
-) -> BankInfo:
-    if thresholds:
-        options["thresholds"] = dict(thresholds)
-    return method(name, **options)
