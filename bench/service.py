@@ -88,10 +88,25 @@ async def _connection(
 
 
 async def _drive(
-    host: str, port: int, paths: list[str], token: str, clients: int, seconds: float
+    host: str,
+    port: int,
+    paths: list[str],
+    token: str,
+    clients: int,
+    seconds: float,
+    bodies: list[str] | None = None,
 ) -> dict:
+    """GET each of `paths` in turn; with `bodies`, POST each JSON body to `paths[0]`."""
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n".encode() for p in paths]
+    head = f"Host: {host}:{port}\r\n{auth}"
+    if bodies is None:
+        requests = [f"GET {p} HTTP/1.1\r\n{head}\r\n".encode() for p in paths]
+    else:
+        requests = [
+            f"POST {paths[0]} HTTP/1.1\r\n{head}Content-Type: application/json\r\n"
+            f"Content-Length: {len(b.encode())}\r\n\r\n{b}".encode()
+            for b in bodies
+        ]
     out: dict = {"latencies": [], "errors": 0, "statuses": {}}
     start = time.perf_counter()
     deadline = start + seconds
@@ -125,6 +140,7 @@ def driver_main(args: argparse.Namespace) -> None:
             spec["token"],
             spec["clients"],
             spec["seconds"],
+            spec.get("bodies"),
         )
     )
     print(json.dumps(result))

@@ -14,6 +14,13 @@ SAFEGUARD_DECODE_MEMORY   MiB that image decodes in one process may hold at once
 SAFEGUARD_DECODE_WAIT     seconds a decode waits for that memory before giving up (default 5)
 SAFEGUARD_WORKERS         processes used to hash many files (default: number of CPUs)
 SAFEGUARD_ACTOR           who is recorded as making changes (default: cli:<login name>)
+SAFEGUARD_USER            the user (`safeguard users`) the CLI acts for, with that user's
+                          roles; unset: the operator, with every role but auditor's
+SAFEGUARD_CLAIM_TIMEOUT   seconds a reviewer's claim on a case lasts (default 1800)
+SAFEGUARD_NEGATIVE_BANK   the negative bank `not_abuse` decisions add to (default not-abuse)
+SAFEGUARD_FLOOD_WINDOW    flood quarantine: seconds of the window matches are counted in (600)
+SAFEGUARD_FLOOD_MIN       ... the fewest matches in a window that can be a flood (default 50)
+SAFEGUARD_FLOOD_FACTOR    ... and how many times its usual count per window (default 10)
 SAFEGUARD_RECORD_MATCHES  0 stops writing a `match.recorded` event for every match (default 1;
                           docs/events.md)
 """
@@ -77,6 +84,12 @@ class Settings:
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     actor: str = field(default_factory=_default_actor)
+    user: str | None = None
+    claim_timeout: float = 1800.0  #: seconds
+    negative_bank: str = "not-abuse"
+    flood_window: float = 600.0  #: seconds
+    flood_min: int = 50
+    flood_factor: float = 10.0
     record_matches: bool = True
     decode_memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes (SAFEGUARD_DECODE_MEMORY)
     decode_wait: float = DEFAULT_DECODE_WAIT  #: seconds (SAFEGUARD_DECODE_WAIT)
@@ -88,6 +101,7 @@ class Settings:
         home: str | os.PathLike[str] | None = None,
         database_url: str | None = None,
         actor: str | None = None,
+        user: str | None = None,
     ) -> Settings:
         """Settings from the environment; arguments given here win over it. A `home` with no
         database URL (given or in the environment) means the SQLite file in that home."""
@@ -108,6 +122,12 @@ class Settings:
             max_image_bytes=_env.integer("SAFEGUARD_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1),
             workers=_env.integer("SAFEGUARD_WORKERS", os.cpu_count() or 1, 1),
             actor=actor or _env.text("SAFEGUARD_ACTOR") or _default_actor(),
+            user=user or _env.text("SAFEGUARD_USER") or None,
+            claim_timeout=_env.seconds("SAFEGUARD_CLAIM_TIMEOUT", 1800.0, 7 * 86400),
+            negative_bank=_env.text("SAFEGUARD_NEGATIVE_BANK") or "not-abuse",
+            flood_window=_env.seconds("SAFEGUARD_FLOOD_WINDOW", 600.0, 7 * 86400),
+            flood_min=_env.integer("SAFEGUARD_FLOOD_MIN", 50, 1),
+            flood_factor=_env.number("SAFEGUARD_FLOOD_FACTOR", 10.0, 1.0),
             record_matches=_env.boolean("SAFEGUARD_RECORD_MATCHES", True),
             decode_memory=decode_memory_from_env(),
             decode_wait=decode_wait_from_env(),

@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -46,6 +46,11 @@ from safeguard.signals.files import (
 from safeguard.signals.files import hash_items as _hash_items
 from safeguard.store import Database
 from safeguard.store.models import Change
+
+if TYPE_CHECKING:
+    from safeguard.access.people import Actor
+    from safeguard.act import EventService, FloodGuard
+    from safeguard.review import CaseService
 
 #: what hashing is for: a hash to show, a lookup (variants and local features too), an add
 #: (local features too)
@@ -166,10 +171,42 @@ class Safeguard:
         self.on_change = on_change
         self.banks = BankService(db, settings.actor, on_change=self._changed)
         self.matcher = Matcher(db)
+        self._floods: FloodGuard | None = None
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
+
+    # -- act and review (docs/moderation.md) ------------------------------------------------
+
+    def events_for(self, actor: Actor) -> EventService:
+        """Judging events (uploads, reports, pathways flags) as `actor` submits them."""
+        from safeguard.act import EventService
+
+        return EventService(self, actor)
+
+    def cases_for(self, actor: Actor) -> CaseService:
+        """Cases as `actor` may see and decide them; bank feedback goes through this
+        engine's banks (so a server's index sees it before it answers)."""
+        from safeguard.review import CaseService
+
+        s = self.settings
+        return CaseService(
+            self.db,
+            actor,
+            banks=self.banks_for(actor.name),
+            claim_timeout=timedelta(seconds=s.claim_timeout),
+            negative_bank=s.negative_bank,
+        )
+
+    @property
+    def floods(self) -> FloodGuard:
+        """Flood quarantine of bank entries (act/quarantine.py)."""
+        if self._floods is None:
+            from safeguard.act import FloodGuard
+
+            self._floods = FloodGuard(self.db, self.settings)
+        return self._floods
 
     def banks_for(self, actor: str | None = None) -> BankService:
         """Bank operations recorded as `actor` (default: the settings' actor)."""

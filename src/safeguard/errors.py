@@ -101,3 +101,31 @@ class AccessDenied(SafeguardError):
 
 class KeyNotFound(SafeguardError):
     code = "key_not_found"
+
+
+class Forbidden(SafeguardError):
+    """The caller is known but its roles do not allow this (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class UserNotFound(SafeguardError):
+    code = "user_not_found"
+
+
+class CaseNotFound(SafeguardError):
+    code = "case_not_found"
+
+
+class RulesInvalid(SafeguardError):
+    """A rule set that did not validate. `problems` lists (line number, message); nothing
+    was applied and the active rule set stays."""
+
+    code = "invalid_rules"
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        lines = [f"line {n}: {msg}" if n else msg for n, msg in problems]
+        super().__init__(
+            f"{source}: {len(problems)} problem(s); nothing was applied\n  " + "\n  ".join(lines)
+        )
+        self.problems = problems

@@ -19,12 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from safeguard.errors import AccessDenied, InvalidRequest, KeyNotFound
+from safeguard.audit import record as audit
+from safeguard.errors import AccessDenied, InvalidRequest, KeyNotFound, UserNotFound
 from safeguard.store import Database
 from safeguard.store.models import ApiKey, Change, utcnow
+from safeguard.store.review_tables import User
 
 #: what a key may be allowed to do; routes are grouped by these (see docs/api.md)
-SCOPES = ("hash", "match", "curate", "admin")
+SCOPES = ("hash", "match", "curate", "events", "review", "audit", "admin")
 
 #: whole names and tokens only (used with fullmatch: `$` would also take a final newline)
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
@@ -43,6 +45,9 @@ class ApiKeyInfo:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    #: the user this key acts for, and that user's roles when the key was verified
+    user_name: str | None = None
+    user_roles: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -57,6 +62,7 @@ class ApiKeyInfo:
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "user": self.user_name,
         }
 
 
@@ -85,7 +91,16 @@ class KeyService:
         self.db = db
         self.actor = actor
 
-    def create(self, name: str, scopes: Iterable[str], *, rate_limit: int | None = None) -> NewKey:
+    def create(
+        self,
+        name: str,
+        scopes: Iterable[str],
+        *,
+        rate_limit: int | None = None,
+        user: str | None = None,
+    ) -> NewKey:
+        """Create a key with `scopes`; `user` makes it act for that user (with the user's
+        roles: what it may see of cases and the audit log)."""
         if not isinstance(name, str) or not KEY_NAME.fullmatch(name):
             raise InvalidRequest(
                 f"invalid key name {name!r}: use 1-100 letters, digits, '_', '-' or '.'"
@@ -104,6 +119,8 @@ class KeyService:
             with self.db.write_transaction() as s:
                 if s.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
                     raise InvalidRequest(f"a key named {name!r} already exists")
+                if user is not None and s.scalar(select(User.id).where(User.name == user)) is None:
+                    raise UserNotFound(f"no user named {user!r} (see `safeguard users list`)")
                 row = ApiKey(
                     name=name,
                     prefix=prefix,
@@ -112,10 +129,13 @@ class KeyService:
                     rate_limit=rate_limit,
                     created_at=utcnow(),
                     created_by=self.actor,
+                    user_name=user,
                 )
                 s.add(row)
                 s.flush()
-                self._log(s, "key.create", name, scopes=list(clean), rate_limit=rate_limit)
+                self._log(
+                    s, "key.create", name, scopes=list(clean), rate_limit=rate_limit, user=user
+                )
                 return NewKey(_info(row), token)
         except IntegrityError:
             raise InvalidRequest(f"a key named {name!r} already exists") from None
@@ -150,13 +170,19 @@ class KeyService:
             ok = row is not None and hmac.compare_digest(row.secret_sha256, _digest(token))
             if not ok or row is None or row.revoked_at is not None:
                 raise AccessDenied("unknown or revoked API key")
-            return _info(row)
+            roles: tuple[str, ...] = ()
+            if row.user_name is not None:
+                user = s.scalar(select(User).where(User.name == row.user_name))
+                if user is not None and user.disabled_at is None:
+                    roles = tuple(user.roles or ())
+            return _info(row, roles)
 
     def _log(self, s: Session, action: str, name: str, **detail: object) -> None:
         s.add(Change(at=utcnow(), actor=self.actor, action=action, detail={"key": name, **detail}))
+        audit(s, self.actor, action, f"key:{name}", **detail)
 
 
-def _info(row: ApiKey) -> ApiKeyInfo:
+def _info(row: ApiKey, user_roles: tuple[str, ...] = ()) -> ApiKeyInfo:
     return ApiKeyInfo(
         id=row.id,
         name=row.name,
@@ -166,4 +192,6 @@ def _info(row: ApiKey) -> ApiKeyInfo:
         created_at=row.created_at,
         created_by=row.created_by,
         revoked_at=row.revoked_at,
+        user_name=row.user_name,
+        user_roles=user_roles,
     )

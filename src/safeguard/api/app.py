@@ -27,7 +27,7 @@ from safeguard.api.auth import AuthGate, KeyCache
 from safeguard.api.follower import IndexFollower
 from safeguard.api.metrics import MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
-from safeguard.api.routes import admin, curation, hashing, health, hma, matching
+from safeguard.api.routes import admin, curation, hashing, health, hma, matching, review
 from safeguard.api.runtime import Runtime
 from safeguard.api.server import STATE
 from safeguard.api.settings import ServiceSettings
@@ -127,10 +127,12 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         "hash": [hashing.router, hma.hashing],
         "match": [matching.router, hma.matching],
         "curate": [curation.router, hma.curation],
+        "events": [review.events],
+        "review": [review.review],
         "admin": [admin.router],
     }
     for role in service.roles:
-        for router in groups[role]:
+        for router in groups.get(role, []):
             app.include_router(router)
     return app
 

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from safeguard.access import ApiKeyInfo, KeyService
+from safeguard.access.people import Actor
 from safeguard.api.errors import ApiError, error_response
 from safeguard.api.ratelimit import RateLimiter, retry_after
 from safeguard.errors import AccessDenied
@@ -50,6 +51,19 @@ class Principal:
     @property
     def actor(self) -> str:
         return f"key:{self.key.name}" if self.client is None else f"open-hma:{self.client}"
+
+    def acting(self) -> Actor:
+        """Who the library acts for: the key's user with that user's roles; a key for no
+        user is a service (an admin-scope key acts as admin)."""
+        if self.key.user_name is not None:
+            return Actor(
+                f"user:{self.key.user_name}",
+                frozenset(self.key.user_roles),
+                user=self.key.user_name,
+            )
+        if "admin" in self.key.scopes and self.client is None:
+            return Actor(self.actor, frozenset({"admin"}))
+        return Actor.service(self.actor)
 
 
 def _keyless(scope: str, client: str) -> Principal:

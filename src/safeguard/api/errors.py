@@ -28,6 +28,9 @@ _STATUS = {
     "conflict": 409,
     "index_not_ready": 503,
     "access_denied": 401,
+    "forbidden": 403,
+    "user_not_found": 404,
+    "case_not_found": 404,
 }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from safeguard.audit import record as audit
 from safeguard.banks.formats import EmptyHashList, write_hash_list
 from safeguard.banks.records import (
     AddResult,
@@ -183,8 +184,13 @@ class BankService:
         self.on_change = on_change
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Session]:
-        """One transaction for a change; `on_change` runs once it has committed."""
+    def _write(self, session: Session | None = None) -> Iterator[Session]:
+        """One transaction for a change; `on_change` runs once it has committed. Given a
+        `session`, the change joins the caller's transaction (the caller commits and
+        calls `on_change`)."""
+        if session is not None:
+            yield session
+            return
         with self.db.write_transaction() as s:
             yield s
         if self.on_change is not None:
@@ -346,12 +352,15 @@ class BankService:
         quality: Mapping[str, int] | None = None,
         pdq_quality: int | None = None,
         local: str | None = None,
+        session: Session | None = None,
     ) -> AddResult:
         """Add one content item with its signals. Adding the same content again adds nothing.
 
         `quality` gives the quality of signals that have one (`pdq_quality`: PDQ's, as the
         first releases took it). `local` is the image's local-features value
-        (signals/local.py), kept when the bank matches with local features."""
+        (signals/local.py), kept when the bank matches with local features. Given a
+        `session`, the add joins that transaction (a review decision adds the media of a
+        case to a bank in the transaction that records the decision)."""
         clean = validate_signals(signals)
         quality = dict(quality or {})
         if pdq_quality is not None:
@@ -362,6 +371,8 @@ class BankService:
         problem = provenance_problem(p.source, p.external_id, p.note, tuple(p.tags))
         if problem:
             raise InvalidRequest(problem)
+        if session is not None:
+            return self._add(name, clean, provenance, quality, local, session)
         try:
             return self._add(name, clean, provenance, quality, local)
         except IntegrityError:
@@ -379,8 +390,9 @@ class BankService:
         provenance: Provenance,
         quality: dict[str, int],
         local: str | None,
+        session: Session | None = None,
     ) -> AddResult:
-        with self._write() as s:
+        with self._write(session) as s:
             bank = self._bank(s, name, lock="share")
             existing = self._find_existing(s, bank.id, clean)
             if existing is not None:
@@ -663,6 +675,9 @@ class BankService:
                 detail=detail,
             )
         )
+        ids = {} if content_id is None else {"content_id": content_id}
+        subject = f"bank:{bank.name}" if bank else ""
+        audit(s, self.actor, action, subject, **ids, **detail)
 
     def _find_existing(self, s: Session, bank_id: int, signals: dict[str, str]) -> int | None:
         found = s.scalar(

@@ -39,6 +39,14 @@ _COMMANDS = {
     "keys": ("keys_cmd", "app"),
     "eval": ("eval_cmd", "app"),
     "pathways": ("pathways_cmd", "app"),
+    "events": ("events_cmd", "app"),
+    "cases": ("cases_cmd", "app"),
+    "rules": ("rules_cmd", "app"),
+    "users": ("users_cmd", "app"),
+    "audit": ("audit_cmd", "app"),
+    "webhooks": ("webhooks_cmd", "app"),
+    "evidence": ("evidence_cmd", "app"),
+    "worker": ("worker_cmd", "worker_command"),
 }
 
 
@@ -161,11 +169,17 @@ def root(
     actor: str | None = typer.Option(
         None, "--actor", envvar="SAFEGUARD_ACTOR", help="Who is recorded as making changes."
     ),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        envvar="SAFEGUARD_USER",
+        help="Act for this user (`safeguard users`), with the user's roles.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    state.settings = Settings.from_env(home=home, database_url=database_url, actor=actor)
+    state.settings = Settings.from_env(home=home, database_url=database_url, actor=actor, user=user)
 
 
 def main() -> None:

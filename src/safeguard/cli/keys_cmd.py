@@ -29,13 +29,16 @@ def create(
     rate_limit: int | None = typer.Option(
         None, "--rate-limit", help="Requests per minute (default: the server's limit)."
     ),
+    user: str | None = typer.Option(
+        None, "--user", help="The user this key acts for (its roles decide what it may see)."
+    ),
     json_output: bool = JSON,
 ) -> None:
     """Create a key. Its secret is printed once: store it now."""
     scopes = [s for item in scope for s in item.split(",")]
     svc = _service()
     try:
-        new = svc.create(name, scopes, rate_limit=rate_limit)
+        new = svc.create(name, scopes, rate_limit=rate_limit, user=user)
     finally:
         svc.db.close()
     if json_output:

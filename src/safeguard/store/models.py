@@ -161,3 +161,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the user (safeguard.access.people) this key acts for: its roles decide what it may
+    # see of cases and the audit log; None for a service key
+    user_name: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -2,8 +2,13 @@
 
 from alembic import context
 
-import safeguard.store.event_tables  # noqa: F401  (feed cursors join Base.metadata)
-import safeguard.store.stats_tables  # noqa: F401  (its tables join Base.metadata)
+import safeguard.store.audit_tables  # noqa: F401  (each module's tables join Base.metadata)
+import safeguard.store.event_tables  # noqa: F401
+import safeguard.store.evidence_tables  # noqa: F401
+import safeguard.store.outbox_tables  # noqa: F401
+import safeguard.store.review_tables  # noqa: F401
+import safeguard.store.rules_tables  # noqa: F401
+import safeguard.store.stats_tables  # noqa: F401
 from safeguard.store.models import Base
 
 connection = context.config.attributes.get("connection")

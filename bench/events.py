@@ -1,0 +1,192 @@
+"""Events benchmark (issue #15): verdicts for upload events with precomputed hashes, against
+plain lookups, on the same server in the same run.
+
+Uses bench/service.py's store (`--size` random PDQ hashes in one bank, a built SQLite store
+kept in bench/out/ and copied for each run) and its load driver. Starts `safeguard serve`
+with `--workers` processes and measures, one after the other:
+  lookups   `GET /v1/match?pdq=...` (the baseline: bench/service.py's measurement)
+  verdicts  `POST /v1/events` with one upload event each, `{"hashes": {"pdq": ...}}`, from
+            20,000 accounts: half the hashes are banked ones with 0-15 bits flipped (they
+            match: the default rule holds them and opens or joins the account's case, a
+            write per event), half are fresh (allowed, nothing written)
+
+Goal (issue #15): verdicts at least half the lookup throughput, p99 under 50 ms.
+
+    python bench/events.py --size 1000000 --seconds 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from service import (  # noqa: E402  (the sibling benchmark: store, driver, process helpers)
+    REPO,
+    SAFEGUARD,
+    cpu_s,
+    drive,
+    free_port,
+    near,
+    random_hashes,
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--size", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    ap.add_argument("--queries", type=int, default=20_000, help="distinct queries cycled")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    cached = REPO / "bench" / "out" / f"service-store-{args.size}"
+    if not (cached / "token").exists():
+        # build it the way bench/service.py does (one short run)
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "bench" / "service.py"),
+                "--size",
+                str(args.size),
+                "--seconds",
+                "1",
+                "--json",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="sg-bench-events-"))
+    home = tmp / "home"
+    shutil.copytree(cached / "home", home)
+    url = f"sqlite:///{home / 'safeguard.db'}"
+    lookup_token = (cached / "token").read_text().strip()
+
+    from sqlalchemy import select
+
+    from safeguard import Safeguard
+    from safeguard.access import KeyService
+    from safeguard.store.models import ContentSignal
+
+    rng = random.Random(2)
+    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
+        events_token = (
+            KeyService(sg.db, "bench")
+            .create(f"events-{os.getpid()}", ["events"], rate_limit=10**9)
+            .token
+        )
+        with sg.db.transaction() as s:
+            banked = list(
+                s.scalars(
+                    select(ContentSignal.signal_value)
+                    .where(ContentSignal.signal_type == "pdq")
+                    .limit(50_000)
+                )
+            )
+    queries = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(args.queries // 2)]
+    queries += random_hashes(rng, args.queries - len(queries))
+    rng.shuffle(queries)
+    bodies = [
+        json.dumps(
+            {
+                "events": [
+                    {"kind": "upload", "account_id": f"acct-{i % 20_000}", "hashes": {"pdq": q}}
+                ]
+            }
+        )
+        for i, q in enumerate(queries)
+    ]
+
+    port = free_port()
+    env = {**os.environ, "SAFEGUARD_HOME": str(home), "SAFEGUARD_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [SAFEGUARD, "serve", "--port", str(port), "--workers", str(args.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        ready = {
+            "host": "127.0.0.1",
+            "port": port,
+            "paths": ["/readyz"],
+            "token": "",
+            "clients": args.workers * 4,
+            "seconds": 1,
+        }
+        while True:
+            if server.poll() is not None:
+                raise SystemExit("server exited while starting")
+            try:
+                r = drive(ready, tmp)
+                if r["requests"] and not r["errors"]:
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.5)
+        base = {"host": "127.0.0.1", "port": port, "clients": args.clients}
+        lookups_spec = {
+            **base,
+            "token": lookup_token,
+            "paths": [f"/v1/match?pdq={q}" for q in queries],
+        }
+        events_spec = {**base, "token": events_token, "paths": ["/v1/events"], "bodies": bodies}
+        drive({**lookups_spec, "seconds": 3}, tmp)  # warm up both paths
+        drive({**events_spec, "seconds": 3}, tmp)
+        c0 = cpu_s(server.pid)
+        lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
+        c1 = cpu_s(server.pid)
+        verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
+        c2 = cpu_s(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
+        from sqlalchemy import func
+
+        from safeguard.store.review_tables import Case, Event
+
+        with sg.db.transaction() as s:
+            stored = s.scalar(select(func.count()).select_from(Event))
+            cases = s.scalar(select(func.count()).select_from(Case))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    ratio = verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0
+    result = {
+        "size": args.size,
+        "workers": args.workers,
+        "clients": args.clients,
+        "backend": "sqlite",
+        "verdicts_per_s": verdicts["per_s"],
+        "verdicts_p50_ms": verdicts["p50_ms"],
+        "verdicts_p99_ms": verdicts["p99_ms"],
+        "verdicts_errors": verdicts["errors"],
+        "server_cpu_us_per_verdict": round(1e6 * (c2 - c1) / max(1, verdicts["requests"]), 1),
+        "baseline_lookups_per_s": lookups["per_s"],
+        "baseline_lookups_p50_ms": lookups["p50_ms"],
+        "baseline_lookups_p99_ms": lookups["p99_ms"],
+        "server_cpu_us_per_lookup": round(1e6 * (c1 - c0) / max(1, lookups["requests"]), 1),
+        "ratio_verdicts_vs_lookups": round(ratio, 3),
+        "events_stored": stored,
+        "cases": cases,
+        "goal_met": ratio >= 0.5 and (verdicts["p99_ms"] or 1e9) < 50,
+    }
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()

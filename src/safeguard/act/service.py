@@ -1,0 +1,334 @@
+"""Events in, verdicts out: the inline half of the act-and-review loop (docs/moderation.md).
+
+For a batch of events `EventService.submit_many`:
+1. hashes the uploads (a path, or bytes the HTTP face fetched or received) or validates
+   their precomputed hashes, and matches them all in one pass over the indexes;
+2. evaluates the active rule set on each event's facts (matches, the pathways score and
+   reasons, recent reports on the account, its age band, the watch list);
+3. writes, in ONE transaction per event that needs keeping: the event and its verdict, the
+   rules that fired (live and shadow), the case it opened or joined with what it adds, the
+   watch-list entry, and the webhook messages (the outbox), so a crash between "decided"
+   and "told the platform" loses nothing;
+4. checks the bank entries it matched for floods (act/quarantine.py).
+
+An event that needs nothing kept (an upload that matched nothing and fired no rule) writes
+nothing. A bad event gets its own error; the others are judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from safeguard.access.people import Actor
+from safeguard.act.inputs import EventInput
+from safeguard.act.verdicts import Verdict, failed
+from safeguard.errors import FileProblem, InvalidRequest, SafeguardError
+from safeguard.matching import Match
+from safeguard.outbox import enqueue
+from safeguard.review.cases import attach_to_case
+from safeguard.rules import Evaluation, EventFacts, MatchFact, RuleSet, RuleStore
+from safeguard.signals import validate_signals
+from safeguard.signals.files import FileSignals
+from safeguard.store.models import utcnow
+from safeguard.store.review_tables import Event, WatchlistEntry
+
+#: what an upload is matched by: its hashed file, or its validated precomputed hashes
+_Query = FileSignals | Mapping[str, str]
+
+
+@dataclass
+class _Pending:
+    """One event on its way through a batch."""
+
+    event: EventInput
+    query: _Query | None = None
+    signals: dict[str, str] | None = None  # the media's listable signals (kept, never media)
+    result: Verdict | None = None
+
+
+class EventService:
+    """Judges events for one caller (`actor`: who submitted them)."""
+
+    def __init__(self, sg: object, actor: Actor, *, rules: RuleStore | None = None) -> None:
+        from safeguard.engine import Safeguard
+
+        assert isinstance(sg, Safeguard)
+        self.sg = sg
+        self.db = sg.db
+        self.actor = actor
+        self.rules = rules or RuleStore(sg.db, actor)
+        self.floods = sg.floods
+
+    def submit(self, event: EventInput, *, media: bytes | None = None) -> Verdict:
+        return self.submit_many([event], media={0: media} if media is not None else None)[0]
+
+    def submit_many(
+        self,
+        events: Sequence[EventInput | SafeguardError],
+        *,
+        media: dict[int, bytes] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> list[Verdict]:
+        """Verdicts for `events` in order. An item that is already an error (an event that
+        did not parse) is answered with it; `media` gives the bytes of uploads by position
+        (what the HTTP face received or fetched)."""
+        pending = [_Pending(e) if isinstance(e, EventInput) else None for e in events]
+        out: list[Verdict | None] = [
+            failed(None, None, None, e.message, e.code) if isinstance(e, SafeguardError) else None
+            for e in events
+        ]
+        live = [(i, p) for i, p in enumerate(pending) if p is not None]
+        self._answer_repeats(live, out)
+        live = [(i, p) for i, p in live if out[i] is None]
+        self._prepare(live, out, media or {})
+        todo = [(i, p) for i, p in live if out[i] is None]
+        queries = [(i, p.query) for i, p in todo if p.query is not None]
+        results = (
+            self.sg.match_many([q for _, q in queries], actor=self.actor.name) if queries else []
+        )
+        matches = {i: r.matches for (i, _), r in zip(queries, results, strict=True)}
+        ruleset = self.rules.active()
+        quarantined = self.floods.paused()
+        watched = self._watched({p.event.account_id for _, p in todo})
+        touched: set[int] = set()
+        for i, p in todo:
+            found = matches.get(i, [])
+            facts = self._facts(p.event, found, quarantined, watched)
+            evaluation = ruleset.evaluate(facts)
+            verdict = _limit_for_quarantine(ruleset, facts, evaluation)
+            try:
+                out[i] = self._record(p, found, ruleset, evaluation, verdict, now())
+            except SafeguardError as e:
+                out[i] = failed(
+                    p.event.account_id, p.event.kind, p.event.external_id, e.message, e.code
+                )
+            touched.update(m.content_id for m in found)
+        if touched:
+            self.floods.check(touched, now())
+        return [v for v in out if v is not None]
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _answer_repeats(self, live: list[tuple[int, _Pending]], out: list[Verdict | None]) -> None:
+        """Events whose platform id was seen before get their first verdict back."""
+        ids = {p.event.external_id: i for i, p in live if p.event.external_id}
+        if not ids:
+            return
+        with self.db.transaction() as s:
+            rows = s.scalars(select(Event).where(Event.external_id.in_(list(ids)))).all()
+            for row in rows:
+                i = ids[row.external_id]  # type: ignore[index]
+                out[i] = _stored_verdict(row, repeated=True)
+
+    def _prepare(
+        self, live: list[tuple[int, _Pending]], out: list[Verdict | None], media: dict[int, bytes]
+    ) -> None:
+        """Hash or validate each upload; a problem fails that event only."""
+        paths = [
+            (i, p) for i, p in live if p.event.kind == "upload" and p.event.path and i not in media
+        ]
+        hashed = iter(
+            self.sg.hash_items([str(p.event.path) for _, p in paths], purpose="match")
+            if len(paths) > 4
+            else (self.sg.hash_file(str(p.event.path), variants=True, local=True) for _, p in paths)
+        )
+        by_path = {i: next(hashed) for i, _ in paths}
+        for i, p in live:
+            e = p.event
+            if e.kind != "upload":
+                continue
+            try:
+                if e.hashes and i not in media:
+                    p.signals = validate_signals(e.hashes)
+                    p.query = p.signals
+                    continue
+                if i in media:
+                    fs = self.sg.hash_for(media[i], e.media_ref or "upload", "match")
+                elif i in by_path:
+                    fs = by_path[i]
+                else:
+                    raise InvalidRequest(
+                        "upload event with a URL: submit it through the HTTP API "
+                        "(POST /v1/events fetches URLs), or give its path or hashes"
+                    )
+                if not fs.ok:
+                    raise FileProblem(
+                        f"{e.path or 'upload'}: {fs.error}", fs.error_code or "unreadable"
+                    )
+                p.signals = fs.signals()
+                p.query = fs
+            except SafeguardError as err:
+                out[i] = failed(e.account_id, e.kind, e.external_id, err.message, err.code)
+
+    def _watched(self, accounts: set[str]) -> set[str]:
+        if not accounts:
+            return set()
+        with self.db.transaction() as s:
+            return set(
+                s.scalars(
+                    select(WatchlistEntry.account_id).where(
+                        WatchlistEntry.account_id.in_(list(accounts))
+                    )
+                )
+            )
+
+    def _facts(
+        self, e: EventInput, found: list[Match], quarantined: set[int], watched: set[str]
+    ) -> EventFacts:
+        return EventFacts(
+            kind=e.kind,
+            account_id=e.account_id,
+            matches=tuple(
+                MatchFact(
+                    m.bank, m.content_id, m.signal_type, m.distance, m.content_id in quarantined
+                )
+                for m in found
+            ),
+            pathways_score=e.score,
+            pathways_reasons=e.reasons,
+            report_reason=e.reason,
+            account_age_band=e.account_age_band,
+            watchlisted=e.account_id in watched,
+            reports_within=lambda seconds: self._reports_within(e, seconds),
+        )
+
+    def _reports_within(self, e: EventInput, seconds: float) -> int:
+        since = utcnow() - timedelta(seconds=seconds)
+        with self.db.transaction() as s:
+            stored = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(
+                    Event.account_id == e.account_id,
+                    Event.kind == "report",
+                    Event.received_at >= since,
+                )
+            )
+        return int(stored or 0) + (1 if e.kind == "report" else 0)
+
+    def _record(
+        self,
+        p: _Pending,
+        found: list[Match],
+        ruleset: RuleSet,
+        evaluation: Evaluation,
+        verdict: str,
+        at: datetime,
+    ) -> Verdict:
+        e = p.event
+        match_json = tuple(m.to_json() for m in found)
+        keep = bool(found or evaluation.live or evaluation.shadow) or e.kind != "upload"
+        if not keep:
+            return Verdict(e.account_id, e.kind, verdict, external_id=e.external_id)
+        for attempt in range(2):
+            try:
+                with self.db.write_transaction() as s:
+                    row = Event(
+                        kind=e.kind,
+                        account_id=e.account_id,
+                        external_id=e.external_id,
+                        received_at=at,
+                        submitted_by=self.actor.name,
+                        verdict=verdict,
+                        rules=[h.rule for h in evaluation.live],
+                        detail={
+                            "event": e.to_json(),
+                            "signals": p.signals or {},
+                            "matches": list(match_json),
+                            "shadow_rules": [h.rule for h in evaluation.shadow],
+                        },
+                    )
+                    s.add(row)
+                    s.flush()
+                    self.rules.record_hits(s, row.id, e.account_id, ruleset, evaluation, at)
+                    case_id = attach_to_case(
+                        s,
+                        row,
+                        e,
+                        found,
+                        p.signals or {},
+                        evaluation,
+                        at,
+                        open_new=_opens_case(evaluation),
+                    )
+                    row.case_id = case_id
+                    if evaluation.watchlist:
+                        _watch(s, e.account_id, evaluation, self.actor.name, at)
+                    if evaluation.webhook:
+                        enqueue(
+                            s, "verdict", _verdict_payload(row, evaluation), f"verdict:{row.id}"
+                        )
+                    return Verdict(
+                        e.account_id,
+                        e.kind,
+                        verdict,
+                        rules=tuple(h.rule for h in evaluation.live),
+                        shadow_rules=tuple(h.rule for h in evaluation.shadow),
+                        case_id=case_id,
+                        event_id=row.id,
+                        external_id=e.external_id,
+                        matches=match_json,
+                    )
+            except IntegrityError:
+                # a concurrent event opened this account's case, or the platform sent the
+                # same event id twice at once: look again
+                if attempt:
+                    raise
+                if e.external_id:
+                    with self.db.transaction() as s:
+                        again = s.scalar(select(Event).where(Event.external_id == e.external_id))
+                        if again is not None:
+                            return _stored_verdict(again, repeated=True)
+        raise AssertionError("unreachable")
+
+
+def _opens_case(evaluation: Evaluation) -> bool:
+    return evaluation.case is not None or evaluation.review
+
+
+def _limit_for_quarantine(ruleset: RuleSet, facts: EventFacts, evaluation: Evaluation) -> str:
+    """A block that stands only on paused entries (flood quarantine) becomes a hold."""
+    if evaluation.verdict != "block" or not any(m.quarantined for m in facts.matches):
+        return evaluation.verdict
+    unpaused = replace(facts, matches=tuple(m for m in facts.matches if not m.quarantined))
+    return "block" if ruleset.evaluate(unpaused).verdict == "block" else "hold"
+
+
+def _watch(s: Session, account: str, evaluation: Evaluation, actor: str, at: datetime) -> None:
+    if s.get(WatchlistEntry, account) is None:
+        reason = ",".join(h.rule for h in evaluation.live)[:200]
+        s.add(WatchlistEntry(account_id=account, reason=reason, added_at=at, added_by=actor))
+
+
+def _verdict_payload(row: Event, evaluation: Evaluation) -> dict[str, object]:
+    return {
+        "event_id": row.id,
+        "id": row.external_id,
+        "account_id": row.account_id,
+        "kind": row.kind,
+        "verdict": row.verdict,
+        "rules": [h.rule for h in evaluation.live],
+        "case_id": row.case_id,
+    }
+
+
+def _stored_verdict(row: Event, *, repeated: bool = False) -> Verdict:
+    detail = row.detail or {}
+    return Verdict(
+        row.account_id,
+        row.kind,
+        row.verdict,
+        rules=tuple(row.rules or ()),
+        shadow_rules=tuple(detail.get("shadow_rules") or ()),  # type: ignore[arg-type]
+        case_id=row.case_id,
+        event_id=row.id,
+        external_id=row.external_id,
+        matches=tuple(detail.get("matches") or ()),  # type: ignore[arg-type]
+        repeated=repeated,
+    )

@@ -1,0 +1,133 @@
+"""`safeguard worker`: deliver webhooks (the outbox) and run periodic tasks, until SIGTERM
+or SIGINT, or once (`--once`, for cron and tests). One line per delivery outcome on stderr."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import typer
+
+from safeguard.cli.context import state
+from safeguard.cli.output import err_console
+from safeguard.config import Settings
+from safeguard.outbox import PeriodicTask, Worker
+from safeguard.store import Database
+
+#: how often each worker signs an audit checkpoint and purges evidence past its retention
+CHECKPOINT_EVERY = 3600.0
+PURGE_EVERY = 3600.0
+
+
+def periodic_tasks(settings: Settings) -> list[PeriodicTask]:
+    """The periodic tasks every worker runs: both are safe to run in several workers."""
+    from safeguard.audit.checkpoints import checkpoint_task
+    from safeguard.evidence.retention import purge_task
+
+    return [
+        PeriodicTask("audit-checkpoint", CHECKPOINT_EVERY, checkpoint_task(settings)),
+        PeriodicTask("evidence-purge", PURGE_EVERY, purge_task(settings)),
+    ]
+
+
+@contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """The outbox's log lines on stderr, one per line, while the worker runs."""
+    logger = logging.getLogger("safeguard.outbox")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    before = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stop` (the delivery under way is finished and recorded); a
+    second one stops at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        err_console.print(
+            f"{signal.Signals(signum).name}: stopping after the delivery under way", markup=False
+        )
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def worker_command(
+    once: bool = typer.Option(
+        False, "--once", help="Deliver what is due and run each periodic task once, then exit."
+    ),
+    poll: float = typer.Option(1.0, "--poll", help="Seconds between looks when idle."),
+    name: str | None = typer.Option(
+        None, "--name", help="This worker's name in the queue (default: host:pid:random)."
+    ),
+    lease: float = typer.Option(
+        60.0,
+        "--lease",
+        help="Seconds a claimed job stays this worker's; past it (the worker died) another "
+        "worker sends it again, with the same idempotency key.",
+    ),
+    http_timeout: float = typer.Option(
+        10.0, "--http-timeout", help="Seconds to wait for an endpoint to connect and answer."
+    ),
+    max_attempts: int = typer.Option(
+        8, "--max-attempts", help="Attempts before a job is failed (`webhooks failed`)."
+    ),
+    retry_base: float = typer.Option(
+        30.0,
+        "--retry-base",
+        help="Seconds before the second attempt; each later wait doubles (at most 1 hour).",
+    ),
+) -> None:
+    """Deliver webhooks and run periodic tasks until SIGTERM or SIGINT (exit 0)."""
+    settings = state.get_settings()
+    db = Database.open(settings.database_url)
+    try:
+        worker = Worker(
+            db,
+            name=name,
+            tasks=periodic_tasks(settings),
+            http_timeout=http_timeout,
+            lease=lease,
+            max_attempts=max_attempts,
+            retry_base=retry_base,
+            poll=poll,
+        )
+        with _log_to_stderr():
+            if once:
+                try:
+                    worker.run_once()
+                    worker.run_due_tasks()
+                finally:
+                    worker.close()
+            else:
+                err_console.print(f"worker {worker.name} started", markup=False)
+                stop = threading.Event()
+                with _stop_on_signals(stop):
+                    worker.run(stop)
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(worker.counts.items())) or "no deliveries"
+        ended = "done" if once else "stopped"
+        err_console.print(f"worker {worker.name} {ended}: {counts}", markup=False)
+    finally:
+        db.close()

@@ -1,0 +1,396 @@
+"""Cases: one active case per account gathers its matches, reports and pathways flags; a
+person claims it, decides it, and the decision feeds back into banks.
+
+States: open -> in_review (claimed by one reviewer) -> decided (confirmed or not_abuse) ->
+referred -> closed; `escalate` sends a case back to the queue at top priority as a
+child-safety case. Two decisions on one case: the first to commit wins; the other gets a
+`Conflict` naming the winner. Who may see or decide a case is checked here (Actor), so the
+CLI, the API and the web UI cannot differ, and every view of a child-safety case is audited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safeguard.access.people import Actor
+from safeguard.audit import record as audit
+from safeguard.banks import BankService, Provenance
+from safeguard.errors import BankExists, CaseNotFound, Conflict, Forbidden, InvalidRequest
+from safeguard.outbox import enqueue
+from safeguard.review.records import DECISIONS, CaseDetail, CaseInfo, CaseItemInfo, Decision
+from safeguard.store import Database
+from safeguard.store.models import Bank, utcnow
+from safeguard.store.review_tables import (
+    ACTIVE_CASE_STATES,
+    ENTRY_ACCOUNT,
+    Case,
+    CaseItem,
+    Event,
+    QuarantinedEntry,
+)
+
+if TYPE_CHECKING:
+    from safeguard.act.inputs import EventInput
+    from safeguard.matching import Match
+    from safeguard.rules import Evaluation
+
+#: a claim older than this may be taken over by another reviewer
+DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=30)
+#: "switched off for good"
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+#: the negative bank a `not_abuse` decision adds to when none is named
+DEFAULT_NEGATIVE_BANK = "not-abuse"
+
+
+def attach_to_case(
+    s: Session,
+    event: Event,
+    given: EventInput,
+    found: Sequence[Match],
+    signals: dict[str, str],
+    evaluation: Evaluation,
+    at: datetime,
+    *,
+    open_new: bool,
+) -> int | None:
+    """Add what `event` brings to its account's active case, opening one when `open_new`
+    (a rule asked for a case or a review); the case's id, or None when there is none.
+    Runs in the event's transaction."""
+    q = select(Case).where(Case.account_id == event.account_id, Case.state.in_(ACTIVE_CASE_STATES))
+    case = s.scalar(q.with_for_update())
+    wanted = evaluation.case
+    if case is None:
+        if not open_new:
+            return None
+        case = Case(
+            account_id=event.account_id,
+            state="open",
+            priority=wanted.priority if wanted else 1,
+            child_safety=wanted.child_safety if wanted else True,
+            reason=",".join(h.rule for h in evaluation.live)[:200],
+            opened_at=at,
+            updated_at=at,
+            note="",
+            version=1,
+        )
+        s.add(case)
+        s.flush()  # the partial unique index refuses a second active case (IntegrityError)
+    elif wanted is not None:
+        case.priority = max(case.priority, wanted.priority)
+        case.child_safety = case.child_safety or wanted.child_safety
+    case.updated_at = at
+    case.version += 1
+    where = {"signals": signals, "media_ref": given.media_ref, "where": given.where}
+    media: dict[str, object] = {k: v for k, v in where.items() if v}
+    if found:
+        # one item per bank entry the media matched: its closest match, and every signal
+        # type that matched it (PDQ, MD5, local features...)
+        by_entry: dict[tuple[str, int], list[Match]] = {}
+        for m in found:
+            by_entry.setdefault((m.bank, m.content_id), []).append(m)
+        for (bank, content_id), ms in by_entry.items():
+            best = min(ms, key=lambda m: m.distance)
+            s.add(
+                CaseItem(
+                    case_id=case.id,
+                    event_id=event.id,
+                    kind="match",
+                    at=at,
+                    bank_name=bank,
+                    content_id=content_id,
+                    signal_type=best.signal_type,
+                    distance=best.distance,
+                    detail={
+                        **media,
+                        "variant": best.variant,
+                        "external_id": best.external_id,
+                        "matched_by": sorted({m.signal_type for m in ms}),
+                    },
+                )
+            )
+    else:
+        detail = dict(media)
+        if given.kind == "report":
+            detail.update(reporter=given.reporter, reason=given.reason)
+        elif given.kind == "pathways_flag":
+            detail.update(score=given.score, reasons=list(given.reasons))
+        s.add(CaseItem(case_id=case.id, event_id=event.id, kind=event.kind, at=at, detail=detail))
+    return case.id
+
+
+@dataclass(frozen=True)
+class _Visible:
+    """Which cases an actor may see, as a query condition."""
+
+    all: bool
+    others_only: bool
+
+
+class CaseService:
+    """Cases as one actor may see and decide them."""
+
+    def __init__(
+        self,
+        db: Database,
+        actor: Actor,
+        *,
+        banks: BankService | None = None,
+        claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
+        negative_bank: str = DEFAULT_NEGATIVE_BANK,
+    ) -> None:
+        self.db = db
+        self.actor = actor
+        self.banks = banks or BankService(db, actor.name)
+        self.claim_timeout = claim_timeout
+        self.negative_bank = negative_bank
+
+    def _scope(self) -> _Visible:
+        a = self.actor
+        if a.is_admin or a.has("child_safety"):
+            return _Visible(all=True, others_only=False)
+        if a.has("moderator"):
+            return _Visible(all=False, others_only=True)
+        raise Forbidden(f"{a.name} ({', '.join(sorted(a.roles)) or 'no role'}) may not see cases")
+
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        account_id: str | None = None,
+        limit: int = 100,
+        after: int = 0,
+    ) -> list[CaseInfo]:
+        """Cases this actor may see, highest priority and oldest first (the review queue);
+        child-safety cases are absent for those who may not see them."""
+        scope = self._scope()
+        q = select(Case, select(func.count()).where(CaseItem.case_id == Case.id).scalar_subquery())
+        if scope.others_only:
+            q = q.where(Case.child_safety.is_(False))
+        if state is not None:
+            if state == "active":
+                q = q.where(Case.state.in_(ACTIVE_CASE_STATES))
+            else:
+                q = q.where(Case.state == state)
+        if account_id is not None:
+            q = q.where(Case.account_id == account_id)
+        if after:
+            q = q.where(Case.id > after)
+        q = q.order_by(Case.priority.desc(), Case.opened_at, Case.id).limit(
+            max(1, min(limit, 1000))
+        )
+        with self.db.transaction() as s:
+            return [CaseInfo.of(c, n) for c, n in s.execute(q).all()]
+
+    def get(self, case_id: int) -> CaseDetail:
+        """A case with everything it gathered; Forbidden if this actor may not see it. Each
+        view of a child-safety case is audited."""
+        self._scope()
+        with self.db.write_transaction() as s:
+            case = self._row(s, case_id, lock=False)
+            self._may_see(case)
+            items = s.scalars(
+                select(CaseItem).where(CaseItem.case_id == case_id).order_by(CaseItem.id)
+            ).all()
+            if case.child_safety:
+                audit(s, self.actor.name, "case.view", f"case:{case_id}")
+            return CaseDetail(
+                CaseInfo.of(case, len(items)), tuple(CaseItemInfo.of(i) for i in items)
+            )
+
+    def claim(self, case_id: int, *, now: datetime | None = None) -> CaseInfo:
+        """Take a case for review: nobody else can decide it while the claim lasts."""
+        now = now or utcnow()
+        with self.db.write_transaction() as s:
+            case = self._row(s, case_id)
+            self._may_see(case)
+            if case.state not in ACTIVE_CASE_STATES:
+                raise Conflict(f"case {case_id} is {case.state}, not open for review")
+            me = self.actor.user or self.actor.name
+            self._not_claimed_by_other(case, me, now)
+            case.state, case.claimed_by, case.claimed_at = "in_review", me, now
+            case.updated_at, case.version = now, case.version + 1
+            audit(s, self.actor.name, "case.claim", f"case:{case_id}")
+            return CaseInfo.of(case)
+
+    def release(self, case_id: int) -> CaseInfo:
+        with self.db.write_transaction() as s:
+            case = self._row(s, case_id)
+            self._may_see(case)
+            me = self.actor.user or self.actor.name
+            if case.state == "in_review" and (case.claimed_by == me or self.actor.is_admin):
+                case.state, case.claimed_by, case.claimed_at = "open", None, None
+                case.updated_at, case.version = utcnow(), case.version + 1
+                audit(s, self.actor.name, "case.release", f"case:{case_id}")
+            return CaseInfo.of(case)
+
+    def decide(
+        self,
+        case_id: int,
+        decision: str,
+        *,
+        add_to_bank: str | None = None,
+        negative_bank: str | None = None,
+        note: str = "",
+        now: datetime | None = None,
+    ) -> Decision:
+        """Decide a case. `confirmed` with `add_to_bank` adds the media of its matches to
+        that bank, with provenance `case:<id>`; `not_abuse` adds them to a negative bank
+        (`negative_bank`, default "not-abuse", created if missing) so they stop matching;
+        `escalate` puts it back in the queue at top priority for child-safety specialists.
+        All in one transaction with the decision, its audit entry and its webhook."""
+        if decision not in DECISIONS:
+            raise InvalidRequest(f"unknown decision {decision!r}: use {', '.join(DECISIONS)}")
+        if add_to_bank is not None and decision != "confirmed":
+            raise InvalidRequest("--add-to-bank goes with a confirmed decision")
+        now = now or utcnow()
+        target = add_to_bank
+        if decision == "not_abuse":
+            target = negative_bank or self.negative_bank
+            self._ensure_negative(target)
+        if target is not None:
+            self._check_bank(target, negative=decision == "not_abuse")
+        added: list[dict[str, object]] = []
+        with self.db.write_transaction() as s:
+            case = self._row(s, case_id)
+            self._may_see(case)
+            if case.state not in ACTIVE_CASE_STATES:
+                who = case.decided_by or "someone"
+                raise Conflict(
+                    f"case {case_id} was already decided by {who} ({case.decision}); "
+                    "nothing changed"
+                )
+            me = self.actor.user or self.actor.name
+            self._not_claimed_by_other(case, me, now)
+            if target is not None:
+                added = _feed_back(self.banks, s, case, target)
+            switch_off = self._end_quarantine(s, case, decision, me, now)
+            case.decision, case.decided_by, case.decided_at = decision, me, now
+            case.note = note[:5000]
+            if decision == "escalate":
+                case.state, case.claimed_by, case.claimed_at = "open", None, None
+                case.priority, case.child_safety = 3, True
+            else:
+                case.state = "decided"
+            case.updated_at, case.version = now, case.version + 1
+            s.add(
+                CaseItem(
+                    case_id=case.id,
+                    kind="decision",
+                    at=now,
+                    detail={"decision": decision, "by": me, "note": note[:5000], "added": added},
+                )
+            )
+            audit(
+                s,
+                self.actor.name,
+                "case.decide",
+                f"case:{case_id}",
+                decision=decision,
+                added=added,
+                note=note[:500],
+            )
+            payload = {
+                "case_id": case.id,
+                "account_id": case.account_id,
+                "decision": decision,
+                "decided_by": me,
+            }
+            enqueue(s, "decision", payload, f"decision:{case.id}:{case.version}")
+            info = CaseInfo.of(case)
+        if added and self.banks.on_change is not None:
+            self.banks.on_change()
+        if switch_off is not None:
+            self.banks.set_content_disabled(*switch_off, until=FOREVER)
+        return Decision(info, tuple(added))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _row(self, s: Session, case_id: int, *, lock: bool = True) -> Case:
+        q = select(Case).where(Case.id == case_id)
+        case = s.scalar(q.with_for_update() if lock else q)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} (see `safeguard cases list`)")
+        return case
+
+    def _may_see(self, case: Case) -> None:
+        if not self.actor.may_see_case(case.child_safety):
+            kind = "child-safety case" if case.child_safety else "case"
+            raise Forbidden(
+                f"{self.actor.name} may not see {kind} {case.id}: it needs the child_safety role"
+            )
+
+    def _not_claimed_by_other(self, case: Case, me: str, now: datetime) -> None:
+        if case.state != "in_review" or case.claimed_by in (None, me):
+            return
+        claimed_at = case.claimed_at or now
+        if now - claimed_at < self.claim_timeout:
+            raise Conflict(
+                f"case {case.id} is claimed by {case.claimed_by} since {claimed_at.isoformat()}"
+            )
+
+    def _end_quarantine(
+        self, s: Session, case: Case, decision: str, me: str, now: datetime
+    ) -> tuple[str, int] | None:
+        """Deciding the case of a paused bank entry releases it; `not_abuse` also asks for
+        the entry to be switched off (returned: (bank, content id), done once committed)."""
+        if not case.account_id.startswith(ENTRY_ACCOUNT) or decision == "escalate":
+            return None
+        content_id = int(case.account_id[len(ENTRY_ACCOUNT) :])
+        entry = s.get(QuarantinedEntry, content_id, with_for_update=True)
+        if entry is None:
+            return None
+        if entry.released_at is None:
+            entry.released_at, entry.released_by = now, me
+            audit(
+                s, self.actor.name, "quarantine.release", f"content:{content_id}", decision=decision
+            )
+        return (entry.bank_name, content_id) if decision == "not_abuse" else None
+
+    def _check_bank(self, name: str, *, negative: bool) -> None:
+        info = self.banks.get(name, counts=False)
+        if info.negative != negative:
+            want = "a negative bank" if negative else "a bank that is not negative"
+            raise InvalidRequest(f"bank {name!r} is not {want}")
+
+    def _ensure_negative(self, name: str) -> None:
+        with self.db.transaction() as s:
+            exists = s.scalar(select(Bank.id).where(Bank.name == name)) is not None
+        if not exists:
+            with contextlib.suppress(BankExists):  # created by a concurrent decision
+                self.banks.create(
+                    name, negative=True, description="hashes reviewers decided are not abuse"
+                )
+
+
+def _feed_back(banks: BankService, s: Session, case: Case, bank: str) -> list[dict[str, object]]:
+    """Add the media signals of the case's matches to `bank` (in the decision's transaction),
+    each once, with provenance `case:<id>`."""
+    items = s.scalars(
+        select(CaseItem).where(CaseItem.case_id == case.id, CaseItem.kind == "match")
+    ).all()
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    added: list[dict[str, object]] = []
+    for item in items:
+        detail = item.detail or {}
+        raw = detail.get("signals")
+        signals = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        key = tuple(sorted(signals.items()))
+        if not signals or key in seen:
+            continue
+        seen.add(key)
+        ref = detail.get("media_ref")
+        provenance = Provenance(
+            source=f"case:{case.id}",
+            external_id=str(ref) if ref else None,
+            note=f"decided {case.account_id}",
+        )
+        result = banks.add(bank, signals, provenance, session=s)
+        added.append({"bank": bank, "content_id": result.content_id, "created": result.created})
+    return added
