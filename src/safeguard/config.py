@@ -21,6 +21,8 @@ SAFEGUARD_NEGATIVE_BANK   the negative bank `not_abuse` decisions add to (defaul
 SAFEGUARD_FLOOD_WINDOW    flood quarantine: seconds of the window matches are counted in (600)
 SAFEGUARD_FLOOD_MIN       ... the fewest matches in a window that can be a flood (default 50)
 SAFEGUARD_FLOOD_FACTOR    ... and how many times its usual count per window (default 10)
+SAFEGUARD_PRESERVE_MEDIA  1 keeps the media of uploads that open or join a case, encrypted
+                          (evidence; needs SAFEGUARD_EVIDENCE_KEY or _KEY_FILE; default 0)
 SAFEGUARD_RECORD_MATCHES  0 stops writing a `match.recorded` event for every match (default 1;
                           docs/events.md)
 """
@@ -90,6 +92,7 @@ class Settings:
     flood_window: float = 600.0  #: seconds
     flood_min: int = 50
     flood_factor: float = 10.0
+    preserve_media: bool = False
     record_matches: bool = True
     decode_memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes (SAFEGUARD_DECODE_MEMORY)
     decode_wait: float = DEFAULT_DECODE_WAIT  #: seconds (SAFEGUARD_DECODE_WAIT)
@@ -128,6 +131,7 @@ class Settings:
             flood_window=_env.seconds("SAFEGUARD_FLOOD_WINDOW", 600.0, 7 * 86400),
             flood_min=_env.integer("SAFEGUARD_FLOOD_MIN", 50, 1),
             flood_factor=_env.number("SAFEGUARD_FLOOD_FACTOR", 10.0, 1.0),
+            preserve_media=_env.boolean("SAFEGUARD_PRESERVE_MEDIA", False),
             record_matches=_env.boolean("SAFEGUARD_RECORD_MATCHES", True),
             decode_memory=decode_memory_from_env(),
             decode_wait=decode_wait_from_env(),

@@ -50,6 +50,7 @@ from safeguard.store.models import Change
 if TYPE_CHECKING:
     from safeguard.access.people import Actor
     from safeguard.act import EventService, FloodGuard
+    from safeguard.evidence import EvidenceStore
     from safeguard.review import CaseService
 
 #: what hashing is for: a hash to show, a lookup (variants and local features too), an add
@@ -188,6 +189,7 @@ class Safeguard:
     def cases_for(self, actor: Actor) -> CaseService:
         """Cases as `actor` may see and decide them; bank feedback goes through this
         engine's banks (so a server's index sees it before it answers)."""
+        from safeguard.evidence import SYSTEM
         from safeguard.review import CaseService
 
         s = self.settings
@@ -197,7 +199,14 @@ class Safeguard:
             banks=self.banks_for(actor.name),
             claim_timeout=timedelta(seconds=s.claim_timeout),
             negative_bank=s.negative_bank,
+            evidence=self.evidence_for(SYSTEM),
         )
+
+    def evidence_for(self, actor: Actor) -> EvidenceStore:
+        """Preserved media (encrypted, with its retention clock) as `actor` may use it."""
+        from safeguard.evidence import EvidenceStore
+
+        return EvidenceStore(self.db, self.settings, actor)
 
     @property
     def floods(self) -> FloodGuard:

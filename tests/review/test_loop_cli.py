@@ -152,3 +152,33 @@ def test_bad_events_get_their_own_errors_and_the_rest_are_judged(
     assert "md5" in out[5]["error"]
     # the report joins the account's open case
     assert out[6]["verdict"] == "allow" and out[6]["case_id"] == out[0]["case_id"]
+
+
+def test_preserved_media_is_kept_encrypted_until_its_clock_runs_out(
+    cli: Cli, people: None, train_images: list[Path], tmp_path: Path
+) -> None:
+    """A platform that keeps evidence: the upload that opens a case is stored encrypted;
+    the confirmed decision starts its clock; the purge after it deletes it, audited."""
+    key = tmp_path / "evidence.keys"
+    made = cli("evidence", "new-key")
+    assert made.exit_code == 0, made.output
+    key.write_text(made.stdout.strip() + "\n")
+    cli.env.update(SAFEGUARD_PRESERVE_MEDIA="1", SAFEGUARD_EVIDENCE_KEY_FILE=str(key))
+    assert cli("bank", "create", "known").exit_code == 0
+    assert cli("bank", "add", "known", train_images[7]).exit_code == 0
+    upload = _events(
+        tmp_path, {"kind": "upload", "account_id": "ev-1", "path": str(train_images[7])}
+    )
+    (v,) = _submit(cli, upload)
+    assert v["verdict"] == "hold" and v["notes"][0].startswith("media kept as evidence")
+    (item,) = cli.json("--user", "spec", "evidence", "list", "--case", v["case_id"])
+    assert item["retain_until"] is None  # kept while the case is undecided
+    cli.json("--user", "spec", "cases", "decide", v["case_id"], "--decision", "confirmed")
+    (item,) = cli.json("--user", "spec", "evidence", "list", "--case", v["case_id"])
+    assert item["retain_until"] is not None
+    kept = cli.json("evidence", "purge", "--as-of", item["retain_until"][:10])
+    assert kept["deleted"] == []
+    gone = cli.json("evidence", "purge", "--as-of", "2099-01-01T00:00:00+00:00")
+    assert gone["deleted"] == [item["id"]]
+    assert cli.json("evidence", "list", "--case", v["case_id"]) == []
+    assert json.loads(cli("audit", "verify", "--json").stdout)["ok"] is True

@@ -17,9 +17,11 @@ nothing. A bad event gets its own error; the others are judged.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +39,8 @@ from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import Event, WatchlistEntry
+
+log = logging.getLogger("safeguard.act")
 
 #: what an upload is matched by: its hashed file, or its validated precomputed hashes
 _Query = FileSignals | Mapping[str, str]
@@ -103,7 +107,8 @@ class EventService:
             evaluation = ruleset.evaluate(facts)
             verdict = _limit_for_quarantine(ruleset, facts, evaluation)
             try:
-                out[i] = self._record(p, found, ruleset, evaluation, verdict, now())
+                judged = self._record(p, found, ruleset, evaluation, verdict, now())
+                out[i] = self._preserve(p, judged, media or {}, i)
             except SafeguardError as e:
                 out[i] = failed(
                     p.event.account_id, p.event.kind, p.event.external_id, e.message, e.code
@@ -165,6 +170,27 @@ class EventService:
                 p.query = fs
             except SafeguardError as err:
                 out[i] = failed(e.account_id, e.kind, e.external_id, err.message, err.code)
+
+    def _preserve(self, p: _Pending, verdict: Verdict, media: dict[int, bytes], i: int) -> Verdict:
+        """With SAFEGUARD_PRESERVE_MEDIA, keep the media of an upload that opened or joined
+        a case as encrypted evidence (its clock starts with the decision or a report). The
+        verdict stands whatever happens here; a failure is named in its `notes` and logged."""
+        e = p.event
+        if not self.sg.settings.preserve_media or verdict.case_id is None or e.kind != "upload":
+            return verdict
+        from safeguard.evidence import SYSTEM
+
+        try:
+            data = media[i] if i in media else Path(e.path).read_bytes() if e.path else None
+            if data is None:
+                return verdict  # hashes only: there is no media to keep
+            name = e.media_ref or e.path or "upload"
+            kept = self.sg.evidence_for(SYSTEM).preserve(verdict.case_id, data, name)
+            return replace(verdict, notes=(f"media kept as evidence {kept.id}",))
+        except (OSError, SafeguardError) as err:
+            why = err.message if isinstance(err, SafeguardError) else str(err.strerror)
+            log.error("case %s: media not kept as evidence: %s", verdict.case_id, why)
+            return replace(verdict, notes=(f"media NOT kept as evidence: {why}",))
 
     def _watched(self, accounts: set[str]) -> set[str]:
         if not accounts:

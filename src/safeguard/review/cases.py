@@ -38,6 +38,7 @@ from safeguard.store.review_tables import (
 
 if TYPE_CHECKING:
     from safeguard.act.inputs import EventInput
+    from safeguard.evidence import EvidenceStore
     from safeguard.matching import Match
     from safeguard.rules import Evaluation
 
@@ -144,8 +145,12 @@ class CaseService:
         banks: BankService | None = None,
         claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
         negative_bank: str = DEFAULT_NEGATIVE_BANK,
+        evidence: EvidenceStore | None = None,
     ) -> None:
+        """`evidence`: the preserved media decisions act on (a `confirmed` decision starts
+        its retention clock, `not_abuse` deletes it), as the retention system may."""
         self.db = db
+        self.evidence = evidence
         self.actor = actor
         self.banks = banks or BankService(db, actor.name)
         self.claim_timeout = claim_timeout
@@ -308,6 +313,10 @@ class CaseService:
             self.banks.on_change()
         if switch_off is not None:
             self.banks.set_content_disabled(*switch_off, until=FOREVER)
+        if self.evidence is not None and decision == "confirmed":
+            self.evidence.start_clock(case_id, "decision", now)
+        elif self.evidence is not None and decision == "not_abuse":
+            self.evidence.discard_case(case_id, "the case was decided not_abuse")
         return Decision(info, tuple(added))
 
     # -- helpers ---------------------------------------------------------------------------
