@@ -18,6 +18,7 @@ neither names a signal type, a threshold or a table.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from safeguard.act import EventService, FloodGuard
     from safeguard.evidence import EvidenceStore
     from safeguard.review import CaseService
+    from safeguard.rules import RuleSet
 
 #: what hashing is for: a hash to show, a lookup (variants and local features too), an add
 #: (local features too)
@@ -173,6 +175,7 @@ class Safeguard:
         self.banks = BankService(db, settings.actor, on_change=self._changed)
         self.matcher = Matcher(db)
         self._floods: FloodGuard | None = None
+        self._rules: tuple[float, RuleSet | None] = (0.0, None)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -207,6 +210,18 @@ class Safeguard:
         from safeguard.evidence import EvidenceStore
 
         return EvidenceStore(self.db, self.settings, actor)
+
+    def active_rules(self, max_age: float = 1.0) -> RuleSet:
+        """The active rule set, read from the store at most once a `max_age` seconds (every
+        event needs it; a newly applied set is in force everywhere within that time)."""
+        from safeguard.access.people import Actor
+        from safeguard.rules import RuleStore
+
+        at, rules = self._rules
+        if rules is None or time.monotonic() - at >= max_age:
+            rules = RuleStore(self.db, Actor.service("system:events")).active()
+            self._rules = (time.monotonic(), rules)
+        return rules
 
     @property
     def floods(self) -> FloodGuard:

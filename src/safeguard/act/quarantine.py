@@ -14,6 +14,7 @@ Every pause and release is audited. Matches are counted from the case items they
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,6 +79,11 @@ class FloodGuard:
         self.policy = FloodPolicy.of(settings)
         self.cache_seconds = cache_seconds
         self._paused: tuple[float, set[int]] = (0.0, set())
+        # matches of each entry this process saw since it last counted that entry's in the
+        # store: an entry is counted every `max(1, min_burst // 10)` of them (a burst is
+        # still caught within a tenth of its threshold; one-off matches cost no query)
+        self._unchecked: dict[int, int] = {}
+        self._step = max(1, self.policy.min_burst // 10)
 
     def paused(self) -> set[int]:
         """Content ids paused now (read at most once a `cache_seconds`)."""
@@ -95,10 +101,22 @@ class FloodGuard:
         self._paused = (time.monotonic(), ids)
         return ids
 
-    def check(self, content_ids: set[int], now: datetime) -> list[int]:
-        """Pause the entries among `content_ids` that are flooding; their ids."""
+    def check(self, content_ids: Iterable[int], now: datetime) -> list[int]:
+        """Count the matches of these entries (one per occurrence) and pause those that are
+        flooding; their ids."""
         p = self.policy
-        candidates = content_ids - self.paused()
+        paused = self.paused()
+        if len(self._unchecked) > 100_000:
+            self._unchecked.clear()
+        candidates = set()
+        for cid in content_ids:
+            if cid in paused:
+                continue
+            n = self._unchecked.get(cid, 0) + 1
+            if n >= self._step:
+                candidates.add(cid)
+                n = 0
+            self._unchecked[cid] = n
         if not candidates:
             return []
         recent_from, history_from = now - p.window, now - p.window - p.history

@@ -97,10 +97,14 @@ class EventService:
             self.sg.match_many([q for _, q in queries], actor=self.actor.name) if queries else []
         )
         matches = {i: r.matches for (i, _), r in zip(queries, results, strict=True)}
-        ruleset = self.rules.active()
+        ruleset = self.sg.active_rules()
         quarantined = self.floods.paused()
-        watched = self._watched({p.event.account_id for _, p in todo})
-        touched: set[int] = set()
+        watched = (
+            self._watched({p.event.account_id for _, p in todo})
+            if ruleset.uses_watchlist
+            else set()
+        )
+        touched: list[int] = []
         for i, p in todo:
             found = matches.get(i, [])
             facts = self._facts(p.event, found, quarantined, watched)
@@ -113,7 +117,7 @@ class EventService:
                 out[i] = failed(
                     p.event.account_id, p.event.kind, p.event.external_id, e.message, e.code
                 )
-            touched.update(m.content_id for m in found)
+            touched.extend({m.content_id for m in found})
         if touched:
             self.floods.check(touched, now())
         return [v for v in out if v is not None]

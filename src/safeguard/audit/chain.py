@@ -31,7 +31,8 @@ def canonical(
     seq: int, at: datetime, actor: str, action: str, subject: str, detail: dict[str, object]
 ) -> bytes:
     """The bytes an entry's hash covers (besides the previous hash)."""
-    when = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # "2026-12-02T15:04:05.123456Z" (isoformat: as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), faster)
+    when = at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     body = {
         "seq": seq,
         "at": when,

@@ -9,6 +9,7 @@ slow never delays a verdict.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -34,6 +35,27 @@ _ENABLED = select(WebhookEndpoint.name, WebhookEndpoint.topics).where(
 )
 
 
+#: enabled endpoints and their topics per database, read at most once a second (enqueue is on
+#: every verdict; an endpoint added elsewhere gets messages within that second; changes made
+#: in this process clear it at once: `forget_endpoints`)
+_ENDPOINTS: dict[str, tuple[float, list[tuple[str, list[str]]]]] = {}
+ENDPOINTS_MAX_AGE = 1.0
+
+
+def forget_endpoints() -> None:
+    _ENDPOINTS.clear()
+
+
+def _endpoints(session: Session) -> list[tuple[str, list[str]]]:
+    where = str(session.get_bind().engine.url)
+    hit = _ENDPOINTS.get(where)
+    if hit is not None and time.monotonic() - hit[0] < ENDPOINTS_MAX_AGE:
+        return hit[1]
+    rows = [(name, list(topics or ())) for name, topics in session.execute(_ENABLED)]
+    _ENDPOINTS[where] = (time.monotonic(), rows)
+    return rows
+
+
 def check_topic(topic: str) -> str:
     if topic not in TOPICS:
         raise InvalidRequest(f"unknown webhook topic {topic!r}: use {', '.join(TOPICS)}")
@@ -48,7 +70,7 @@ def enqueue(session: Session, topic: str, payload: dict[str, object], key: str) 
     check_topic(topic)
     if not key or len(key) > KEY_LIMIT:
         raise InvalidRequest(f"an outbox key needs 1 to {KEY_LIMIT} characters, not {len(key)}")
-    names = [name for name, topics in session.execute(_ENABLED) if topic in (topics or ())]
+    names = [name for name, topics in _endpoints(session) if topic in topics]
     if not names:
         return []
     now = utcnow()

@@ -11,11 +11,13 @@ endpoint gets no new jobs and its pending ones wait until it is enabled.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from safeguard.access.people import Actor
 from safeguard.audit import record as audit
 from safeguard.errors import InvalidRequest
-from safeguard.outbox.queue import STATES, TOPICS, check_topic, outbox_stats
+from safeguard.outbox.queue import STATES, TOPICS, check_topic, forget_endpoints, outbox_stats
 from safeguard.store import Database
 from safeguard.store.models import utcnow
 from safeguard.store.outbox_tables import OutboxJob, WebhookEndpoint
@@ -97,6 +99,22 @@ class JobInfo:
         }
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _forgets_endpoints(method: F) -> F:
+    """After a change to endpoints, `enqueue` in this process reads them again at once."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            forget_endpoints()
+
+    return wrapper  # type: ignore[return-value]
+
+
 class WebhookService:
     """Endpoints, and the deliveries that failed or wait. Admins only; changes audited."""
 
@@ -106,6 +124,7 @@ class WebhookService:
 
     # -- endpoints -----------------------------------------------------------------------
 
+    @_forgets_endpoints
     def add(
         self,
         name: str,
@@ -147,6 +166,7 @@ class WebhookService:
         except IntegrityError:
             raise _exists(name) from None
 
+    @_forgets_endpoints
     def remove(self, name: str) -> EndpointInfo:
         """Remove an endpoint; its jobs not yet delivered become failed (replayable after
         it is added again)."""
@@ -174,6 +194,7 @@ class WebhookService:
             )
             return info
 
+    @_forgets_endpoints
     def set_enabled(self, name: str, enabled: bool) -> EndpointInfo:
         """Disable an endpoint (no new jobs; pending ones wait) or enable it again."""
         self.actor.require_admin("manage webhooks")

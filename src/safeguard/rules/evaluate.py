@@ -55,6 +55,11 @@ class RuleSet:
         return tuple(r.name for r in self.rules)
 
     @property
+    def uses_watchlist(self) -> bool:
+        """Whether any rule looks at the watch list (else the caller need not read it)."""
+        return any(r.when.watchlisted is not None for r in self.rules)
+
+    @property
     def shadow_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.rules if r.shadow)
 
