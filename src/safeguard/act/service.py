@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from safeguard.act.verdicts import Verdict, failed
 from safeguard.errors import FileProblem, InvalidRequest, SafeguardError
 from safeguard.matching import Match
 from safeguard.outbox import enqueue
-from safeguard.review.cases import attach_to_case
+from safeguard.review.cases import add_case_items, case_for_event
 from safeguard.rules import Evaluation, EventFacts, MatchFact, RuleSet, RuleStore
 from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
@@ -41,6 +41,7 @@ from safeguard.store.models import utcnow
 from safeguard.store.review_tables import Event, WatchlistEntry
 
 log = logging.getLogger("safeguard.act")
+_NEW_EVENT = insert(Event).returning(Event.id)
 
 #: what an upload is matched by: its hashed file, or its validated precomputed hashes
 _Query = FileSignals | Mapping[str, str]
@@ -259,49 +260,51 @@ class EventService:
         for attempt in range(2):
             try:
                 with self.db.write_transaction() as s:
-                    row = Event(
-                        kind=e.kind,
-                        account_id=e.account_id,
-                        external_id=e.external_id,
-                        received_at=at,
-                        submitted_by=self.actor.name,
-                        verdict=verdict,
-                        rules=[h.rule for h in evaluation.live],
-                        detail={
+                    live = [h.rule for h in evaluation.live]
+                    case_id = case_for_event(
+                        s, e.account_id, evaluation, at, open_new=_opens_case(evaluation)
+                    )
+                    values = {
+                        "kind": e.kind,
+                        "account_id": e.account_id,
+                        "external_id": e.external_id,
+                        "received_at": at,
+                        "submitted_by": self.actor.name,
+                        "verdict": verdict,
+                        "rules": live,
+                        "case_id": case_id,
+                        "detail": {
                             "event": e.to_json(),
                             "signals": p.signals or {},
                             "matches": list(match_json),
                             "shadow_rules": [h.rule for h in evaluation.shadow],
                         },
-                    )
-                    s.add(row)
-                    s.flush()
-                    self.rules.record_hits(s, row.id, e.account_id, ruleset, evaluation, at)
-                    case_id = attach_to_case(
-                        s,
-                        row,
-                        e,
-                        found,
-                        p.signals or {},
-                        evaluation,
-                        at,
-                        open_new=_opens_case(evaluation),
-                    )
-                    row.case_id = case_id
+                    }
+                    event_id = int(s.connection().execute(_NEW_EVENT, values).scalar_one())
+                    self.rules.record_hits(s, event_id, e.account_id, ruleset, evaluation, at)
+                    if case_id is not None:
+                        add_case_items(s, case_id, event_id, e, found, p.signals or {}, at)
                     if evaluation.watchlist:
                         _watch(s, e.account_id, evaluation, self.actor.name, at)
                     if evaluation.webhook:
-                        enqueue(
-                            s, "verdict", _verdict_payload(row, evaluation), f"verdict:{row.id}"
-                        )
+                        payload: dict[str, object] = {
+                            "event_id": event_id,
+                            "id": e.external_id,
+                            "account_id": e.account_id,
+                            "kind": e.kind,
+                            "verdict": verdict,
+                            "rules": live,
+                            "case_id": case_id,
+                        }
+                        enqueue(s, "verdict", payload, f"verdict:{event_id}")
                     return Verdict(
                         e.account_id,
                         e.kind,
                         verdict,
-                        rules=tuple(h.rule for h in evaluation.live),
+                        rules=tuple(live),
                         shadow_rules=tuple(h.rule for h in evaluation.shadow),
                         case_id=case_id,
-                        event_id=row.id,
+                        event_id=event_id,
                         external_id=e.external_id,
                         matches=match_json,
                     )
@@ -334,18 +337,6 @@ def _watch(s: Session, account: str, evaluation: Evaluation, actor: str, at: dat
     if s.get(WatchlistEntry, account) is None:
         reason = ",".join(h.rule for h in evaluation.live)[:200]
         s.add(WatchlistEntry(account_id=account, reason=reason, added_at=at, added_by=actor))
-
-
-def _verdict_payload(row: Event, evaluation: Evaluation) -> dict[str, object]:
-    return {
-        "event_id": row.id,
-        "id": row.external_id,
-        "account_id": row.account_id,
-        "kind": row.kind,
-        "verdict": row.verdict,
-        "rules": [h.rule for h in evaluation.live],
-        "case_id": row.case_id,
-    }
 
 
 def _stored_verdict(row: Event, *, repeated: bool = False) -> Verdict:

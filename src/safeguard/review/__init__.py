@@ -1,7 +1,15 @@
 """Review: cases centred on the account, claimed and decided by people, with decisions that
 feed back into banks (docs/moderation.md)."""
 
-from safeguard.review.cases import CaseService, attach_to_case
+from safeguard.review.cases import CaseService, add_case_items, case_for_event
 from safeguard.review.records import CaseDetail, CaseInfo, CaseItemInfo, Decision
 
-__all__ = ["CaseDetail", "CaseInfo", "CaseItemInfo", "CaseService", "Decision", "attach_to_case"]
+__all__ = [
+    "CaseDetail",
+    "CaseInfo",
+    "CaseItemInfo",
+    "CaseService",
+    "Decision",
+    "add_case_items",
+    "case_for_event",
+]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
@@ -32,7 +32,6 @@ from safeguard.store.review_tables import (
     ENTRY_ACCOUNT,
     Case,
     CaseItem,
-    Event,
     QuarantinedEntry,
 )
 
@@ -50,71 +49,102 @@ FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 DEFAULT_NEGATIVE_BANK = "not-abuse"
 
 
-def attach_to_case(
+#: the statements of the verdict path, built once (building them costs more than running them)
+_ACTIVE_CASE = (
+    select(Case.id, Case.priority, Case.child_safety)
+    .where(Case.account_id == bindparam("account"), Case.state.in_(ACTIVE_CASE_STATES))
+    .with_for_update()
+)
+_NEW_CASE = insert(Case).returning(Case.id)
+_TOUCH_CASE = (
+    update(Case)
+    .where(Case.id == bindparam("case_id"))
+    .values(
+        updated_at=bindparam("at"),
+        version=Case.version + 1,
+        priority=bindparam("priority"),
+        child_safety=bindparam("child_safety"),
+    )
+)
+_NEW_ITEMS = insert(CaseItem)
+
+
+def case_for_event(
+    s: Session, account_id: str, evaluation: Evaluation, at: datetime, *, open_new: bool
+) -> int | None:
+    """The id of the account's active case, updated for what a rule asks (priority,
+    child-safety) or opened when `open_new` (a rule asked for a case or a review); None when
+    there is none. Runs in the event's transaction."""
+    conn = s.connection()
+    found = conn.execute(_ACTIVE_CASE, {"account": account_id}).first()
+    wanted = evaluation.case
+    if found is None:
+        if not open_new:
+            return None
+        values = {
+            "account_id": account_id,
+            "state": "open",
+            "priority": wanted.priority if wanted else 1,
+            "child_safety": wanted.child_safety if wanted else True,
+            "reason": ",".join(h.rule for h in evaluation.live)[:200],
+            "opened_at": at,
+            "updated_at": at,
+            "claimed_by": None,
+            "claimed_at": None,
+            "decision": None,
+            "decided_by": None,
+            "decided_at": None,
+            "note": "",
+            "version": 1,
+        }
+        # the partial unique index refuses a second active case (IntegrityError: the
+        # caller tries again and joins the case a concurrent event opened)
+        return int(conn.execute(_NEW_CASE, values).scalar_one())
+    case_id, priority, child_safety = found
+    if wanted is not None:
+        priority, child_safety = max(priority, wanted.priority), child_safety or wanted.child_safety
+    params = {"case_id": case_id, "at": at, "priority": priority, "child_safety": child_safety}
+    conn.execute(_TOUCH_CASE, params)
+    return int(case_id)
+
+
+def add_case_items(
     s: Session,
-    event: Event,
+    case_id: int,
+    event_id: int,
     given: EventInput,
     found: Sequence[Match],
     signals: dict[str, str],
-    evaluation: Evaluation,
     at: datetime,
-    *,
-    open_new: bool,
-) -> int | None:
-    """Add what `event` brings to its account's active case, opening one when `open_new`
-    (a rule asked for a case or a review); the case's id, or None when there is none.
-    Runs in the event's transaction."""
-    q = select(Case).where(Case.account_id == event.account_id, Case.state.in_(ACTIVE_CASE_STATES))
-    case = s.scalar(q.with_for_update())
-    wanted = evaluation.case
-    if case is None:
-        if not open_new:
-            return None
-        case = Case(
-            account_id=event.account_id,
-            state="open",
-            priority=wanted.priority if wanted else 1,
-            child_safety=wanted.child_safety if wanted else True,
-            reason=",".join(h.rule for h in evaluation.live)[:200],
-            opened_at=at,
-            updated_at=at,
-            note="",
-            version=1,
-        )
-        s.add(case)
-        s.flush()  # the partial unique index refuses a second active case (IntegrityError)
-    elif wanted is not None:
-        case.priority = max(case.priority, wanted.priority)
-        case.child_safety = case.child_safety or wanted.child_safety
-    case.updated_at = at
-    case.version += 1
+) -> None:
+    """What the event brings to its case: one item per bank entry its media matched (the
+    closest match, and every signal type that matched it), or the report or flag."""
     where = {"signals": signals, "media_ref": given.media_ref, "where": given.where}
     media: dict[str, object] = {k: v for k, v in where.items() if v}
+    base = {"case_id": case_id, "event_id": event_id, "at": at}
+    rows: list[dict[str, object]] = []
     if found:
-        # one item per bank entry the media matched: its closest match, and every signal
-        # type that matched it (PDQ, MD5, local features...)
         by_entry: dict[tuple[str, int], list[Match]] = {}
         for m in found:
             by_entry.setdefault((m.bank, m.content_id), []).append(m)
         for (bank, content_id), ms in by_entry.items():
             best = min(ms, key=lambda m: m.distance)
-            s.add(
-                CaseItem(
-                    case_id=case.id,
-                    event_id=event.id,
-                    kind="match",
-                    at=at,
-                    bank_name=bank,
-                    content_id=content_id,
-                    signal_type=best.signal_type,
-                    distance=best.distance,
-                    detail={
-                        **media,
-                        "variant": best.variant,
-                        "external_id": best.external_id,
-                        "matched_by": sorted({m.signal_type for m in ms}),
-                    },
-                )
+            detail = {
+                **media,
+                "variant": best.variant,
+                "external_id": best.external_id,
+                "matched_by": sorted({m.signal_type for m in ms}),
+            }
+            rows.append(
+                {
+                    **base,
+                    "kind": "match",
+                    "bank_name": bank,
+                    "content_id": content_id,
+                    "signal_type": best.signal_type,
+                    "distance": best.distance,
+                    "detail": detail,
+                }
             )
     else:
         detail = dict(media)
@@ -122,8 +152,18 @@ def attach_to_case(
             detail.update(reporter=given.reporter, reason=given.reason)
         elif given.kind == "pathways_flag":
             detail.update(score=given.score, reasons=list(given.reasons))
-        s.add(CaseItem(case_id=case.id, event_id=event.id, kind=event.kind, at=at, detail=detail))
-    return case.id
+        rows.append(
+            {
+                **base,
+                "kind": given.kind,
+                "bank_name": None,
+                "content_id": None,
+                "signal_type": None,
+                "distance": None,
+                "detail": detail,
+            }
+        )
+    s.connection().execute(_NEW_ITEMS, rows)
 
 
 @dataclass(frozen=True)
