@@ -27,7 +27,16 @@ from safeguard.api.auth import AuthGate, KeyCache
 from safeguard.api.follower import IndexFollower
 from safeguard.api.metrics import MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
-from safeguard.api.routes import admin, curation, hashing, health, hma, matching, review
+from safeguard.api.routes import (
+    admin,
+    admin_review,
+    curation,
+    hashing,
+    health,
+    hma,
+    matching,
+    review,
+)
 from safeguard.api.runtime import Runtime
 from safeguard.api.server import STATE
 from safeguard.api.settings import ServiceSettings
@@ -119,6 +128,8 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app.add_middleware(AuthGate)
     if "match" in service.roles:
         app.add_middleware(matching.FastMatch)
+    if "events" in service.roles:
+        app.add_middleware(review.FastEvents)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CloseWhenStopping)
 
@@ -129,7 +140,8 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         "curate": [curation.router, hma.curation],
         "events": [review.events],
         "review": [review.review],
-        "admin": [admin.router],
+        "audit": [admin_review.audit],
+        "admin": [admin.router, admin_review.rules, admin_review.admin],
     }
     for role in service.roles:
         for router in groups.get(role, []):

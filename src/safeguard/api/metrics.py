@@ -1,14 +1,19 @@
-"""Prometheus metrics: requests by route and status, latency, lookups, index size and age.
+"""Prometheus metrics: requests by route and status, latency, lookups, index size and age,
+and the webhook outbox (jobs by state, the oldest undelivered job's age).
 
 With several worker processes, `safeguard serve` sets PROMETHEUS_MULTIPROC_DIR so every
-process writes its samples there and `/metrics` reports all of them together.
+process writes its samples there and `/metrics` reports all of them together. The outbox
+gauges are read from the store when `/metrics` is scraped (two small queries), by the
+process that answers the scrape: the outbox is one for all processes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import (
@@ -20,9 +25,16 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard.matching import MatchResult
+from safeguard.outbox.queue import STATES, outbox_stats
+from safeguard.store import Database
+
+log = logging.getLogger("safeguard.api")
 
 REQUESTS = Counter(
     "safeguard_http_requests", "HTTP requests by route and status.", ["route", "method", "status"]
@@ -69,12 +81,52 @@ def _child(metric: Any, *labels: str) -> Any:
     return child
 
 
+#: the store of the app a request to /metrics went to (set by `MetricsMiddleware` for that
+#: request only): `render` reads its outbox, so the queries run only for a scrape, after the
+#: route checked its key
+_SCRAPED_STORE: ContextVar[Database | None] = ContextVar("scraped_store", default=None)
+METRICS_PATH = "/metrics"
+
+
+class OutboxCollector(Collector):
+    """`safeguard_outbox_jobs{state}` and `safeguard_outbox_oldest_pending_seconds`, read
+    from the store at each collection (`outbox_stats`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            stats = outbox_stats(self.db)
+        except SQLAlchemyError as e:  # the rest of the metrics are still worth serving
+            log.warning("metrics: cannot read the outbox: %s", e)
+            return
+        jobs = GaugeMetricFamily(
+            "safeguard_outbox_jobs", "Webhook jobs in the outbox by state.", labels=["state"]
+        )
+        for state in STATES:
+            jobs.add_metric([state], stats[state])
+        yield jobs
+        yield GaugeMetricFamily(
+            "safeguard_outbox_oldest_pending_seconds",
+            "Seconds the oldest undelivered webhook job has waited (0 when none waits).",
+            value=stats["oldest_pending_age_s"],
+        )
+
+
 def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    store = _SCRAPED_STORE.get()
+    if store is not None:
+        outbox = CollectorRegistry()
+        outbox.register(OutboxCollector(store))
+        body += generate_latest(outbox)
+    return body, CONTENT_TYPE_LATEST
 
 
 class MetricsMiddleware:
@@ -89,6 +141,10 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        scraped = None
+        if scope["path"] == METRICS_PATH:
+            runtime = getattr(scope["app"].state, "runtime", None)
+            scraped = _SCRAPED_STORE.set(runtime.sg.db if runtime is not None else None)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -102,3 +158,5 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             _child(REQUESTS, route, scope.get("method", ""), str(status)).inc()
             _child(LATENCY, route).observe(time.perf_counter() - start)
+            if scraped is not None:
+                _SCRAPED_STORE.reset(scraped)

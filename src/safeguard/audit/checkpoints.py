@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.audit import signing
-from safeguard.audit.chain import lock_appends
+from safeguard.audit.chain import GENESIS, lock_appends
 from safeguard.audit.walk import walk
 from safeguard.config import Settings
 from safeguard.errors import ConfigError, InvalidRequest
@@ -117,31 +117,30 @@ def checkpoint(db: Database, settings: Settings, *, actor: Actor | None = None) 
     if actor is not None:
         actor.require(actor.may_read_audit(), "checkpoint the audit log")
     key = signing.private_key(signing.key_path(settings))
-    public = key.public_key()
-    key_id = signing.key_id(public)
     path = checkpoints_file(settings)
-    with db.write_transaction() as s:
-        lock_appends(s)  # the head stays put while it is signed
-        head = s.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        if head is None:
-            raise InvalidRequest("the audit log is empty: there is nothing to sign yet")
-        seq, head_hash = head
+    # the checking, the long part, blocks no writer: it reads, then signs the head it read
+    with db.transaction() as s:
         last = _newest(s, path)
-        if last is not None:
-            if not signing.signature_valid(public, last.seq, last.head_hash, last.signature):
-                raise _refuse(f"{last.describe()} is not signed by this installation's key")
-            if (last.seq, last.head_hash) == (seq, head_hash):
-                return last
-            _check_since(s, last)
-        else:
-            problem = walk(s).problem
-            if problem is not None:
-                raise _refuse(problem.reason)
-        signature = key.sign(signing.message(seq, head_hash)).hex()
-        new = Checkpoint(seq, head_hash, signature, key_id, utcnow())
-        _append(path, new)  # before the commit: a file line never lacks its row's coverage
+        if last is not None and not signing.signature_valid(
+            key.public_key(), last.seq, last.head_hash, last.signature
+        ):
+            raise _refuse(f"{last.describe()} is not signed by this installation's key")
+        seq, head_hash = _verified_head(s, last)
+    if last is not None and last.seq == seq:
+        return last
+    new = Checkpoint(
+        seq,
+        head_hash,
+        key.sign(signing.message(seq, head_hash)).hex(),
+        signing.key_id(key.public_key()),
+        utcnow(),
+    )
+    with db.write_transaction() as s:
+        lock_appends(s)  # one checkpoint writer at a time
+        newest = _newest(s, path)
+        if newest is not None and newest.seq >= seq:  # another process signed it just now
+            return newest
+        _append(path, new)  # before the commit: no row is ever missing from the file
         s.add(AuditCheckpoint(**{k: getattr(new, k) for k in _COLUMNS}))
     return new
 
@@ -187,16 +186,23 @@ def _newest(s: Session, path: Path) -> Checkpoint | None:
     return max(found, key=lambda c: c.seq, default=None)
 
 
-def _check_since(s: Session, last: Checkpoint) -> None:
-    """Refuse unless the chain still holds `last`'s head and verifies from there on."""
-    stored = s.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last.seq))
-    if stored is None:
-        raise _refuse(f"entry {last.seq}, covered by {last.describe()}, is gone")
-    if stored != last.head_hash:
-        raise _refuse(f"entry {last.seq} differs from what {last.describe()} signed")
-    problem = walk(s, after=last.seq, prev_hash=last.head_hash).problem
-    if problem is not None:
-        raise _refuse(problem.reason)
+def _verified_head(s: Session, last: Checkpoint | None) -> tuple[int, str]:
+    """The head's seq and hash, once the chain still holds `last`'s head (when there is a
+    last checkpoint) and verifies from there on; InvalidRequest otherwise."""
+    after, prev = 0, GENESIS
+    if last is not None:
+        stored = s.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last.seq))
+        if stored is None:
+            raise _refuse(f"entry {last.seq}, covered by {last.describe()}, is gone")
+        if stored != last.head_hash:
+            raise _refuse(f"entry {last.seq} differs from what {last.describe()} signed")
+        after, prev = last.seq, last.head_hash
+    result = walk(s, after=after, prev_hash=prev)
+    if result.problem is not None:
+        raise _refuse(result.problem.reason)
+    if result.last_seq == 0:
+        raise InvalidRequest("the audit log is empty: there is nothing to sign yet")
+    return result.last_seq, result.last_hash
 
 
 def _refuse(reason: str) -> InvalidRequest:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sqlite_writer = threading.RLock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -131,9 +133,13 @@ class Database:
         A collision that still reaches the database (a row updated or removed under an
         ORM update, a foreign key whose row just went, a serialization failure or deadlock)
         is raised as `Conflict`, after everything was rolled back."""
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
-            with self._sessions.begin() as session:
-                if self.engine.dialect.name == "sqlite":
+            # SQLite: writers of this process queue on a lock (first come, first served)
+            # instead of each polling the database's lock with SQLite's growing sleeps
+            writers = self._sqlite_writer if sqlite else contextlib.nullcontext()
+            with writers, self._sessions.begin() as session:
+                if sqlite:
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
         except StaleDataError:
