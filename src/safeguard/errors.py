@@ -129,3 +129,16 @@ class RulesInvalid(SafeguardError):
             f"{source}: {len(problems)} problem(s); nothing was applied\n  " + "\n  ".join(lines)
         )
         self.problems = problems
+
+
+class NotFound(SafeguardError):
+    """Something named by the request does not exist: a webhook, a job, a rule-set version
+    (HTTP 404)."""
+
+    code = "not_found"
+
+
+class AlreadyExists(SafeguardError):
+    """A name already taken: a user, a webhook (HTTP 409)."""
+
+    code = "already_exists"

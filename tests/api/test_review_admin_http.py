@@ -4,11 +4,11 @@ who may read what follows the key's scope and its user's roles."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from safeguard.access import KeyService
 from safeguard.outbox import enqueue, outbox_stats
@@ -60,6 +60,35 @@ def keys(deployment: Deployment, db: Database) -> dict[str, str]:
     }
 
 
+def _needed(method: str, path: str) -> str:
+    """The scope a route of this module needs, as its 403 names it."""
+    if path.startswith("/v1/audit"):
+        return "'audit'"
+    if path.startswith("/v1/rules") and method == "GET":
+        return "'review' or 'admin'"
+    return "'admin'"
+
+
+def test_every_new_route_needs_a_key_with_its_scope(deployment: Deployment) -> None:
+    spec = deployment.client().get("/openapi.json").json()
+    ours = [
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        if path.startswith(("/v1/rules", "/v1/users", "/v1/webhooks", "/v1/audit"))
+        for method in ops
+    ]
+    assert len(ours) == 17, ours
+    anonymous = deployment.server.client()
+    hasher = deployment.client(deployment.key("hash,match,curate,events"))
+    for method, path in ours:
+        url = path.replace("{version}", "1").replace("{name}", "someone")
+        r = anonymous.request(method, url)
+        assert r.status_code == 401, (method, path, r.text)
+        r = hasher.request(method, url)
+        assert r.status_code == 403, (method, path, r.text)
+        assert f"lacks the {_needed(method, path)} scope" in r.json()["message"], (method, path)
+
+
 def test_rules_validate_apply_history_and_report(
     deployment: Deployment, keys: dict[str, str]
 ) -> None:
@@ -105,10 +134,10 @@ def test_rules_validate_apply_history_and_report(
     history = admin.get("/v1/rules/history").json()
     assert [h["version"] for h in history][:1] == [version] and history[-1]["built_in"]
     assert [h["active"] for h in history].count(True) == 1
-    assert admin.get(f"/v1/rules/{version}").json()["text"] == GOOD
-    assert admin.get("/v1/rules/0").json()["built_in"] is True
-    missing = admin.get(f"/v1/rules/{version + 50}")
-    assert missing.status_code == 400 and "no rule set version" in missing.json()["message"]
+    assert admin.get(f"/v1/rules/versions/{version}").json()["text"] == GOOD
+    assert admin.get("/v1/rules/versions/0").json()["built_in"] is True
+    missing = admin.get(f"/v1/rules/versions/{version + 50}")
+    assert missing.status_code == 404 and "no rule set version" in missing.json()["message"]
 
     # the report: the live rule's verdicts, and the shadow rule, stricter than what happened
     report = admin.get("/v1/rules/report", params={"since": "1h"})
@@ -149,7 +178,7 @@ def test_users_create_list_roles_and_disable(deployment: Deployment, keys: dict[
     r = admin.post("/v1/users", json={"name": name, "roles": ["moderator"], "display_name": "Ann"})
     assert r.status_code == 201, r.text
     again = admin.post("/v1/users", json={"name": name, "roles": ["moderator"]})
-    assert again.status_code == 400 and "already exists" in again.json()["message"]
+    assert again.status_code == 409 and "already exists" in again.json()["message"]
     for body in (
         {"name": "bad name", "roles": ["moderator"]},
         {"name": "x2", "roles": ["overlord"]},
@@ -203,11 +232,12 @@ def test_audit_log_for_auditors_only(deployment: Deployment, keys: dict[str, str
     assert report["ok"] is True and report["first_bad"] is None and report["entries"] >= total
     assert set(report) == {"ok", "entries", "first_bad", "reason", "checkpoints", "signed_through"}
 
+    no_audit = deployment.key("admin")
     mod = deployment.client(keys["mod"])  # the audit scope, but a moderator
     for route in ("/v1/audit", "/v1/audit/verify"):
         r = mod.get(route)
         assert r.status_code == 403 and "may not" in r.json()["message"], r.text
-        r = deployment.client().get(route)  # an admin key without the audit scope
+        r = deployment.client(no_audit).get(route)  # an admin key without the audit scope
         assert r.status_code == 403 and "'audit' scope" in r.json()["message"], r.text
     assert auditor.get("/v1/audit", params={"limit": 0}).status_code == 422
     assert auditor.get("/v1/audit", params={"subject": "a\x00"}).status_code == 422
@@ -215,8 +245,13 @@ def test_audit_log_for_auditors_only(deployment: Deployment, keys: dict[str, str
 
 
 def _gauges(text: str) -> dict[str, float]:
-    found = re.findall(r'^(safeguard_outbox_\w+(?:\{state="\w+"\})?) (\S+)$', text, re.M)
-    return {name: float(value) for name, value in found}
+    """The outbox samples of a /metrics answer (parsed as Prometheus does: it must be valid)."""
+    return {
+        s.name + "".join(f'{{state="{v}"}}' for v in s.labels.values()): s.value
+        for family in text_string_to_metric_families(text)
+        if family.name.startswith("safeguard_outbox_")
+        for s in family.samples
+    }
 
 
 def test_webhooks_add_list_fail_replay_and_metrics(
@@ -237,7 +272,7 @@ def test_webhooks_add_list_fail_replay_and_metrics(
     assert {name, name + "-b"} <= {e["name"] for e in listed.json()}
     assert "secret" not in listed.text and secret not in listed.text and "s" * 20 not in listed.text
     dup = admin.post("/v1/webhooks", json={"name": name, "url": url})
-    assert dup.status_code == 400 and "already exists" in dup.json()["message"]
+    assert dup.status_code == 409 and "already exists" in dup.json()["message"]
     for body in (
         {"name": "w1", "url": "ftp://example.org/"},
         {"name": "w1", "url": "https://u:pw@example.org/"},
@@ -259,7 +294,7 @@ def test_webhooks_add_list_fail_replay_and_metrics(
     assert gauges["safeguard_outbox_oldest_pending_seconds"] >= 0
     removed = admin.delete(f"/v1/webhooks/{name}")
     assert removed.status_code == 200 and removed.json()["name"] == name
-    assert admin.delete(f"/v1/webhooks/{name}").status_code == 400  # gone
+    assert admin.delete(f"/v1/webhooks/{name}").status_code == 404  # gone
     failed = [j for j in admin.get("/v1/webhooks/failed").json() if j["idempotency_key"] in ours]
     assert len(failed) == 2 and all("was removed" in j["last_error"] for j in failed)
     first, second = (j["id"] for j in failed)

@@ -67,6 +67,9 @@ def test_match_holds_opens_a_case_and_a_confirmed_decision_banks_the_media(
         and "Traceback" not in denied.output
     )
     assert cli("--user", "aud", "cases", "list").exit_code == 2
+    # auditors read the audit log and nothing else: not even submitting events
+    refused = cli("--user", "aud", "events", "submit", first, "--json")
+    assert refused.exit_code == 2 and "may not submit events" in refused.output
 
     shown = cli.json("--user", "spec", "cases", "show", case_id)
     assert shown["account_id"] == "acct-1" and shown["state"] == "open"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from safeguard.access.people import Actor
 from safeguard.banks import BankService
-from safeguard.errors import Forbidden, InvalidRequest, RulesInvalid
+from safeguard.errors import Forbidden, InvalidRequest, NotFound, RulesInvalid
 from safeguard.rules import EventFacts, MatchFact, RuleStore, default_rules
 from safeguard.store import Database
 from safeguard.store.audit_tables import AuditEntry
@@ -72,7 +72,7 @@ def test_applying_makes_new_versions_and_a_rejected_one_changes_nothing(db: Data
     assert text == HOLD and not info.active and info.sha256 == history[1].sha256
     assert store.get()[0].version == 2
     assert store.get(0)[0].built_in and not store.get(0)[0].active
-    with pytest.raises(InvalidRequest, match="no rule set version 7"):
+    with pytest.raises(NotFound, match="no rule set version 7"):
         store.get(7)
 
     with db.transaction() as s:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safeguard.audit import record as audit
-from safeguard.errors import Forbidden, InvalidRequest, UserNotFound
+from safeguard.errors import AlreadyExists, Forbidden, InvalidRequest, UserNotFound
 from safeguard.store import Database
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import User
@@ -65,6 +65,11 @@ class Actor:
         if self.is_admin or "child_safety" in self.roles:
             return True
         return not child_safety and "moderator" in self.roles
+
+    def may_submit_events(self) -> bool:
+        """Anyone but an auditor (who reads the audit log and nothing else); a service key
+        for no user submits events."""
+        return not self.roles or bool(self.roles - {"auditor"})
 
     def may_read_audit(self) -> bool:
         return self.is_admin or "auditor" in self.roles
@@ -131,10 +136,12 @@ class UserService:
                 f"invalid user name {name!r}: use 1-100 letters, digits, '_', '-', '.' or '@'"
             )
         clean = check_roles(roles)
+        if len(display_name) > 200 or not display_name.isprintable():
+            raise InvalidRequest("a display name is at most 200 printable characters")
         try:
             with self.db.write_transaction() as s:
                 if s.scalar(select(User.id).where(User.name == name)) is not None:
-                    raise InvalidRequest(f"a user named {name!r} already exists")
+                    raise AlreadyExists(f"a user named {name!r} already exists")
                 row = User(
                     name=name,
                     display_name=display_name,
@@ -147,7 +154,7 @@ class UserService:
                 audit(s, self.actor.name, "user.create", f"user:{name}", roles=list(clean))
                 return _info(row)
         except IntegrityError:
-            raise InvalidRequest(f"a user named {name!r} already exists") from None
+            raise AlreadyExists(f"a user named {name!r} already exists") from None
 
     def set_roles(self, name: str, roles: Iterable[str]) -> UserInfo:
         self.actor.require_admin("manage users")

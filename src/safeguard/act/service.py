@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,9 @@ from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import Event, WatchlistEntry
+
+if TYPE_CHECKING:
+    from safeguard.engine import Safeguard
 
 log = logging.getLogger("safeguard.act")
 _NEW_EVENT = insert(Event).returning(Event.id)
@@ -60,10 +64,8 @@ class _Pending:
 class EventService:
     """Judges events for one caller (`actor`: who submitted them)."""
 
-    def __init__(self, sg: object, actor: Actor, *, rules: RuleStore | None = None) -> None:
-        from safeguard.engine import Safeguard
-
-        assert isinstance(sg, Safeguard)
+    def __init__(self, sg: Safeguard, actor: Actor, *, rules: RuleStore | None = None) -> None:
+        actor.require(actor.may_submit_events(), "submit events")
         self.sg = sg
         self.db = sg.db
         self.actor = actor

@@ -31,6 +31,8 @@ _STATUS = {
     "forbidden": 403,
     "user_not_found": 404,
     "case_not_found": 404,
+    "not_found": 404,
+    "already_exists": 409,
 }
 
 

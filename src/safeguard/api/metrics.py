@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import (
@@ -27,7 +26,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard.matching import MatchResult
@@ -81,13 +79,6 @@ def _child(metric: Any, *labels: str) -> Any:
     return child
 
 
-#: the store of the app a request to /metrics went to (set by `MetricsMiddleware` for that
-#: request only): `render` reads its outbox, so the queries run only for a scrape, after the
-#: route checked its key
-_SCRAPED_STORE: ContextVar[Database | None] = ContextVar("scraped_store", default=None)
-METRICS_PATH = "/metrics"
-
-
 class OutboxCollector(Collector):
     """`safeguard_outbox_jobs{state}` and `safeguard_outbox_oldest_pending_seconds`, read
     from the store at each collection (`outbox_stats`)."""
@@ -98,7 +89,7 @@ class OutboxCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             stats = outbox_stats(self.db)
-        except SQLAlchemyError as e:  # the rest of the metrics are still worth serving
+        except Exception as e:  # the store is down: the rest of the metrics are still worth serving
             log.warning("metrics: cannot read the outbox: %s", e)
             return
         jobs = GaugeMetricFamily(
@@ -114,17 +105,17 @@ class OutboxCollector(Collector):
         )
 
 
-def render() -> tuple[bytes, str]:
+def render(db: Database | None = None) -> tuple[bytes, str]:
+    """Every worker's metrics, and the outbox of `db` (read now: only a scrape pays for it)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)
     else:
         body = generate_latest()
-    store = _SCRAPED_STORE.get()
-    if store is not None:
+    if db is not None:
         outbox = CollectorRegistry()
-        outbox.register(OutboxCollector(store))
+        outbox.register(OutboxCollector(db))
         body += generate_latest(outbox)
     return body, CONTENT_TYPE_LATEST
 
@@ -141,10 +132,6 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = 500
-        scraped = None
-        if scope["path"] == METRICS_PATH:
-            runtime = getattr(scope["app"].state, "runtime", None)
-            scraped = _SCRAPED_STORE.set(runtime.sg.db if runtime is not None else None)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -158,5 +145,3 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             _child(REQUESTS, route, scope.get("method", ""), str(status)).inc()
             _child(LATENCY, route).observe(time.perf_counter() - start)
-            if scraped is not None:
-                _SCRAPED_STORE.reset(scraped)

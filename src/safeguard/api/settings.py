@@ -1,6 +1,7 @@
 """Service settings, from `SAFEGUARD_*` environment variables (see docs/api.md).
 
-SAFEGUARD_API_ROLES             route groups this process serves (default hash,match,curate,admin)
+SAFEGUARD_API_ROLES             route groups this process serves (default: every one of
+                                hash, match, curate, events, review, audit, admin)
 SAFEGUARD_MAX_UPLOAD_BYTES      largest request body accepted (default 32 MiB)
 SAFEGUARD_RATE_LIMIT            requests per minute per key and process, unless the key sets
                                 its own (default 6000)

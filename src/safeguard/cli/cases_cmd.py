@@ -144,8 +144,10 @@ def quarantined(
         print_json([e.to_json() for e in entries])
         return
     for e in entries:
+        released = f" (released by {e.released_by})" if e.released_at else ""
         out_console.print(
-            f"{e.bank}#{e.content_id} since {e.since:%Y-%m-%d %H:%M}: {e.reason}", markup=False
+            f"{e.bank}#{e.content_id} since {e.since:%Y-%m-%d %H:%M}{released}: {e.reason}",
+            markup=False,
         )
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
 from safeguard.audit import record as audit
-from safeguard.errors import InvalidRequest
+from safeguard.errors import AlreadyExists, InvalidRequest, NotFound
 from safeguard.outbox.queue import STATES, TOPICS, check_topic, forget_endpoints, outbox_stats
 from safeguard.store import Database
 from safeguard.store.models import utcnow
@@ -290,11 +290,15 @@ def _check_name(name: str) -> None:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url) if isinstance(url, str) else None
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        host = parts.hostname if parts is not None else None
+    except ValueError:  # malformed brackets, a bad port...
+        parts, host = None, None
     if (
         parts is None
         or parts.scheme not in ("http", "https")
-        or not parts.hostname
+        or not host
         or len(url) > MAX_URL
         or any(c.isspace() for c in url)
     ):
@@ -313,18 +317,18 @@ def _check_topics(topics: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(t for t in TOPICS if t in chosen) if chosen else TOPICS
 
 
-def _exists(name: str) -> InvalidRequest:
-    return InvalidRequest(f"a webhook named {name!r} already exists")
+def _exists(name: str) -> AlreadyExists:
+    return AlreadyExists(f"a webhook named {name!r} already exists")
 
 
-def _no_job(job_id: int) -> InvalidRequest:
-    return InvalidRequest(f"no webhook job {job_id} (see `safeguard webhooks failed`)")
+def _no_job(job_id: int) -> NotFound:
+    return NotFound(f"no webhook job {job_id} (see `safeguard webhooks failed`)")
 
 
 def _endpoint_row(s: Session, name: str) -> WebhookEndpoint:
     row = s.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == name).with_for_update())
     if row is None:
-        raise InvalidRequest(f"no webhook named {name!r} (see `safeguard webhooks list`)")
+        raise NotFound(f"no webhook named {name!r} (see `safeguard webhooks list`)")
     return row
 
 

@@ -25,6 +25,7 @@ from safeguard.banks import BankService, Provenance
 from safeguard.errors import BankExists, CaseNotFound, Conflict, Forbidden, InvalidRequest
 from safeguard.outbox import enqueue
 from safeguard.review.records import DECISIONS, CaseDetail, CaseInfo, CaseItemInfo, Decision
+from safeguard.signals import get_signal_type
 from safeguard.store import Database
 from safeguard.store.models import Bank, utcnow
 from safeguard.store.review_tables import (
@@ -128,7 +129,8 @@ def add_case_items(
         for m in found:
             by_entry.setdefault((m.bank, m.content_id), []).append(m)
         for (bank, content_id), ms in by_entry.items():
-            best = min(ms, key=lambda m: m.distance)
+            # the closest; at equal distance an exact digest before a perceptual match
+            best = min(ms, key=lambda m: (m.distance, not get_signal_type(m.signal_type).exact))
             detail = {
                 **media,
                 "variant": best.variant,
@@ -295,6 +297,7 @@ class CaseService:
         if add_to_bank is not None and decision != "confirmed":
             raise InvalidRequest("--add-to-bank goes with a confirmed decision")
         now = now or utcnow()
+        self._still_open(case_id)  # before making a bank for a decision that cannot stand
         target = add_to_bank
         if decision == "not_abuse":
             target = negative_bank or self.negative_bank
@@ -305,12 +308,7 @@ class CaseService:
         with self.db.write_transaction() as s:
             case = self._row(s, case_id)
             self._may_see(case)
-            if case.state not in ACTIVE_CASE_STATES:
-                who = case.decided_by or "someone"
-                raise Conflict(
-                    f"case {case_id} was already decided by {who} ({case.decision}); "
-                    "nothing changed"
-                )
+            _refuse_if_decided(case)
             me = self.actor.user or self.actor.name
             self._not_claimed_by_other(case, me, now)
             if target is not None:
@@ -384,6 +382,14 @@ class CaseService:
                 f"case {case.id} is claimed by {case.claimed_by} since {claimed_at.isoformat()}"
             )
 
+    def _still_open(self, case_id: int) -> None:
+        """Conflict naming who decided the case, if it is decided (checked again, under a
+        lock, in the decision's transaction)."""
+        with self.db.transaction() as s:
+            case = self._row(s, case_id, lock=False)
+            self._may_see(case)
+            _refuse_if_decided(case)
+
     def _end_quarantine(
         self, s: Session, case: Case, decision: str, me: str, now: datetime
     ) -> tuple[str, int] | None:
@@ -416,6 +422,14 @@ class CaseService:
                 self.banks.create(
                     name, negative=True, description="hashes reviewers decided are not abuse"
                 )
+
+
+def _refuse_if_decided(case: Case) -> None:
+    if case.state not in ACTIVE_CASE_STATES:
+        who = case.decided_by or "someone"
+        raise Conflict(
+            f"case {case.id} was already decided by {who} ({case.decision}); nothing changed"
+        )
 
 
 def _feed_back(banks: BankService, s: Session, case: Case, bank: str) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
 from safeguard.audit import record as audit
-from safeguard.errors import Conflict, InvalidRequest
+from safeguard.errors import Conflict, InvalidRequest, NotFound
 from safeguard.rules.default import DEFAULT_TEXT, default_rules
 from safeguard.rules.evaluate import RuleSet
 from safeguard.rules.model import Evaluation
@@ -165,9 +165,7 @@ class RuleStore:
             else:
                 row = s.scalar(q.where(RuleSetVersion.version == version))
                 if row is None:
-                    raise InvalidRequest(
-                        f"no rule set version {version} (see `safeguard rules history`)"
-                    )
+                    raise NotFound(f"no rule set version {version} (see `safeguard rules history`)")
             if row is None:
                 applied = s.scalar(
                     select(func.count())

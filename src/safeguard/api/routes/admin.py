@@ -69,7 +69,7 @@ def list_changes(
     responses={**errors(), 200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     response_class=Response,
 )
-def metrics(_: Principal = Depends(admin)) -> Response:
-    """Prometheus metrics of every worker process."""
-    body, content_type = render()
+def metrics(rt: Runtime = Depends(runtime), _: Principal = Depends(admin)) -> Response:
+    """Prometheus metrics of every worker process, and the webhook outbox."""
+    body, content_type = render(rt.sg.db)
     return Response(body, media_type=content_type)

@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from safeguard.access.people import ROLES, USER_NAME, UserService
 from safeguard.api.auth import Principal, bearer, require
 from safeguard.api.errors import ApiError, ErrorBody
-from safeguard.api.models import NUMBER_ONLY, spec, whole
+from safeguard.api.models import NUMBER_ONLY, Strict, spec, whole
 from safeguard.api.routes.common import MAX_ID, errors
 from safeguard.api.runtime import Runtime, runtime
 from safeguard.audit.reader import MAX_LIMIT, AuditReader
@@ -101,15 +101,7 @@ WebhookName = Annotated[
 WEBHOOK_URL = r"^https?://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$"
 
 
-def _text(max_length: int, description: str = "") -> Any:
-    return Field("", max_length=max_length, pattern=NO_NUL, description=description)
-
-
 # -- bodies --------------------------------------------------------------------------------
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RulesIn(Strict):
@@ -135,7 +127,7 @@ class UserIn(Strict):
         pattern=whole(USER_NAME.pattern),
     )
     roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
-    display_name: str = _text(200)
+    display_name: str = Field("", max_length=200, pattern=NO_NUL)
 
 
 class RolesIn(Strict):
@@ -231,14 +223,7 @@ def rules_report(
     }
 
 
-# `:int`: only digits reach this route, so /v1/rules/validate answers GET with 405
-@rules.get(
-    "/v1/rules/{version:int}",
-    responses={
-        **errors(400),
-        404: {"model": ErrorBody, "description": "Not a version number"},
-    },
-)
+@rules.get("/v1/rules/versions/{version}", responses=errors(400, 404))
 def rules_version(
     version: Annotated[int, Path(ge=0, le=MAX_VERSION, description="0: the built-in default")],
     rt: Runtime = Depends(runtime),
@@ -299,7 +284,7 @@ def list_users(
     return [u.to_json() for u in _users(rt, who).list()]
 
 
-@admin.post("/v1/users", tags=["users"], status_code=201, responses=errors(400))
+@admin.post("/v1/users", tags=["users"], status_code=201, responses=errors(400, 409))
 def create_user(
     body: UserIn, rt: Runtime = Depends(runtime), who: Principal = Depends(admin_scope)
 ) -> dict[str, object]:
@@ -324,8 +309,8 @@ def set_user_roles(
 def disable_user(
     name: UserName, rt: Runtime = Depends(runtime), who: Principal = Depends(admin_scope)
 ) -> dict[str, object]:
-    """Disable a user: their keys and sessions act with no role from then on (users are never
-    deleted, so the audit log keeps naming them)."""
+    """Disable a user: their keys act with no role from then on (within the seconds a server
+    keeps a verified key). Users are never deleted, so the audit log keeps naming them."""
     return _users(rt, who).disable(name).to_json()
 
 
@@ -344,7 +329,7 @@ def list_webhooks(
     return [e.to_json() for e in _webhooks(rt, who).list()]
 
 
-@admin.post("/v1/webhooks", tags=["webhooks"], status_code=201, responses=errors(400))
+@admin.post("/v1/webhooks", tags=["webhooks"], status_code=201, responses=errors(400, 409))
 def add_webhook(
     body: WebhookIn, rt: Runtime = Depends(runtime), who: Principal = Depends(admin_scope)
 ) -> dict[str, object]:
@@ -354,7 +339,7 @@ def add_webhook(
     return {**new.info.to_json(), **({"secret": new.secret} if new.generated else {})}
 
 
-@admin.delete("/v1/webhooks/{name}", tags=["webhooks"], responses=errors(400))
+@admin.delete("/v1/webhooks/{name}", tags=["webhooks"], responses=errors(400, 404))
 def remove_webhook(
     name: WebhookName, rt: Runtime = Depends(runtime), who: Principal = Depends(admin_scope)
 ) -> dict[str, object]:
@@ -373,7 +358,7 @@ def failed_webhooks(
     return [j.to_json() for j in _webhooks(rt, who).failed(limit)]
 
 
-@admin.post("/v1/webhooks/replay", tags=["webhooks"], responses=errors(400))
+@admin.post("/v1/webhooks/replay", tags=["webhooks"], responses=errors(400, 404))
 def replay_webhooks(
     body: ReplayOne | ReplayAll,
     rt: Runtime = Depends(runtime),
