@@ -12,7 +12,12 @@ with `--workers` processes and measures, one after the other:
 
 Goal (issue #15): verdicts at least half the lookup throughput, p99 under 50 ms.
 
+With `--database-url` (PostgreSQL, the production store) the bank `bench` of that store is
+filled once with `--size` hashes and reused by later runs (give it its own schema).
+
     python bench/events.py --size 1000000 --seconds 20 --json
+    python bench/events.py --size 1000000 --seconds 20 --json \
+        --database-url "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_events_1m"
 """
 
 from __future__ import annotations
@@ -50,36 +55,46 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8, help="concurrent connections")
     ap.add_argument("--queries", type=int, default=20_000, help="distinct queries cycled")
+    ap.add_argument(
+        "--database-url",
+        help="PostgreSQL: the store to use (its bank `bench` is made with --size hashes once)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    cached = REPO / "bench" / "out" / f"service-store-{args.size}"
-    if not (cached / "token").exists():
-        # build it the way bench/service.py does (one short run)
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "bench" / "service.py"),
-                "--size",
-                str(args.size),
-                "--seconds",
-                "1",
-                "--json",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
     tmp = Path(tempfile.mkdtemp(prefix="sg-bench-events-"))
     home = tmp / "home"
-    shutil.copytree(cached / "home", home)
-    url = f"sqlite:///{home / 'safeguard.db'}"
-    lookup_token = (cached / "token").read_text().strip()
+    if args.database_url:
+        url = args.database_url
+        home.mkdir()
+        lookup_token = _postgres_store(url, home, args.size)
+    else:
+        cached = REPO / "bench" / "out" / f"service-store-{args.size}"
+        if not (cached / "token").exists():
+            # build it the way bench/service.py does (one short run)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "service.py"),
+                    "--size",
+                    str(args.size),
+                    "--seconds",
+                    "1",
+                    "--json",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        shutil.copytree(cached / "home", home)
+        url = f"sqlite:///{home / 'safeguard.db'}"
+        lookup_token = (cached / "token").read_text().strip()
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from safeguard import Safeguard
     from safeguard.access import KeyService
     from safeguard.store.models import ContentSignal
+    from safeguard.store.review_tables import Case, Event
 
     rng = random.Random(2)
     with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
@@ -155,14 +170,12 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
-        from sqlalchemy import func
-
-        from safeguard.store.review_tables import Case, Event
-
-        with sg.db.transaction() as s:
-            stored = s.scalar(select(func.count()).select_from(Event))
-            cases = s.scalar(select(func.count()).select_from(Case))
+    with (
+        Safeguard.open(home=home, database_url=url, actor="bench") as sg,
+        sg.db.transaction() as s,
+    ):
+        stored = s.scalar(select(func.count()).select_from(Event))
+        cases = s.scalar(select(func.count()).select_from(Case))
     shutil.rmtree(tmp, ignore_errors=True)
 
     ratio = verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0
@@ -170,7 +183,7 @@ def main() -> None:
         "size": args.size,
         "workers": args.workers,
         "clients": args.clients,
-        "backend": "sqlite",
+        "backend": url.split(":")[0],
         "verdicts_per_s": verdicts["per_s"],
         "verdicts_p50_ms": verdicts["p50_ms"],
         "verdicts_p99_ms": verdicts["p99_ms"],
@@ -186,6 +199,24 @@ def main() -> None:
         "goal_met": ratio >= 0.5 and (verdicts["p99_ms"] or 1e9) < 50,
     }
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def _postgres_store(url: str, home: Path, size: int) -> str:
+    """A lookup key for the PostgreSQL store at `url`, its bank `bench` filled once."""
+    from safeguard import Safeguard
+    from safeguard.access import KeyService
+    from safeguard.banks import HashRecord
+
+    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
+        if "bench" not in {b.name for b in sg.banks.list()}:
+            sg.banks.create("bench")
+            banked = random_hashes(random.Random(1), size)
+            sg.banks.import_records("bench", [HashRecord({"pdq": h}) for h in banked], source="x")
+        return (
+            KeyService(sg.db, "bench")
+            .create(f"lookups-{os.getpid()}", ["match"], rate_limit=10**9)
+            .token
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,7 +142,7 @@ class Database:
             writers = self._sqlite_writer if sqlite else contextlib.nullcontext()
             with writers, self._sessions.begin() as session:
                 if sqlite:
-                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                    _begin_immediate(session)
                 yield session
         except StaleDataError:
             raise Conflict(_CONFLICT) from None
@@ -160,6 +162,31 @@ _CONFLICT = (
     "another request changed or removed the same thing at the same moment; "
     "nothing was changed: try again"
 )
+
+
+#: how long a SQLite writer waits for another process's write lock, and its longest nap
+_SQLITE_WRITE_WAIT = 30.0
+_SQLITE_NAP = 0.002
+
+
+def _begin_immediate(session: Session) -> None:
+    """Take SQLite's write lock, trying again every millisecond or two while another process
+    holds it (SQLite's own busy handler sleeps ever longer, up to 100 ms a time: a writer
+    that loses a few rounds would wait far longer than the lock is held)."""
+    conn = session.connection()
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + _SQLITE_WRITE_WAIT
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as e:
+                if "locked" not in str(e.orig) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.0002, _SQLITE_NAP))
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(_SQLITE_WRITE_WAIT * 1000)}")
 
 
 def _concurrency_error(e: DBAPIError) -> bool:
