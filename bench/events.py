@@ -27,20 +27,18 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from service import (  # noqa: E402  (the sibling benchmark: store, driver, process helpers)
     REPO,
-    SAFEGUARD,
+    _start_server,
+    _stop,
     cpu_s,
     drive,
-    free_port,
     near,
     random_hashes,
 )
@@ -125,34 +123,9 @@ def main() -> None:
         for i, q in enumerate(queries)
     ]
 
-    port = free_port()
     env = {**os.environ, "SAFEGUARD_HOME": str(home), "SAFEGUARD_DATABASE_URL": url}
-    server = subprocess.Popen(
-        [SAFEGUARD, "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server, port, _ = _start_server(env, args.workers, tmp / "server.log")
     try:
-        ready = {
-            "host": "127.0.0.1",
-            "port": port,
-            "paths": ["/readyz"],
-            "token": "",
-            "clients": args.workers * 4,
-            "seconds": 1,
-        }
-        while True:
-            if server.poll() is not None:
-                raise SystemExit("server exited while starting")
-            try:
-                r = drive(ready, tmp)
-                if r["requests"] and not r["errors"]:
-                    break
-            except subprocess.CalledProcessError:
-                pass
-            time.sleep(0.5)
         base = {"host": "127.0.0.1", "port": port, "clients": args.clients}
         lookups_spec = {
             **base,
@@ -168,8 +141,7 @@ def main() -> None:
         verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
         c2 = cpu_s(server.pid)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        _stop(server)
     with (
         Safeguard.open(home=home, database_url=url, actor="bench") as sg,
         sg.db.transaction() as s,

@@ -36,7 +36,7 @@ from safeguard.api.models import (
     MatchResults,
     signal_spec,
 )
-from safeguard.api.routes.common import errors, hash_upload, result_json
+from safeguard.api.routes.common import errors, hash_upload, result_json, send_json
 from safeguard.api.runtime import Runtime, runtime
 from safeguard.engine import Safeguard
 from safeguard.matching import MatchResult
@@ -123,17 +123,7 @@ class FastMatch:
         if scope["type"] == "http" and scope["path"] == "/v1/match" and scope["method"] == "GET":
             body = await self._answer(scope)
             if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [
-                            (b"content-length", str(len(body)).encode()),
-                            (b"content-type", b"application/json"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await send_json(send, body)
                 return
         await self.app(scope, receive, send)
 

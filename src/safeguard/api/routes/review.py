@@ -18,7 +18,7 @@ from safeguard.access.people import Actor
 from safeguard.api.auth import Principal, bearer_token, require
 from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.models import TEXT_SPEC
-from safeguard.api.routes.common import MAX_ID, errors
+from safeguard.api.routes.common import MAX_ID, errors, send_json
 from safeguard.api.runtime import Runtime, runtime
 from safeguard.api.uploads import fetch_url, read_upload
 from safeguard.errors import InvalidRequest, SafeguardError
@@ -228,17 +228,7 @@ class FastEvents:
         if answer is None:
             await self.app(scope, _replay(body, receive, ended), send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-length", str(len(answer)).encode()),
-                    (b"content-type", b"application/json"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await send_json(send, answer)
 
     async def _answer(self, scope: Scope, body: bytes) -> bytes | None:
         rt: Runtime = scope["app"].state.runtime

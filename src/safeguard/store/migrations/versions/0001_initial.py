@@ -8,6 +8,8 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
+from safeguard.store.migrations.triggers import append_only, drop_append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -73,37 +75,11 @@ def upgrade() -> None:
         sa.Column("content_id", BigId, nullable=True),
         sa.Column("detail", sa.JSON, nullable=False),
     )
-    _append_only("change_log")
-
-
-def _append_only(table: str) -> None:
-    """Refuse UPDATE and DELETE on `table` at the database level."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN
-              RAISE EXCEPTION '{table} is append-only';
-            END;
-            $$ LANGUAGE plpgsql;
-            """
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
+    append_only("change_log")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS change_log_no_change ON change_log")
-        op.execute("DROP FUNCTION IF EXISTS change_log_append_only()")
+    drop_append_only("change_log")
     op.drop_table("change_log")
     op.drop_table("content_signals")
     op.drop_table("bank_content")

@@ -8,6 +8,8 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
+from safeguard.store.migrations.triggers import append_only, drop_append_only
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -31,7 +33,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_index("ix_audit_log_subject", "audit_log", ["subject", "seq"])
-    _append_only("audit_log")
+    append_only("audit_log")
     op.create_table(
         "audit_checkpoints",
         sa.Column("id", BigId, primary_key=True),
@@ -44,34 +46,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_checkpoints_seq", "audit_checkpoints", ["seq"])
 
 
-def _append_only(table: str) -> None:
-    """Refuse UPDATE and DELETE on `table` at the database level (as migration 0001 does for
-    the change log)."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN
-              RAISE EXCEPTION '{table} is append-only';
-            END;
-            $$ LANGUAGE plpgsql;
-            """
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-
-
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
-        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    drop_append_only("audit_log")
     op.drop_table("audit_checkpoints")
     op.drop_table("audit_log")
