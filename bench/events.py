@@ -3,21 +3,26 @@ plain lookups, on the same server in the same run.
 
 Uses bench/service.py's store (`--size` random PDQ hashes in one bank, a built SQLite store
 kept in bench/out/ and copied for each run) and its load driver. Starts `safeguard serve`
-with `--workers` processes and measures, one after the other:
+with `--workers` processes and measures, in `--rounds` alternating rounds (so both phases
+see the same machine; the result gives the medians and every round):
   lookups   `GET /v1/match?pdq=...` (the baseline: bench/service.py's measurement)
   verdicts  `POST /v1/events` with one upload event each, `{"hashes": {"pdq": ...}}`, from
             20,000 accounts: half the hashes are banked ones with 0-15 bits flipped (they
             match: the default rule holds them and opens or joins the account's case, a
-            write per event), half are fresh (allowed, nothing written)
+            write per event; concurrent writes share a transaction, act/combine.py),
+            half are fresh (allowed, nothing written)
 
 Goal (issue #15): verdicts at least half the lookup throughput, p99 under 50 ms.
 
 With `--database-url` (PostgreSQL, the production store) the bank `bench` of that store is
 filled once with `--size` hashes and reused by later runs (give it its own schema).
 
-    python bench/events.py --size 1000000 --seconds 20 --json
-    python bench/events.py --size 1000000 --seconds 20 --json \
+    python bench/events.py --size 1000000 --json
+    python bench/events.py --size 1000000 --json \
         --database-url "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_events_1m"
+
+`--profile DIR` records the server's workers with py-spy (`--gil`: where the CPU goes)
+during the first verdicts phase.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +55,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--seconds", type=float, default=10, help="per phase and round")
+    ap.add_argument("--rounds", type=int, default=3, help="lookups then verdicts, this often")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8, help="concurrent connections")
     ap.add_argument("--queries", type=int, default=20_000, help="distinct queries cycled")
@@ -58,6 +65,11 @@ def main() -> None:
         help="PostgreSQL: the store to use (its bank `bench` is made with --size hashes once)",
     )
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record each server worker with py-spy (must be installed) while verdicts run",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sg-bench-events-"))
@@ -135,11 +147,37 @@ def main() -> None:
         events_spec = {**base, "token": events_token, "paths": ["/v1/events"], "bodies": bodies}
         drive({**lookups_spec, "seconds": 3}, tmp)  # warm up both paths
         drive({**events_spec, "seconds": 3}, tmp)
-        c0 = cpu_s(server.pid)
-        lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
-        c1 = cpu_s(server.pid)
-        verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
-        c2 = cpu_s(server.pid)
+        rounds = []
+        for n in range(args.rounds):  # alternating, so both see the same machine
+            c0 = cpu_s(server.pid)
+            lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
+            c1 = cpu_s(server.pid)
+            profile = args.profile and n == 0
+            spies = _spy(server.pid, args.profile, args.seconds) if profile else []
+            verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
+            for spy in spies:
+                spy.wait(timeout=60)
+            c2 = cpu_s(server.pid)
+            rounds.append(
+                {
+                    "verdicts_per_s": verdicts["per_s"],
+                    "verdicts_p50_ms": verdicts["p50_ms"],
+                    "verdicts_p99_ms": verdicts["p99_ms"],
+                    "verdicts_errors": verdicts["errors"],
+                    "server_cpu_us_per_verdict": round(
+                        1e6 * (c2 - c1) / max(1, verdicts["requests"]), 1
+                    ),
+                    "baseline_lookups_per_s": lookups["per_s"],
+                    "baseline_lookups_p50_ms": lookups["p50_ms"],
+                    "baseline_lookups_p99_ms": lookups["p99_ms"],
+                    "server_cpu_us_per_lookup": round(
+                        1e6 * (c1 - c0) / max(1, lookups["requests"]), 1
+                    ),
+                    "ratio_verdicts_vs_lookups": round(
+                        verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0, 3
+                    ),
+                }
+            )
     finally:
         _stop(server)
     with (
@@ -150,27 +188,51 @@ def main() -> None:
         cases = s.scalar(select(func.count()).select_from(Case))
     shutil.rmtree(tmp, ignore_errors=True)
 
-    ratio = verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0
+    medians = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    ratio, p99 = medians["ratio_verdicts_vs_lookups"], medians["verdicts_p99_ms"]
     result = {
         "size": args.size,
         "workers": args.workers,
         "clients": args.clients,
         "backend": url.split(":")[0],
-        "verdicts_per_s": verdicts["per_s"],
-        "verdicts_p50_ms": verdicts["p50_ms"],
-        "verdicts_p99_ms": verdicts["p99_ms"],
-        "verdicts_errors": verdicts["errors"],
-        "server_cpu_us_per_verdict": round(1e6 * (c2 - c1) / max(1, verdicts["requests"]), 1),
-        "baseline_lookups_per_s": lookups["per_s"],
-        "baseline_lookups_p50_ms": lookups["p50_ms"],
-        "baseline_lookups_p99_ms": lookups["p99_ms"],
-        "server_cpu_us_per_lookup": round(1e6 * (c1 - c0) / max(1, lookups["requests"]), 1),
-        "ratio_verdicts_vs_lookups": round(ratio, 3),
+        "rounds": len(rounds),
+        "seconds_per_phase": args.seconds,
+        **{f"median_{k}": v for k, v in medians.items()},
         "events_stored": stored,
         "cases": cases,
-        "goal_met": ratio >= 0.5 and (verdicts["p99_ms"] or 1e9) < 50,
+        "goal_met": ratio >= 0.5 and p99 < 50,
+        "per_round": rounds,
     }
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def _spy(pid: int, out: str, seconds: float) -> list[subprocess.Popen]:
+    """py-spy recorders of the server's worker processes (speedscope files in `out`)."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--gil",
+                "--pid",
+                c,
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "200",
+                "--format",
+                "speedscope",
+                "--output",
+                f"{out}/worker-{c}.json",
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for c in children
+    ]
 
 
 def _postgres_store(url: str, home: Path, size: int) -> str:

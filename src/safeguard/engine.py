@@ -18,6 +18,7 @@ neither names a signal type, a threshold or a table.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from safeguard.store.models import Change
 if TYPE_CHECKING:
     from safeguard.access.people import Actor
     from safeguard.act import EventService, FloodGuard
+    from safeguard.act.combine import GroupCommit
     from safeguard.evidence import EvidenceStore
     from safeguard.review import CaseService
     from safeguard.rules import RuleSet
@@ -176,6 +178,8 @@ class Safeguard:
         self.matcher = Matcher(db)
         self._floods: FloodGuard | None = None
         self._rules: tuple[float, RuleSet | None] = (0.0, None)
+        self._event_batches: GroupCommit | None = None
+        self._lazy = threading.Lock()
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -222,6 +226,18 @@ class Safeguard:
             rules = RuleStore(self.db, Actor.service("system:events")).active()
             self._rules = (time.monotonic(), rules)
         return rules
+
+    @property
+    def event_batches(self) -> GroupCommit:
+        """Events submitted on different threads at once are judged and written together
+        (act/combine.py)."""
+        if self._event_batches is None:
+            from safeguard.act.combine import GroupCommit
+
+            with self._lazy:
+                if self._event_batches is None:
+                    self._event_batches = GroupCommit()
+        return self._event_batches
 
     @property
     def floods(self) -> FloodGuard:

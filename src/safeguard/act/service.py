@@ -34,8 +34,16 @@ from safeguard.act.verdicts import Verdict, failed
 from safeguard.errors import FileProblem, InvalidRequest, SafeguardError
 from safeguard.matching import Match
 from safeguard.outbox import enqueue
-from safeguard.review.cases import add_case_items, case_for_event
-from safeguard.rules import Evaluation, EventFacts, MatchFact, RuleSet, RuleStore
+from safeguard.review import CaseWant, case_item_rows, cases_for_events, insert_case_items
+from safeguard.rules import (
+    Evaluation,
+    EventFacts,
+    MatchFact,
+    RuleSet,
+    RuleStore,
+    hit_rows,
+    insert_hits,
+)
 from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
 from safeguard.store.models import utcnow
@@ -45,7 +53,7 @@ if TYPE_CHECKING:
     from safeguard.engine import Safeguard
 
 log = logging.getLogger("safeguard.act")
-_NEW_EVENT = insert(Event).returning(Event.id)
+_NEW_EVENTS = insert(Event).returning(Event.id, sort_by_parameter_order=True)
 
 #: what an upload is matched by: its hashed file, or its validated precomputed hashes
 _Query = FileSignals | Mapping[str, str]
@@ -59,6 +67,21 @@ class _Pending:
     query: _Query | None = None
     signals: dict[str, str] | None = None  # the media's listable signals (kept, never media)
     result: Verdict | None = None
+
+
+@dataclass
+class _Judged:
+    """An event of a batch with its matches, the rules' evaluation and its verdict."""
+
+    i: int  # its position in the batch
+    pending: _Pending
+    found: list[Match]
+    evaluation: Evaluation
+    verdict: str
+
+
+#: an event of a batch (or the error it already is) with the media the HTTP face sent
+_Item = tuple[EventInput | SafeguardError, bytes | None]
 
 
 class EventService:
@@ -112,7 +135,16 @@ class EventService:
     ) -> list[Verdict]:
         """Verdicts for `events` in order. An item that is already an error (an event that
         did not parse) is answered with it; `media` gives the bytes of uploads by position
-        (what the HTTP face received or fetched)."""
+        (what the HTTP face received or fetched).
+
+        Calls on other threads of this engine that arrive while a batch is being written
+        are judged together in the next one (act/combine.py: group commit)."""
+        items = [(e, (media or {}).get(n)) for n, e in enumerate(events)]
+        return self.sg.event_batches.run((self.actor, now), items, lambda b: self._judge(b, now))
+
+    def _judge(self, items: list[_Item], now: Callable[[], datetime]) -> list[Verdict]:
+        events = [e for e, _ in items]
+        media = {n: data for n, (_, data) in enumerate(items) if data is not None}
         pending = [_Pending(e) if isinstance(e, EventInput) else None for e in events]
         out: list[Verdict | None] = [
             failed(None, None, None, e.message, e.code) if isinstance(e, SafeguardError) else None
@@ -121,7 +153,7 @@ class EventService:
         live = [(i, p) for i, p in enumerate(pending) if p is not None]
         self._answer_repeats(live, out)
         live = [(i, p) for i, p in live if out[i] is None]
-        self._prepare(live, out, media or {})
+        self._prepare(live, out, media)
         todo = [(i, p) for i, p in live if out[i] is None]
         queries = [(i, p.query) for i, p in todo if p.query is not None]
         results = (
@@ -135,22 +167,30 @@ class EventService:
             if ruleset.uses_watchlist
             else set()
         )
-        touched: list[int] = []
+        reports: dict[str, int] = {}  # reports earlier in this batch, by account
+        judged: list[_Judged] = []
         for i, p in todo:
             found = matches.get(i, [])
-            facts = self._facts(p.event, found, quarantined, watched)
+            facts = self._facts(p.event, found, quarantined, watched, reports)
             evaluation = ruleset.evaluate(facts)
-            verdict = _limit_for_quarantine(ruleset, facts, evaluation)
-            try:
-                judged = self._record(p, found, ruleset, evaluation, verdict, now())
-                out[i] = self._preserve(p, judged, media or {}, i)
-            except SafeguardError as e:
-                out[i] = failed(
-                    p.event.account_id, p.event.kind, p.event.external_id, e.message, e.code
-                )
-            touched.extend({m.content_id for m in found})
+            judged.append(
+                _Judged(i, p, found, evaluation, _limit_for_quarantine(ruleset, facts, evaluation))
+            )
+            if p.event.kind == "report":
+                reports[p.event.account_id] = reports.get(p.event.account_id, 0) + 1
+            if evaluation.watchlist:
+                watched.add(p.event.account_id)
+        at = now()
+        for j, verdict in zip(judged, self._record(judged, ruleset, at), strict=True):
+            e = j.pending.event
+            if isinstance(verdict, SafeguardError):
+                why, code = verdict.message, verdict.code
+                out[j.i] = failed(e.account_id, e.kind, e.external_id, why, code)
+            else:
+                out[j.i] = self._preserve(j.pending, verdict, media, j.i)
+        touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
         if touched:
-            self.floods.check(touched, now())
+            self.floods.check(touched, at)
         return [v for v in out if v is not None]
 
     # -- steps -----------------------------------------------------------------------------
@@ -240,8 +280,14 @@ class EventService:
             )
 
     def _facts(
-        self, e: EventInput, found: list[Match], quarantined: set[int], watched: set[str]
+        self,
+        e: EventInput,
+        found: list[Match],
+        quarantined: set[int],
+        watched: set[str],
+        reports: Mapping[str, int] | None = None,
     ) -> EventFacts:
+        earlier = (reports or {}).get(e.account_id, 0)
         return EventFacts(
             kind=e.kind,
             account_id=e.account_id,
@@ -256,7 +302,7 @@ class EventService:
             report_reason=e.reason,
             account_age_band=e.account_age_band,
             watchlisted=e.account_id in watched,
-            reports_within=lambda seconds: self._reports_within(e, seconds),
+            reports_within=lambda seconds: self._reports_within(e, seconds) + earlier,
         )
 
     def _reports_within(self, e: EventInput, seconds: float) -> int:
@@ -274,70 +320,45 @@ class EventService:
         return int(stored or 0) + (1 if e.kind == "report" else 0)
 
     def _record(
-        self,
-        p: _Pending,
-        found: list[Match],
-        ruleset: RuleSet,
-        evaluation: Evaluation,
-        verdict: str,
-        at: datetime,
-    ) -> Verdict:
-        e = p.event
-        match_json = tuple(m.to_json() for m in found)
-        keep = bool(found or evaluation.live or evaluation.shadow) or e.kind != "upload"
-        if not keep:
-            return Verdict(e.account_id, e.kind, verdict, external_id=e.external_id)
+        self, judged: list[_Judged], ruleset: RuleSet, at: datetime
+    ) -> list[Verdict | SafeguardError]:
+        """Write what the judged events need kept, all in one transaction; if that fails on
+        a collision (a concurrent writer opened an account's case, or took an event id),
+        each event again in its own. In order, each event's verdict or its error."""
+        out: list[Verdict | SafeguardError | None] = []
+        kept: list[tuple[int, _Judged]] = []
+        for n, j in enumerate(judged):
+            e = j.pending.event
+            if j.found or j.evaluation.live or j.evaluation.shadow or e.kind != "upload":
+                kept.append((n, j))
+                out.append(None)
+            else:
+                out.append(Verdict(e.account_id, e.kind, j.verdict, external_id=e.external_id))
+        if not kept:
+            return [v for v in out if v is not None]
+        try:
+            written: list[Verdict | SafeguardError] = list(
+                self._write([j for _, j in kept], ruleset, at)
+            )
+        except SafeguardError as e:
+            if len(kept) == 1:
+                written = [e]
+            else:
+                written = [self._write_alone(j, ruleset, at) for _, j in kept]
+        except IntegrityError:
+            written = [self._write_alone(j, ruleset, at) for _, j in kept]
+        for (n, _), v in zip(kept, written, strict=True):
+            out[n] = v
+        return [v for v in out if v is not None]
+
+    def _write_alone(self, j: _Judged, ruleset: RuleSet, at: datetime) -> Verdict | SafeguardError:
+        """One event in its own transaction, trying once more after a collision."""
+        e = j.pending.event
         for attempt in range(2):
             try:
-                with self.db.write_transaction() as s:
-                    live = [h.rule for h in evaluation.live]
-                    case_id = case_for_event(
-                        s, e.account_id, evaluation, at, open_new=_opens_case(evaluation)
-                    )
-                    values = {
-                        "kind": e.kind,
-                        "account_id": e.account_id,
-                        "external_id": e.external_id,
-                        "received_at": at,
-                        "submitted_by": self.actor.name,
-                        "verdict": verdict,
-                        "rules": live,
-                        "case_id": case_id,
-                        "detail": {
-                            "event": e.to_json(),
-                            "signals": p.signals or {},
-                            "matches": list(match_json),
-                            "shadow_rules": [h.rule for h in evaluation.shadow],
-                        },
-                    }
-                    event_id = int(s.connection().execute(_NEW_EVENT, values).scalar_one())
-                    self.rules.record_hits(s, event_id, e.account_id, ruleset, evaluation, at)
-                    if case_id is not None:
-                        add_case_items(s, case_id, event_id, e, found, p.signals or {}, at)
-                    if evaluation.watchlist:
-                        _watch(s, e.account_id, evaluation, self.actor.name, at)
-                    if evaluation.webhook:
-                        payload: dict[str, object] = {
-                            "event_id": event_id,
-                            "id": e.external_id,
-                            "account_id": e.account_id,
-                            "kind": e.kind,
-                            "verdict": verdict,
-                            "rules": live,
-                            "case_id": case_id,
-                        }
-                        enqueue(s, "verdict", payload, f"verdict:{event_id}")
-                    return Verdict(
-                        e.account_id,
-                        e.kind,
-                        verdict,
-                        rules=tuple(live),
-                        shadow_rules=tuple(h.rule for h in evaluation.shadow),
-                        case_id=case_id,
-                        event_id=event_id,
-                        external_id=e.external_id,
-                        matches=match_json,
-                    )
+                return self._write([j], ruleset, at)[0]
+            except SafeguardError as err:
+                return err
             except IntegrityError:
                 # a concurrent event opened this account's case, or the platform sent the
                 # same event id twice at once: look again
@@ -349,6 +370,75 @@ class EventService:
                         if again is not None:
                             return _stored_verdict(again, repeated=True)
         raise AssertionError("unreachable")
+
+    def _write(self, judged: list[_Judged], ruleset: RuleSet, at: datetime) -> list[Verdict]:
+        """The events, their rule hits, cases, case items, watch-list entries and webhook
+        messages, in one transaction (a handful of statements, whatever the batch size)."""
+        with self.db.write_transaction() as s:
+            wants = [
+                CaseWant(j.pending.event.account_id, j.evaluation, _opens_case(j.evaluation))
+                for j in judged
+            ]
+            case_ids = cases_for_events(s, wants, at)
+            rows = [
+                {
+                    "kind": j.pending.event.kind,
+                    "account_id": j.pending.event.account_id,
+                    "external_id": j.pending.event.external_id,
+                    "received_at": at,
+                    "submitted_by": self.actor.name,
+                    "verdict": j.verdict,
+                    "rules": [h.rule for h in j.evaluation.live],
+                    "case_id": case_id,
+                    "detail": {
+                        "event": j.pending.event.to_json(),
+                        "signals": j.pending.signals or {},
+                        "matches": [m.to_json() for m in j.found],
+                        "shadow_rules": [h.rule for h in j.evaluation.shadow],
+                    },
+                }
+                for j, case_id in zip(judged, case_ids, strict=True)
+            ]
+            event_ids = list(s.connection().execute(_NEW_EVENTS, rows).scalars())
+            hits: list[dict[str, object]] = []
+            items: list[dict[str, object]] = []
+            out = []
+            for j, row, event_id in zip(judged, rows, event_ids, strict=True):
+                e, evaluation, case_id = j.pending.event, j.evaluation, row["case_id"]
+                hits += hit_rows(event_id, e.account_id, ruleset, evaluation, at)
+                if isinstance(case_id, int):
+                    signals = j.pending.signals or {}
+                    items += case_item_rows(case_id, event_id, e, j.found, signals, at)
+                if evaluation.watchlist:
+                    _watch(s, e.account_id, evaluation, self.actor.name, at)
+                live = [h.rule for h in evaluation.live]
+                if evaluation.webhook:
+                    payload: dict[str, object] = {
+                        "event_id": event_id,
+                        "id": e.external_id,
+                        "account_id": e.account_id,
+                        "kind": e.kind,
+                        "verdict": j.verdict,
+                        "rules": live,
+                        "case_id": case_id,
+                    }
+                    enqueue(s, "verdict", payload, f"verdict:{event_id}")
+                out.append(
+                    Verdict(
+                        e.account_id,
+                        e.kind,
+                        j.verdict,
+                        rules=tuple(live),
+                        shadow_rules=tuple(h.rule for h in evaluation.shadow),
+                        case_id=case_id if isinstance(case_id, int) else None,
+                        event_id=event_id,
+                        external_id=e.external_id,
+                        matches=tuple(m.to_json() for m in j.found),
+                    )
+                )
+            insert_hits(s, hits)
+            insert_case_items(s, items)
+            return out
 
 
 class _NeedsStore(Exception):

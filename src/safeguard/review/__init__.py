@@ -1,7 +1,13 @@
 """Review: cases centred on the account, claimed and decided by people, with decisions that
 feed back into banks (docs/moderation.md)."""
 
-from safeguard.review.cases import CaseService, add_case_items, case_for_event
+from safeguard.review.cases import (
+    CaseService,
+    CaseWant,
+    case_item_rows,
+    cases_for_events,
+    insert_case_items,
+)
 from safeguard.review.records import CaseDetail, CaseInfo, CaseItemInfo, Decision
 
 __all__ = [
@@ -9,7 +15,9 @@ __all__ = [
     "CaseInfo",
     "CaseItemInfo",
     "CaseService",
+    "CaseWant",
     "Decision",
-    "add_case_items",
-    "case_for_event",
+    "case_item_rows",
+    "cases_for_events",
+    "insert_case_items",
 ]

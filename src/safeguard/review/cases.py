@@ -51,12 +51,16 @@ DEFAULT_NEGATIVE_BANK = "not-abuse"
 
 
 #: the statements of the verdict path, built once (building them costs more than running them)
-_ACTIVE_CASE = (
-    select(Case.id, Case.priority, Case.child_safety)
-    .where(Case.account_id == bindparam("account"), Case.state.in_(ACTIVE_CASE_STATES))
+_ACTIVE_CASES = (
+    select(Case.id, Case.account_id, Case.priority, Case.child_safety)
+    .where(
+        Case.account_id.in_(bindparam("accounts", expanding=True)),
+        Case.state.in_(ACTIVE_CASE_STATES),
+    )
+    .order_by(Case.account_id)
     .with_for_update()
 )
-_NEW_CASE = insert(Case).returning(Case.id)
+_NEW_CASES = insert(Case).returning(Case.id, sort_by_parameter_order=True)
 _TOUCH_CASE = (
     update(Case)
     .where(Case.id == bindparam("case_id"))
@@ -70,54 +74,98 @@ _TOUCH_CASE = (
 _NEW_ITEMS = insert(CaseItem)
 
 
-def case_for_event(
-    s: Session, account_id: str, evaluation: Evaluation, at: datetime, *, open_new: bool
-) -> int | None:
-    """The id of the account's active case, updated for what a rule asks (priority,
-    child-safety) or opened when `open_new` (a rule asked for a case or a review); None when
-    there is none. Runs in the event's transaction."""
+@dataclass(frozen=True)
+class CaseWant:
+    """What one event asks of its account's case: join it if there is one (raising its
+    priority or child-safety flag to what a rule asks) and open one when `open_new`."""
+
+    account_id: str
+    evaluation: Evaluation
+    open_new: bool
+
+
+@dataclass
+class _Joined:
+    """An account's case as a batch of events leaves it (id None: opened by the batch)."""
+
+    account_id: str
+    id: int | None
+    priority: int
+    child_safety: bool
+    reason: str = ""
+
+
+def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> list[int | None]:
+    """The case each event joins, in order (None where it joins none), for a batch of
+    events written in one transaction: the accounts' active cases are read (and locked) in
+    one statement, the cases the batch opens are inserted in one, and each case touched is
+    updated once. An event joins a case its account had, or one an earlier event of the
+    batch opened, as if the events had been written one after another."""
+    if not wants:
+        return []
     conn = s.connection()
-    found = conn.execute(_ACTIVE_CASE, {"account": account_id}).first()
-    wanted = evaluation.case
-    if found is None:
-        if not open_new:
-            return None
-        values = {
-            "account_id": account_id,
-            "state": "open",
-            "priority": wanted.priority if wanted else 1,
-            "child_safety": wanted.child_safety if wanted else True,
-            "reason": ",".join(h.rule for h in evaluation.live)[:200],
-            "opened_at": at,
-            "updated_at": at,
-            "claimed_by": None,
-            "claimed_at": None,
-            "decision": None,
-            "decided_by": None,
-            "decided_at": None,
-            "note": "",
-            "version": 1,
-        }
-        # the partial unique index refuses a second active case (IntegrityError: the
-        # caller tries again and joins the case a concurrent event opened)
-        return int(conn.execute(_NEW_CASE, values).scalar_one())
-    case_id, priority, child_safety = found
-    if wanted is not None:
-        priority, child_safety = max(priority, wanted.priority), child_safety or wanted.child_safety
-    params = {"case_id": case_id, "at": at, "priority": priority, "child_safety": child_safety}
-    conn.execute(_TOUCH_CASE, params)
-    return int(case_id)
+    accounts = sorted({w.account_id for w in wants})  # one lock order for every writer
+    cases = {
+        account: _Joined(account, case_id, priority, child_safety)
+        for case_id, account, priority, child_safety in conn.execute(
+            _ACTIVE_CASES, {"accounts": accounts}
+        )
+    }
+    joined: list[_Joined | None] = []
+    for w in wants:
+        case, wanted = cases.get(w.account_id), w.evaluation.case
+        if case is None and w.open_new:
+            reason = ",".join(h.rule for h in w.evaluation.live)[:200]
+            priority = wanted.priority if wanted else 1
+            child_safety = wanted.child_safety if wanted else True
+            case = cases[w.account_id] = _Joined(w.account_id, None, priority, child_safety, reason)
+        elif case is not None and wanted is not None:
+            case.priority = max(case.priority, wanted.priority)
+            case.child_safety = case.child_safety or wanted.child_safety
+        joined.append(case)
+    touched = {id(c): c for c in joined if c is not None}.values()
+    updates = [
+        {"case_id": c.id, "at": at, "priority": c.priority, "child_safety": c.child_safety}
+        for c in touched
+        if c.id is not None
+    ]
+    if updates:
+        conn.execute(_TOUCH_CASE, updates)
+    new = [c for c in touched if c.id is None]
+    if new:
+        ids = conn.execute(_NEW_CASES, [_new_case(c, at) for c in new]).scalars()
+        for c, case_id in zip(new, ids, strict=True):
+            c.id = case_id
+    return [c.id if c is not None else None for c in joined]
 
 
-def add_case_items(
-    s: Session,
+def _new_case(case: _Joined, at: datetime) -> dict[str, object]:
+    return {
+        "account_id": case.account_id,
+        "state": "open",
+        "priority": case.priority,
+        "child_safety": case.child_safety,
+        "reason": case.reason,
+        "opened_at": at,
+        "updated_at": at,
+        "claimed_by": None,
+        "claimed_at": None,
+        "decision": None,
+        "decided_by": None,
+        "decided_at": None,
+        "note": "",
+        "version": 1,
+    }
+
+
+def case_item_rows(
     case_id: int,
     event_id: int,
     given: EventInput,
     found: Sequence[Match],
     signals: dict[str, str],
     at: datetime,
-) -> None:
+) -> list[dict[str, object]]:
     """What the event brings to its case: one item per bank entry its media matched (the
     closest match, and every signal type that matched it), or the report or flag."""
     where = {"signals": signals, "media_ref": given.media_ref, "where": given.where}
@@ -165,7 +213,13 @@ def add_case_items(
                 "detail": detail,
             }
         )
-    s.connection().execute(_NEW_ITEMS, rows)
+    return rows
+
+
+def insert_case_items(s: Session, rows: list[dict[str, object]]) -> None:
+    """Insert case items (from `case_item_rows`) in the caller's transaction."""
+    if rows:
+        s.connection().execute(_NEW_ITEMS, rows)
 
 
 @dataclass(frozen=True)

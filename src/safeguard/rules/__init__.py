@@ -23,7 +23,7 @@ from safeguard.rules.model import (
 )
 from safeguard.rules.parse import parse_duration, parse_rules
 from safeguard.rules.report import RuleReport, parse_moment
-from safeguard.rules.store import RuleSetInfo, RuleStore
+from safeguard.rules.store import RuleSetInfo, RuleStore, hit_rows, insert_hits
 
 __all__ = [
     "AGE_BANDS",
@@ -43,6 +43,8 @@ __all__ = [
     "RuleSetInfo",
     "RuleStore",
     "default_rules",
+    "hit_rows",
+    "insert_hits",
     "parse_duration",
     "parse_moment",
     "parse_rules",

@@ -194,22 +194,8 @@ class RuleStore:
         evaluation: Evaluation,
         at: datetime,
     ) -> None:
-        """A row in `rule_hits` for every live and shadow rule that fired on the event (one
-        statement: this is on the verdict path)."""
-        rows = [
-            {
-                "event_id": event_id,
-                "account_id": account_id,
-                "rule_set": rule_set.version,
-                "rule": hit.rule,
-                "shadow": hit.shadow,
-                "verdict": hit.verdict or "",
-                "at": at,
-            }
-            for hit in (*evaluation.live, *evaluation.shadow)
-        ]
-        if rows:
-            session.connection().execute(insert(RuleHitRow), rows)
+        """A row in `rule_hits` for every live and shadow rule that fired on the event."""
+        insert_hits(session, hit_rows(event_id, account_id, rule_set, evaluation, at))
 
     def _require_reader(self) -> None:
         self.actor.require(bool(self.actor.roles), "read rule sets")
@@ -260,3 +246,27 @@ def _default_info(*, active: bool) -> RuleSetInfo:
         rules=ruleset.names,
         shadow=ruleset.shadow_names,
     )
+
+
+def hit_rows(
+    event_id: int, account_id: str, rule_set: RuleSet, evaluation: Evaluation, at: datetime
+) -> list[dict[str, object]]:
+    """The `rule_hits` rows of one event: every live and shadow rule that fired on it."""
+    return [
+        {
+            "event_id": event_id,
+            "account_id": account_id,
+            "rule_set": rule_set.version,
+            "rule": hit.rule,
+            "shadow": hit.shadow,
+            "verdict": hit.verdict or "",
+            "at": at,
+        }
+        for hit in (*evaluation.live, *evaluation.shadow)
+    ]
+
+
+def insert_hits(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert `hit_rows` (of one event or many) in the caller's transaction, one statement."""
+    if rows:
+        session.connection().execute(insert(RuleHitRow), rows)

@@ -1,0 +1,80 @@
+"""Concurrent event requests to a server: combined into shared batches (group commit), each
+request still gets its own verdicts, in its own order, and every account ends with one case
+holding one item per matching upload."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from tests.api.conftest import Deployment, make_key
+from tests.conftest import run_safeguard
+
+
+def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
+    deployment: Deployment, bank_name: str
+) -> None:
+    admin = deployment.client()
+    assert admin.post("/v1/banks", json={"name": bank_name}).status_code == 201
+    banked = [f"{n:032x}" for n in range(1, 9)]
+    for h in banked:
+        r = admin.post(f"/v1/banks/{bank_name}/content", json={"signals": {"md5": h}})
+        assert r.status_code == 201, r.text
+    token = deployment.key("events")
+    threads, per_thread = 12, 6
+    answers: dict[int, list[dict[str, object]]] = {}
+    sent: dict[int, list[dict[str, object]]] = {}
+    start = threading.Barrier(threads)
+
+    def platform(n: int) -> None:
+        client = deployment.client(token)
+        start.wait()
+        got = []
+        for k in range(per_thread):
+            # accounts shared between threads; one matching upload and one that is not
+            events = [
+                {
+                    "kind": "upload",
+                    "account_id": f"{bank_name}-{(n + k) % 5}",
+                    "id": f"{bank_name}.{n}.{k}",
+                    "hashes": {"md5": banked[(n * k) % len(banked)]},
+                },
+                {
+                    "kind": "upload",
+                    "account_id": f"{bank_name}-x{n}",
+                    "hashes": {"md5": "f" * 30 + f"{n:02d}"},
+                },
+            ]
+            sent.setdefault(n, []).extend(events)
+            r = client.post("/v1/events", json={"events": events})
+            assert r.status_code == 200, r.text
+            got.extend(r.json()["verdicts"])
+        answers[n] = got
+
+    workers = [threading.Thread(target=platform, args=(n,)) for n in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=120)
+    assert len(answers) == threads
+    cases: dict[str, set[object]] = defaultdict(set)
+    for n, got in answers.items():
+        assert [(v["account_id"], v["id"]) for v in got] == [
+            (e["account_id"], e.get("id")) for e in sent[n]
+        ]
+        for v in got[0::2]:
+            assert v["verdict"] == "hold" and v["case_id"], v
+            cases[str(v["account_id"])].add(v["case_id"])
+        assert all(v["verdict"] == "allow" and v["case_id"] is None for v in got[1::2])
+    # one case per account, holding one item per matching upload of that account
+    assert all(len(ids) == 1 for ids in cases.values()), cases
+    spec = f"spec-{bank_name}"
+    r = run_safeguard(["users", "add", spec, "--role", "child_safety"], deployment.env)
+    assert r.returncode == 0, r.stderr
+    review = deployment.client(make_key(deployment.env, spec, "review", "--user", spec))
+    for account, (case_id,) in cases.items():
+        shown = review.get(f"/v1/cases/{case_id}")
+        assert shown.status_code == 200, shown.text
+        items = shown.json()["items"]
+        uploads = sum(1 for got in answers.values() for v in got if v["account_id"] == account)
+        assert len(items) == uploads

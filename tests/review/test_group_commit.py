@@ -1,0 +1,131 @@
+"""Group commit: events judged together in one transaction come out as if they had been
+written one after another (a case opened by one event is joined by the next, reports
+earlier in the batch count towards a reports rule, a repeated event id answers its first
+verdict). The same over HTTP under concurrent requests: tests/api/test_events_concurrency.py."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from safeguard.act.combine import GroupCommit
+from tests.conftest import Cli
+
+RULES = """
+rules:
+  - name: hold-known
+    when:
+      kind: upload
+      match: {}
+    then:
+      verdict: hold
+      case: {priority: 2, child_safety: true}
+  - name: reported-twice
+    when:
+      kind: report
+      reports: {at_least: 2, within: 1h}
+    then:
+      case: {priority: 3, child_safety: false}
+"""
+
+
+def _submit(cli: Cli, tmp_path: Path, events: list[dict[str, object]]) -> list[dict]:  # type: ignore[type-arg]
+    f = tmp_path / "events.jsonl"
+    f.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = cli("events", "submit", f, "--json")
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_one_batch_reads_as_events_written_one_after_another(
+    cli: Cli, train_images: list[Path], tmp_path: Path
+) -> None:
+    assert cli("bank", "create", "known").exit_code == 0
+    assert cli("bank", "add", "known", train_images[40]).exit_code == 0
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    assert cli("rules", "apply", rules).exit_code == 0
+    photo = str(train_images[40])
+    report = {"kind": "report", "account_id": "r", "reporter": "u1", "reason": "spam"}
+    verdicts = _submit(
+        cli,
+        tmp_path,
+        [
+            {"kind": "upload", "account_id": "r", "path": photo},  # before r has a case
+            report,
+            {**report, "reporter": "u2"},  # the second report: the rule fires, a case opens
+            {"kind": "upload", "account_id": "m", "path": photo},  # opens m's case
+            {"kind": "upload", "account_id": "m", "path": photo, "id": "m-2"},  # joins it
+            {"kind": "upload", "account_id": "r", "path": photo},  # joins r's case
+        ],
+    )
+    assert [v["verdict"] for v in verdicts] == ["hold", "allow", "allow", "hold", "hold", "hold"]
+    assert [v["rules"] for v in verdicts[1:3]] == [[], ["reported-twice"]]
+    first_r, case_r, case_m = verdicts[0]["case_id"], verdicts[2]["case_id"], verdicts[3]["case_id"]
+    assert first_r and case_r and case_m and len({first_r, case_m}) == 2
+    # r's first upload opened a case of its own; the second report joined it
+    assert case_r == first_r == verdicts[5]["case_id"] and verdicts[1]["case_id"] == first_r
+    assert verdicts[4]["case_id"] == case_m
+    shown = cli.json("cases", "show", case_m)
+    assert [i["kind"] for i in shown["items"]] == ["match", "match"]
+    shown_r = cli.json("cases", "show", case_r)
+    assert sorted(i["kind"] for i in shown_r["items"]) == ["match", "match", "report", "report"]
+    assert shown_r["priority"] == 3  # raised by the reports rule, kept by the later match
+
+    # an event id given twice in one batch: one event, the second answer is the first's
+    again = _submit(
+        cli,
+        tmp_path,
+        [
+            {"kind": "upload", "account_id": "d", "path": photo, "id": "d-1"},
+            {"kind": "upload", "account_id": "d", "path": photo, "id": "d-1"},
+            {"kind": "upload", "account_id": "m", "path": photo, "id": "m-2"},  # seen before
+        ],
+    )
+    assert again[0]["verdict"] == "hold" and "repeated" not in again[0]
+    assert again[1]["repeated"] is True and again[1]["event_id"] == again[0]["event_id"]
+    assert again[2]["repeated"] is True and again[2]["event_id"] == verdicts[4]["event_id"]
+    shown_d = cli.json("cases", "show", again[0]["case_id"])
+    assert len(shown_d["items"]) == 1
+
+
+def test_group_commit_hands_each_caller_its_part_and_the_errors_of_its_batch() -> None:
+    batches: list[list[int]] = []
+    gate = threading.Event()
+
+    def double(items: list[int]) -> list[int]:
+        batches.append(items)
+        if not gate.is_set():
+            gate.wait(5)  # the first batch runs while the others queue
+        if -1 in items:
+            raise ValueError("a bad batch")
+        return [2 * i for i in items]
+
+    gc: GroupCommit[int, int] = GroupCommit()
+    out: dict[int, object] = {}
+
+    def call(n: int, key: str) -> None:
+        try:
+            out[n] = gc.run(key, [n, n + 100] if n else [-1], double)
+        except ValueError as e:
+            out[n] = e
+
+    first = threading.Thread(target=call, args=(5, "a"))
+    first.start()
+    while not batches:
+        threading.Event().wait(0.001)
+    rest = [threading.Thread(target=call, args=(n, "a" if n else "b")) for n in (0, 1, 2, 3)]
+    for t in rest:
+        t.start()
+    while len(gc._queue) < 4:  # noqa: SLF001 (wait until all four are queued)
+        threading.Event().wait(0.001)
+    gate.set()
+    for t in [first, *rest]:
+        t.join(timeout=10)
+    assert out[5] == [10, 210]
+    assert all(out[n] == [2 * n, 2 * n + 200] for n in (1, 2, 3))
+    assert isinstance(out[0], ValueError)  # its own group failed; the others did not
+    # the three queued callers of key "a" ran as one batch, "b" as another
+    assert sorted(map(sorted, batches[1:])) == [[-1], [1, 2, 3, 101, 102, 103]]
+    assert gc.batches == 2
