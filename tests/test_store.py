@@ -95,7 +95,7 @@ def test_the_migrated_schema_is_the_one_the_models_describe(db_url: str) -> None
     import safeguard.store.migrations  # noqa: F401
     from safeguard.store.models import Base
 
-    for module in ("audit", "event", "evidence", "outbox", "review", "rules", "stats"):
+    for module in ("audit", "event", "evidence", "outbox", "referral", "review", "rules", "stats"):
         __import__(f"safeguard.store.{module}_tables")
     db = Database.open(db_url)
     with db.engine.connect() as conn:

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from safeguard.act import EventService, FloodGuard
     from safeguard.act.combine import GroupCommit
     from safeguard.evidence import EvidenceStore
+    from safeguard.refer.config import ReferralConfig
+    from safeguard.refer.service import ReferralService
     from safeguard.review import CaseService
     from safeguard.rules import RuleSet
 
@@ -214,6 +216,17 @@ class Safeguard:
         from safeguard.evidence import EvidenceStore
 
         return EvidenceStore(self.db, self.settings, actor)
+
+    def referrals_for(self, actor: Actor, config: ReferralConfig | None = None) -> ReferralService:
+        """Referrals to NCMEC and the NCA as `actor` may make them (docs/referrals.md);
+        `config` (who reports, the CyberTipline credentials) from the environment when not
+        given."""
+        from safeguard.refer.config import ReferralConfig
+        from safeguard.refer.service import ReferralService
+
+        return ReferralService(
+            self.db, actor, config or ReferralConfig.from_env(), self.evidence_for(actor)
+        )
 
     def active_rules(self, max_age: float = 1.0) -> RuleSet:
         """The active rule set, read from the store at most once a `max_age` seconds (every

@@ -7,7 +7,11 @@ JSON and checked, with a clear error naming the problem.
 
 Optional everywhere: "id" (the platform's event id: a resubmitted event gets its first
 verdict back), "where" (where it was posted: a post, chat or group id), "media_ref" (the
-platform's id of the media), "account_age_band" ("under_13", "13_15", "16_17", "adult").
+platform's id of the media), "account_age_band" ("under_13", "13_15", "16_17", "adult"),
+"account" (what the platform knows of the account, for referrals: "screen_name",
+"display_name", "profile_url", "emails", "ip" and "port" it used for this event,
+"device_ids" [{"type", "value"}], "disabled_at", "disabled_permanently", "user_notified",
+"connected_accounts").
 """
 
 from __future__ import annotations
@@ -20,7 +24,21 @@ from safeguard.errors import InvalidRequest
 
 KINDS = ("upload", "report", "pathways_flag")
 _TEXT_LIMIT = 200
-_COMMON = {"kind", "account_id", "id", "where", "media_ref", "account_age_band"}
+_COMMON = {"kind", "account_id", "id", "where", "media_ref", "account_age_band", "account"}
+#: the fields of "account", and the JSON type each must have
+ACCOUNT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "screen_name": str,
+    "display_name": str,
+    "profile_url": str,
+    "emails": list,
+    "ip": str,
+    "port": int,
+    "device_ids": list,
+    "disabled_at": str,
+    "disabled_permanently": bool,
+    "user_notified": bool,
+    "connected_accounts": list,
+}
 _FIELDS = {
     "upload": _COMMON | {"path", "hashes", "url"},
     "report": _COMMON | {"reporter", "reason"},
@@ -36,6 +54,7 @@ class EventInput:
     where: str | None = None
     media_ref: str | None = None
     account_age_band: str | None = None
+    account: dict[str, object] = field(default_factory=dict)  # ACCOUNT_FIELDS
     # uploads: exactly one of these
     path: str | None = None
     url: str | None = None
@@ -68,6 +87,7 @@ class EventInput:
             "where": _text(obj, "where"),
             "media_ref": _text(obj, "media_ref"),
             "account_age_band": _text(obj, "account_age_band"),
+            "account": account_details(obj.get("account")),
         }
         if kind == "upload":
             hashes = obj.get("hashes") or {}
@@ -107,6 +127,8 @@ class EventInput:
             value = getattr(self, name)
             if value:
                 out[name] = value
+        if self.account:
+            out["account"] = dict(self.account)
         if self.kind == "report":
             out.update(reporter=self.reporter, reason=self.reason)
         if self.kind == "pathways_flag":
@@ -129,3 +151,30 @@ def _text(
     if len(value) > limit or any(ord(c) < 32 for c in value):
         raise InvalidRequest(f'event: "{name}" must be at most {limit} printable characters')
     return value
+
+
+def account_details(value: object) -> dict[str, object]:
+    """The event's "account" object, checked field by field (InvalidRequest naming one)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidRequest('event: "account" must be an object')
+    out: dict[str, object] = {}
+    for name, v in value.items():
+        want = ACCOUNT_FIELDS.get(name)
+        if want is None:
+            allowed = ", ".join(ACCOUNT_FIELDS)
+            raise InvalidRequest(f'event: unknown "account" field {name!r} (fields: {allowed})')
+        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            kind = want.__name__ if isinstance(want, type) else "value"
+            raise InvalidRequest(f'event: "account.{name}" must be a {kind}')
+        if isinstance(v, str) and (len(v) > 2048 or any(ord(c) < 32 for c in v)):
+            raise InvalidRequest(
+                f'event: "account.{name}" must be at most 2048 printable characters'
+            )
+        if name == "port" and not 0 < int(v) < 65536:  # type: ignore[call-overload]
+            raise InvalidRequest('event: "account.port" must be 1-65535')
+        if isinstance(v, list) and len(v) > 100:
+            raise InvalidRequest(f'event: "account.{name}" may hold at most 100 entries')
+        out[name] = v
+    return out

@@ -35,6 +35,7 @@ from safeguard.api.routes import (
     health,
     hma,
     matching,
+    referrals,
     review,
 )
 from safeguard.api.runtime import Runtime
@@ -139,7 +140,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         "match": [matching.router, hma.matching],
         "curate": [curation.router, hma.curation],
         "events": [review.events],
-        "review": [review.review],
+        "review": [review.review, referrals.router],
         "audit": [admin_review.audit],
         "admin": [admin.router, admin_review.rules, admin_review.admin],
     }

@@ -33,6 +33,7 @@ _STATUS = {
     "case_not_found": 404,
     "not_found": 404,
     "already_exists": 409,
+    "agency_error": 502,
 }
 
 

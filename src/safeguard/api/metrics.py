@@ -1,5 +1,5 @@
 """Prometheus metrics: requests by route and status, latency, lookups, index size and age,
-and the webhook outbox (jobs by state, the oldest undelivered job's age).
+the webhook outbox (jobs by state, the oldest undelivered job's age) and referrals by state.
 
 With several worker processes, `safeguard serve` sets PROMETHEUS_MULTIPROC_DIR so every
 process writes its samples there and `/metrics` reports all of them together. The outbox
@@ -105,6 +105,32 @@ class OutboxCollector(Collector):
         )
 
 
+class ReferralCollector(Collector):
+    """`safeguard_referrals{agency,state}` read from the store at each collection: failed
+    referrals show here as well as in `safeguard referrals failed` and on their case."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        from safeguard.refer.service import referral_counts
+
+        try:
+            counts = referral_counts(self.db)
+        except Exception as e:  # the store is down: the rest of the metrics are still worth serving
+            log.warning("metrics: cannot read the referrals: %s", e)
+            return
+        family = GaugeMetricFamily(
+            "safeguard_referrals",
+            "Referrals to NCMEC and the NCA by state (failed: see `safeguard referrals failed`).",
+            labels=["agency", "state"],
+        )
+        for agency in ("ncmec", "nca"):
+            for state in ("draft", "approved", "submitting", "submitted", "finished", "failed"):
+                family.add_metric([agency, state], counts.get((agency, state), 0))
+        yield family
+
+
 def render(db: Database | None = None) -> tuple[bytes, str]:
     """Every worker's metrics, and the outbox of `db` (read now: only a scrape pays for it)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -116,6 +142,7 @@ def render(db: Database | None = None) -> tuple[bytes, str]:
     if db is not None:
         outbox = CollectorRegistry()
         outbox.register(OutboxCollector(db))
+        outbox.register(ReferralCollector(db))
         body += generate_latest(outbox)
     return body, CONTENT_TYPE_LATEST
 

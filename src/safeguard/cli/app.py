@@ -46,6 +46,7 @@ _COMMANDS = {
     "audit": ("audit_cmd", "app"),
     "webhooks": ("webhooks_cmd", "app"),
     "evidence": ("evidence_cmd", "app"),
+    "referrals": ("referrals_cmd", "app"),
     "worker": ("worker_cmd", "worker_command"),
 }
 

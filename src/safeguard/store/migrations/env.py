@@ -6,6 +6,7 @@ import safeguard.store.audit_tables  # noqa: F401  (each module's tables join Ba
 import safeguard.store.event_tables  # noqa: F401
 import safeguard.store.evidence_tables  # noqa: F401
 import safeguard.store.outbox_tables  # noqa: F401
+import safeguard.store.referral_tables  # noqa: F401
 import safeguard.store.review_tables  # noqa: F401
 import safeguard.store.rules_tables  # noqa: F401
 import safeguard.store.stats_tables  # noqa: F401
