@@ -13,7 +13,7 @@ import xmlschema
 
 from safeguard.refer.cybertipline import SCHEMA_PATH
 from tests.conftest import Cli
-from tests.refer.conftest import PASSWORD, USER, decided_case
+from tests.refer.conftest import PASSWORD, REPORTER, USER, decided_case
 from tests.refer.standin import StandIn
 
 
@@ -67,8 +67,9 @@ def test_draft_approve_submit_two_files_finish(
 
     status = cli.json("--user", "spec", "referrals", "status", referral)
     assert status["state"] == "finished" and status["report_id"] == report_id
-    items = cli.json("--user", "spec", "cases", "show", case_id)["items"]
-    assert any(i["kind"] == "referral" for i in items)
+    shown = cli.json("--user", "spec", "cases", "show", case_id)
+    assert shown["state"] == "referred"
+    assert any(i["kind"] == "referral" for i in shown["items"])
     # the report started the evidence clock
     kept = cli.json("--user", "spec", "evidence", "list", "--case", case_id)
     assert kept and all(e["clock_reason"] == "ncmec_report" for e in kept)
@@ -143,3 +144,86 @@ def test_moderators_cannot_build_see_or_send_referrals(
         refused = cli("--user", "mod", "referrals", *args)
         assert refused.exit_code == 2 and "may not" in refused.output, args
         assert "Traceback" not in refused.output
+
+
+PATHWAYS_RULES = """
+rules:
+  - name: hold-known
+    when: {kind: upload, match: {}}
+    then: {verdict: hold, case: true}
+  - name: risky-contact
+    when:
+      kind: pathways_flag
+      pathways: {min_score: 0.8}
+    then:
+      case: {priority: 3, child_safety: true}
+"""
+
+
+def test_a_pathways_case_with_no_media_is_an_online_enticement_report(
+    cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("users", "add", "spec", "--role", "child_safety").exit_code == 0
+    cli.env.update(REPORTER)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(PATHWAYS_RULES)
+    assert cli("rules", "apply", rules).exit_code == 0
+    flag = {
+        "kind": "pathways_flag",
+        "account_id": "acct-path",
+        "score": 0.93,
+        "reasons": ["contacts_many_minors_outside_own_groups", "moves_to_private_channel"],
+        "where": "https://forum.example.org/groups/7",
+        "account": {"screen_name": "acct-path-name", "ip": "198.51.100.4", "port": 443},
+    }
+    events = tmp_path / "flags.jsonl"
+    events.write_text(json.dumps(flag) + "\n")
+    (verdict,) = [
+        json.loads(x) for x in cli("events", "submit", events, "--json").stdout.splitlines()
+    ]
+    case_id = verdict["case_id"]
+    assert case_id
+    cli.json("--user", "spec", "cases", "decide", case_id, "--decision", "escalate")
+    out = tmp_path / "enticement.xml"
+    built = cli.json(
+        "--user",
+        "spec",
+        "referrals",
+        "build",
+        case_id,
+        "--agency",
+        "ncmec",
+        "--out",
+        out,
+        "--victim",
+        "acct-child-1",
+    )
+    assert built["valid"] is True, built
+    assert xmlschema.XMLSchema(str(SCHEMA_PATH)).is_valid(str(out))
+    xml = out.read_text()
+    assert "Online Enticement of Children for Sexual Acts" in xml
+    assert "moves_to_private_channel" in xml and "acct-child-1" in xml
+    assert "<fileDetails" not in xml
+
+
+def test_a_submit_whose_answer_was_lost_is_not_sent_again_on_its_own(
+    cli: Cli, standin: StandIn, train_images: list[Path], tmp_path: Path
+) -> None:
+    _agency(cli, standin)
+    case_id = decided_case(cli, train_images[35:36], tmp_path, "acct-lost")
+    referral = cli.json("--user", "spec", "referrals", "build", case_id, "--agency", "ncmec")[
+        "referral_id"
+    ]
+    cli.json("--user", "spec", "referrals", "approve", referral)
+    standin.fail("submit", 500, after=True)  # the agency made the report; its answer is lost
+    lost = cli("--user", "spec", "referrals", "submit", referral, "--json")
+    assert lost.exit_code == 1 and json.loads(lost.stdout)["state"] == "submitting"
+    assert [r["referral_id"] for r in cli.json("--user", "spec", "referrals", "failed")] == [
+        referral
+    ]
+    again = cli("--user", "spec", "referrals", "submit", referral)
+    assert again.exit_code == 2 and "--resubmit" in again.output
+    assert standin.calls_to("submit") == 1  # nothing was sent again
+    # after checking with the agency, a person decides to submit again
+    done = cli.json("--user", "spec", "referrals", "submit", referral, "--resubmit")
+    assert done["state"] == "finished" and standin.calls_to("submit") == 2

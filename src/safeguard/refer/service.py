@@ -167,7 +167,7 @@ class ReferralService:
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFound(f"no case {case_id} (see `safeguard cases list`)")
-            if case.state != "decided" or case.decision not in ("confirmed", "escalate"):
+            if case.decision not in ("confirmed", "escalate"):
                 raise InvalidRequest(
                     f"case {case_id} is {case.state}"
                     + (f" ({case.decision})" if case.decision else "")
@@ -306,9 +306,12 @@ class ReferralService:
         try:
             return self._send_ncmec(referral_id, report_id)
         except AgencyError as e:
-            return self._fail(referral_id, e.kind, e.message)
+            # a refusal, or a request that never left: no report was made
+            return self._fail(
+                referral_id, e.kind, e.message, unsent=e.kind in _NOT_SENT or e.retryable
+            )
         except SafeguardError as e:
-            return self._fail(referral_id, e.code, e.message)
+            return self._fail(referral_id, e.code, e.message, unsent=True)
 
     def _send_ncmec(self, referral_id: int, report_id: str | None) -> ReferralInfo:
         with self.db.transaction() as s:
@@ -365,6 +368,9 @@ class ReferralService:
             row.state, row.finished_at, row.error_kind, row.last_error = "finished", now, "", ""
             row.submitted_at = row.submitted_at or now
             row.version += 1
+            case = s.get(Case, row.case_id, with_for_update=True)
+            if case is not None and case.state == "decided":
+                case.state, case.updated_at, case.version = "referred", now, case.version + 1
             _case_item(s, row, f"referred to the {row.agency.upper()}")
             audit(
                 s,
@@ -379,16 +385,14 @@ class ReferralService:
         self.evidence.start_clock(info.case_id, f"{info.agency}_report", now)
         return info
 
-    def _fail(self, referral_id: int, kind: str, message: str) -> ReferralInfo:
+    def _fail(self, referral_id: int, kind: str, message: str, *, unsent: bool) -> ReferralInfo:
         log.error("referral %s failed (%s): %s", referral_id, kind, message)
         with self.db.write_transaction() as s:
             row = _row(s, referral_id, lock=True)
-            if row.state != "submitting" or row.report_id is not None:
-                row.state = "failed"
-            else:
-                # nothing reached the agency for sure? a refusal before an id is a failure;
-                # an interruption without an answer stays `submitting` (see the module doc)
-                row.state = "failed" if kind in _NOT_SENT else "submitting"
+            # a submit that may have reached the agency without its answer reaching us stays
+            # `submitting` (see the module doc); anything else is `failed`, to send again
+            maybe_sent = row.state == "submitting" and row.report_id is None and not unsent
+            row.state = "submitting" if maybe_sent else "failed"
             row.error_kind, row.last_error = kind, message
             row.version += 1
             _case_item(s, row, f"referral to the {row.agency.upper()} failed: {message}")
@@ -434,7 +438,7 @@ class ReferralService:
 
 
 #: agency answers that mean no report was made (safe to send again)
-_NOT_SENT = ("auth", "validation", "bad_config")
+_NOT_SENT = ("auth", "validation")
 
 
 def referral_counts(db: Database) -> dict[tuple[str, str], int]:
