@@ -32,7 +32,7 @@ def scope_of(method: str, path: str) -> tuple[str, ...]:
         return ("curate",)
     if path.startswith("/v1/events"):
         return ("events",)
-    if path.startswith(("/v1/cases", "/v1/quarantine")):
+    if path.startswith(("/v1/cases", "/v1/quarantine", "/v1/referrals")):
         return ("review",)
     if path.startswith("/v1/audit"):
         return ("audit",)
