@@ -62,7 +62,7 @@ def test_schemathesis_over_the_whole_spec(
                 "--phases",
                 "examples,coverage,fuzzing",
                 "--max-examples",
-                "25",
+                "15",
                 "--seed",
                 "20261123",
                 # one worker: hypothesis's lambda descriptions are not thread-safe

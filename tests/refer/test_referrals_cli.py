@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import xmlschema
 
 from safeguard.refer.cybertipline import SCHEMA_PATH
@@ -124,11 +125,16 @@ def test_nca_record_and_content_never_referred_twice(
     assert approved["state"] == "approved"
     shown = cli("--user", "spec", "referrals", "show", referral, "--payload")
     assert '"made_by": "spec"' in shown.stdout
+    summary = cli("--user", "spec", "referrals", "show", referral, "--summary")
+    assert summary.exit_code == 0, summary.output
+    assert content["hashes"]["sha256"] in summary.stdout and "51234" in summary.stdout
     assert cli.json("--user", "spec", "referrals", "submit", referral)["state"] == "finished"
     again = cli("--user", "spec", "referrals", "build", case_id, "--agency", "nca")
     assert again.exit_code == 2 and "already referred" in again.output
 
 
+# store-independent (the flow itself runs on both stores above)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_moderators_cannot_build_see_or_send_referrals(
     cli: Cli, train_images: list[Path], tmp_path: Path
 ) -> None:
@@ -160,6 +166,8 @@ rules:
 """
 
 
+# store-independent (the flow itself runs on both stores above)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_pathways_case_with_no_media_is_an_online_enticement_report(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -206,6 +214,8 @@ def test_a_pathways_case_with_no_media_is_an_online_enticement_report(
     assert "<fileDetails" not in xml
 
 
+# store-independent (the flow itself runs on both stores above)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_submit_whose_answer_was_lost_is_not_sent_again_on_its_own(
     cli: Cli, standin: StandIn, train_images: list[Path], tmp_path: Path
 ) -> None:

@@ -100,8 +100,19 @@ def test_the_referral_flow_over_http(
         shown = specialist.get(f"/v1/referrals/{referral}").json()
         assert shown["report_id"] == done["report_id"] and "<report" in shown["payload"]
         assert specialist.get("/v1/referrals/failed").json() == []
+        # a refusal by the agency is the referral's failed state, listed and counted
+        refused = decided_case(cli, train_images[34:35], tmp_path, "acct-http-2")
+        r = specialist.post("/v1/referrals", json={"case_id": refused, "agency": "ncmec"})
+        second = r.json()["referral_id"]
+        assert specialist.post(f"/v1/referrals/{second}/approve").status_code == 200
+        standin.reject("submit", 4100, "the report failed validation")
+        r = specialist.post(f"/v1/referrals/{second}/submit", json={})
+        assert r.status_code == 200 and r.json()["state"] == "failed", r.text
+        (failed,) = specialist.get("/v1/referrals/failed").json()
+        assert failed["referral_id"] == second and failed["error_kind"] == "validation"
         metrics = server.client(make_key(cli.env, "ops", "admin")).get("/metrics").text
         assert 'safeguard_referrals{agency="ncmec",state="finished"} 1.0' in metrics
+        assert 'safeguard_referrals{agency="ncmec",state="failed"} 1.0' in metrics
     finally:
         server.stop()
     verified = run_safeguard(["audit", "verify", "--json"], cli.env)

@@ -117,6 +117,9 @@ def build(
 def show(
     referral_id: int,
     payload: bool = typer.Option(False, "--payload", help="Print what is sent, not a summary."),
+    summary: bool = typer.Option(
+        False, "--summary", help="NCA: the record as a printable (PDF-ready) Markdown summary."
+    ),
     json_output: bool = JSON,
 ) -> None:
     """A referral, its files and what it sends."""
@@ -125,6 +128,13 @@ def show(
         referral, sent = svc.get(referral_id)
     finally:
         sg.close()
+    if summary:
+        from safeguard.refer.nca import nca_summary
+
+        if referral.agency != "nca":
+            raise InvalidRequest("--summary is for NCA referrals (a CyberTipline report is XML)")
+        typer.echo(nca_summary(json.loads(sent)))
+        return
     if payload:
         typer.echo(sent)
         return
