@@ -5,12 +5,12 @@ verdict). The same over HTTP under concurrent requests: tests/api/test_events_co
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 from safeguard.act.combine import GroupCommit
 from tests.conftest import Cli
+from tests.review.test_rules_in_the_loop import _submit
 
 RULES = """
 rules:
@@ -28,14 +28,6 @@ rules:
     then:
       case: {priority: 3, child_safety: false}
 """
-
-
-def _submit(cli: Cli, tmp_path: Path, events: list[dict[str, object]]) -> list[dict]:  # type: ignore[type-arg]
-    f = tmp_path / "events.jsonl"
-    f.write_text("".join(json.dumps(e) + "\n" for e in events))
-    result = cli("events", "submit", f, "--json")
-    assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_one_batch_reads_as_events_written_one_after_another(
