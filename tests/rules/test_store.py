@@ -12,7 +12,7 @@ from sqlalchemy import select
 from safeguard.access.people import Actor
 from safeguard.banks import BankService
 from safeguard.errors import Forbidden, InvalidRequest, NotFound, RulesInvalid
-from safeguard.rules import EventFacts, MatchFact, RuleStore, default_rules
+from safeguard.rules import EventFacts, MatchFact, RuleStore, default_rules, hit_rows, insert_hits
 from safeguard.store import Database
 from safeguard.store.audit_tables import AuditEntry
 from safeguard.store.review_tables import Case, Event
@@ -102,10 +102,10 @@ def test_hits_are_recorded_in_the_callers_transaction(db: Database) -> None:
     evaluation = ruleset.evaluate(EventFacts("report", "acct"))
     assert evaluation.shadow and not evaluation.live
     with pytest.raises(RuntimeError), db.write_transaction() as s:
-        store.record_hits(s, 41, "acct", ruleset, evaluation, T0)
+        insert_hits(s, hit_rows(41, "acct", ruleset, evaluation, T0))
         raise RuntimeError("the caller failed")
     with db.write_transaction() as s:
-        store.record_hits(s, 42, "acct", ruleset, evaluation, T0)
+        insert_hits(s, hit_rows(42, "acct", ruleset, evaluation, T0))
     with db.transaction() as s:
         rows = s.scalars(select(RuleHitRow)).all()
         assert [(r.event_id, r.rule, r.shadow, r.verdict, r.rule_set) for r in rows] == [

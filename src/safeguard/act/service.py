@@ -66,7 +66,6 @@ class _Pending:
     event: EventInput
     query: _Query | None = None
     signals: dict[str, str] | None = None  # the media's listable signals (kept, never media)
-    result: Verdict | None = None
 
 
 @dataclass

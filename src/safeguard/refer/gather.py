@@ -6,7 +6,7 @@ report data to and from JSON (kept with the referral, so sending resumes from it
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,7 +96,7 @@ def gather(
 
 
 def _account(
-    account_id: str, events: Sequence[Event] | Any, given: dict[str, object]
+    account_id: str, events: Iterable[Event], given: dict[str, object]
 ) -> tuple[ReportedAccount, list[IpCapture]]:
     """The account as the events described it (later events win), then as a person gave."""
     merged: dict[str, object] = {}

@@ -185,18 +185,6 @@ class RuleStore:
 
     # -- the record of hits (in the caller's transaction) ----------------------------------
 
-    def record_hits(
-        self,
-        session: Session,
-        event_id: int,
-        account_id: str,
-        rule_set: RuleSet,
-        evaluation: Evaluation,
-        at: datetime,
-    ) -> None:
-        """A row in `rule_hits` for every live and shadow rule that fired on the event."""
-        insert_hits(session, hit_rows(event_id, account_id, rule_set, evaluation, at))
-
     def _require_reader(self) -> None:
         self.actor.require(bool(self.actor.roles), "read rule sets")
 
