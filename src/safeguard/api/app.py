@@ -147,6 +147,10 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     for role in service.roles:
         for router in groups.get(role, []):
             app.include_router(router)
+    if "ui" in service.roles:
+        from safeguard.web import install  # only a server that serves the UI loads Jinja2
+
+        install(app)
     return app
 
 

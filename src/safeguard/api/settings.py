@@ -28,6 +28,9 @@ SAFEGUARD_SNAPSHOT_DIR          a directory for match-index snapshots: a process
 SAFEGUARD_SNAPSHOT_INTERVAL     seconds between snapshot checks; one is written only when the
                                 change log moved (default 300, at least 1)
 SAFEGUARD_SNAPSHOT_KEEP         how many snapshots to keep, newest first (default 2)
+SAFEGUARD_UI_IDLE_MINUTES       a web UI session unused this long ends (default 30)
+SAFEGUARD_UI_INSECURE_COOKIES   1 sends the web UI's cookies without `Secure`, for plain
+                                HTTP beyond localhost (unsafe; default off)
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from safeguard.access import SCOPES
 from safeguard.config import Settings
 from safeguard.errors import ConfigError
 
-ROLES = SCOPES  # a role serves the routes that need the scope of the same name
+#: a role serves the routes that need the scope of the same name; "ui" serves the web UI
+ROLES = (*SCOPES, "ui")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class ServiceSettings:
     snapshot_dir: Path | None = None
     snapshot_interval: float = 300.0
     snapshot_keep: int = 2
+    ui_idle_minutes: float = 30.0
+    ui_secure_cookies: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +97,8 @@ class ServiceSettings:
             snapshot_dir=_env.directory("SAFEGUARD_SNAPSHOT_DIR"),
             snapshot_interval=_env.number("SAFEGUARD_SNAPSHOT_INTERVAL", 300.0, 1),
             snapshot_keep=int(_env.number("SAFEGUARD_SNAPSHOT_KEEP", 2, 1)),
+            ui_idle_minutes=_env.number("SAFEGUARD_UI_IDLE_MINUTES", 30.0, 1),
+            ui_secure_cookies=not _env.flag("SAFEGUARD_UI_INSECURE_COOKIES"),
         )
 
 

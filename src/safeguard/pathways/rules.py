@@ -110,6 +110,31 @@ RULES: tuple[Rule, ...] = (
 
 _FEATURE_TEXT = {f.name: f.meaning for f in FEATURES}
 
+#: each reason code in plain words, without the account's figures (for a reviewer's page)
+PLAIN_WORDS = {
+    "BURST_OF_NEW_MINORS": "approached many minors for the first time within a day",
+    "NO_MUTUAL_CONNECTIONS": "the minors they approached share no connection with them",
+    "UNRELATED_TARGETS": "the minors they approached come from groups that do not know each other",
+    "NEW_ACCOUNT": "a new account that soon contacted minors",
+    "OFF_PLATFORM_HANDLES": "sent minors a handle for another app",
+    "BLOCKED_OR_REPORTED": "blocked or reported by minors",
+    "LOW_RESPONSE": "few of the minors they approached replied",
+    "CROSS_COUNTRY": "most of the minors they approached are in another country",
+    "SHARED_TARGETS_WITH_RISKY_ACCOUNTS": (
+        "approached the same minors as other blocked, reported or new accounts"
+    ),
+    "MODEL_COMBINATION": "several weak signals together",
+}
+
+
+def plain_words(code: str) -> str:
+    """What a reason code means, in words a reviewer reads (the code itself if unknown)."""
+    if code in PLAIN_WORDS:
+        return PLAIN_WORDS[code]
+    if code.startswith("UNUSUAL_") and code[8:].lower() in _FEATURE_TEXT:
+        return f"unusual for a benign account: {_FEATURE_TEXT[code[8:].lower()]}"
+    return code
+
 
 def as_row(values: np.ndarray) -> Row:
     return {n: float(v) for n, v in zip(FEATURE_NAMES, values, strict=True)}

@@ -8,6 +8,7 @@ from safeguard.review.cases import (
     cases_for_events,
     insert_case_items,
 )
+from safeguard.review.queue import QueueFilter, QueuePage, QueueRow
 from safeguard.review.records import CaseDetail, CaseInfo, CaseItemInfo, Decision
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "CaseService",
     "CaseWant",
     "Decision",
+    "QueueFilter",
+    "QueuePage",
+    "QueueRow",
     "case_item_rows",
     "cases_for_events",
     "insert_case_items",

@@ -24,6 +24,7 @@ from safeguard.audit import record as audit
 from safeguard.banks import BankService, Provenance
 from safeguard.errors import BankExists, CaseNotFound, Conflict, Forbidden, InvalidRequest
 from safeguard.outbox import enqueue
+from safeguard.review.queue import QueueFilter, QueuePage, queue_page
 from safeguard.review.records import DECISIONS, CaseDetail, CaseInfo, CaseItemInfo, Decision
 from safeguard.signals import get_signal_type
 from safeguard.store import Database
@@ -168,7 +169,12 @@ def case_item_rows(
 ) -> list[dict[str, object]]:
     """What the event brings to its case: one item per bank entry its media matched (the
     closest match, and every signal type that matched it), or the report or flag."""
-    where = {"signals": signals, "media_ref": given.media_ref, "where": given.where}
+    where = {
+        "signals": signals,
+        "media_ref": given.media_ref,
+        "where": given.where,
+        "account_age_band": given.account_age_band,
+    }
     media: dict[str, object] = {k: v for k, v in where.items() if v}
     base = {"case_id": case_id, "event_id": event_id, "at": at}
     rows: list[dict[str, object]] = []
@@ -288,6 +294,20 @@ class CaseService:
         )
         with self.db.transaction() as s:
             return [CaseInfo.of(c, n) for c, n in s.execute(q).all()]
+
+    def queue(self, f: QueueFilter | None = None, *, offset: int = 0, limit: int = 50) -> QueuePage:
+        """One page of the active cases this actor may see, filtered, with their total."""
+        scope = self._scope()
+        with self.db.transaction() as s:
+            return queue_page(
+                s,
+                f or QueueFilter(),
+                others_only=scope.others_only,
+                offset=offset,
+                limit=limit,
+                now=utcnow(),
+                claim_timeout=self.claim_timeout,
+            )
 
     def get(self, case_id: int) -> CaseDetail:
         """A case with everything it gathered; Forbidden if this actor may not see it. Each

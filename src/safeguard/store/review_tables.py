@@ -37,6 +37,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the web UI: settings of one's own (blur strength) and the lock after failed logins
+    preferences: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Event(Base):

@@ -10,6 +10,7 @@ import safeguard.store.referral_tables  # noqa: F401
 import safeguard.store.review_tables  # noqa: F401
 import safeguard.store.rules_tables  # noqa: F401
 import safeguard.store.stats_tables  # noqa: F401
+import safeguard.store.web_tables  # noqa: F401
 from safeguard.store.models import Base
 
 connection = context.config.attributes.get("connection")
