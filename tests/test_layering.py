@@ -1,5 +1,5 @@
-"""The faces only translate (issue #14, "one door"): the HTTP API (`safeguard.api`) and the CLI
-(`safeguard.cli`) reach the core through `Safeguard` and the services it hands out, so they
+"""The faces only translate (issue #14, "one door"): the HTTP API (`safeguard.api`), the CLI
+(`safeguard.cli`) and the web UI (`safeguard.web`) reach the core through `Safeguard` and the services it hands out, so they
 name no signal type, no threshold and no table.
 
 Read with `ast`, not grep, to be precise about what counts:
@@ -28,7 +28,7 @@ import safeguard
 from safeguard.engine import signal_types
 
 SRC = Path(safeguard.__file__).parent
-FACES = ("api", "cli")
+FACES = ("api", "cli", "web")
 
 #: words allowed although they hold a type's name, each for a stated reason
 ALLOWED_WORDS = {

@@ -3,7 +3,7 @@ that log in through the login form (tests drive the UI as a browser would, over 
 
 `site` (one per module, SQLite unless a test asks `pg_site`): users alice (child_safety),
 mo (moderator), ada (admin), aud (auditor), all with the password PASSWORD; a bank "known"
-holding three generated photos; uploads of those photos by acct-1..3 (child-safety cases
+holding three generated photos and an empty bank "reviewed"; uploads of those photos by acct-1..3 (child-safety cases
 with preserved, encrypted media), a report on acct-4 and a pathways flag on acct-5 (cases a
 moderator may see, opened by the rule set below).
 
@@ -115,6 +115,7 @@ def seed(env: dict[str, str], home: Path) -> None:
         scene(900 + i).save(p, quality=90)
         paths.append(p)
     cli(env, "bank", "create", "known")
+    cli(env, "bank", "create", "reviewed")  # empty: where decisions add what they confirm
     cli(env, "bank", "add", "known", *map(str, paths))
     rules = home / "rules.yaml"
     rules.write_text(RULES)

@@ -22,6 +22,7 @@ from safeguard.rules.evaluate import RuleSet
 from safeguard.rules.model import Evaluation
 from safeguard.rules.parse import parse_rules
 from safeguard.rules.report import RuleReport, rule_report
+from safeguard.rules.shadow import with_shadow
 from safeguard.store import Database
 from safeguard.store.models import Bank
 from safeguard.store.rules_tables import RuleHit as RuleHitRow
@@ -142,6 +143,26 @@ class RuleStore:
             raise Conflict("another rule set was applied at the same moment; try again") from None
         _remember((version, digest), ruleset)
         return ruleset
+
+    def set_shadow(self, rule: str, shadow: bool, *, seen: int | None = None) -> RuleSet:
+        """Apply, as a new version, the active rule set with only `rule` switched to shadow
+        mode (`shadow=True`) or live (admin only; the YAML keeps its comments and layout:
+        `rules.shadow.with_shadow`). `seen`: the version the caller looked at; Conflict when
+        another one is active now."""
+        self.actor.require_admin("switch rules between live and shadow mode")
+        info, current = self.get()
+        if seen is not None and info.version != seen:
+            raise Conflict(
+                f"the rule set changed: version {info.version} is active now, not {seen}; "
+                "look at it again and switch there"
+            )
+        changed = with_shadow(current, rule, shadow)
+        if changed == current:
+            raise InvalidRequest(
+                f"rule {rule!r} is already {'in shadow mode' if shadow else 'live'}"
+            )
+        mode = "shadow mode" if shadow else "live"
+        return self.apply(changed, f"version {info.version} with rule {rule} {mode}")
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -39,8 +39,8 @@ class BankImport(Base):
     file_name: Mapped[str] = mapped_column(String(500), default="")
     fmt: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default="running")  # running|done|failed
-    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    done_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)  # items in the list
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
     records: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")

@@ -72,7 +72,7 @@
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.json(); })
         .then(function (job) {
-          if (bar && job.total_bytes) { bar.max = job.total_bytes; bar.value = job.done_bytes; }
+          if (bar && job.total) { bar.max = job.total; bar.value = job.done; }
           if (label) label.textContent = job.message || "";
           if (job.state === "running") { window.setTimeout(poll, 700); }
           else { window.location.reload(); }
