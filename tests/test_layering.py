@@ -1,6 +1,6 @@
 """The faces only translate (issue #14, "one door"): the HTTP API (`safeguard.api`), the CLI
-(`safeguard.cli`) and the web UI (`safeguard.web`) reach the core through `Safeguard` and the services it hands out, so they
-name no signal type, no threshold and no table.
+(`safeguard.cli`) and the web UI (`safeguard.web`) reach the core through `Safeguard` and the
+services it hands out, so they name no signal type, no threshold and no table.
 
 Read with `ast`, not grep, to be precise about what counts:
 - no `sqlalchemy` import;
