@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := pyproject.toml setup.py src/safeguard/index/_mih.c
 
-.PHONY: install install-dev demo test lint bench
+.PHONY: install install-dev demo test lint bench screenshots
 
 $(VENV)/.installed-base: $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ test: lint
 bench: install-dev
 	$(PY) bench/hashing.py
 	$(PY) bench/index.py --size 1000000 --queries 2000
+
+# the web UI's screenshots in docs/ui.md, taken by its browser tests in Debian's Chromium
+screenshots: install-dev
+	SAFEGUARD_SCREENSHOTS=docs/ui $(PY) -m pytest tests/web/test_browser.py -k every_page -n 0 -q

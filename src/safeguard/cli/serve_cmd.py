@@ -28,7 +28,10 @@ def serve_command(
     roles: str | None = typer.Option(
         None,
         "--roles",
-        help="Route groups to serve: hash,match,curate,admin (default: all; SAFEGUARD_API_ROLES).",
+        help=(
+            "Route groups to serve: hash,match,curate,events,review,audit,admin and ui "
+            "(the web UI) (default: all; SAFEGUARD_API_ROLES)."
+        ),
     ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
