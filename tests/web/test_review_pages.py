@@ -182,3 +182,11 @@ def test_a_decision_needs_a_valid_choice_and_is_final(site: Site) -> None:
     assert shown["decision"] == "escalate" and shown["child_safety"] is True
     # escalated: now a child-safety case, so the moderator loses sight of it
     assert site.login("mo").get(f"/ui/cases/{case}").status_code == 403
+
+
+def test_a_wrong_address_is_a_page_not_json(site: Site) -> None:
+    r = site.login("ada").get("/ui/queue?page_no=many")
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "page_no" in r.text
+    r = site.login("ada").get("/ui/cases/not-a-number")
+    assert r.status_code == 400 and "case_id" in r.text

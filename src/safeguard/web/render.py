@@ -16,13 +16,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from safeguard import __version__
 from safeguard.api.errors import _STATUS
-from safeguard.errors import Forbidden, SafeguardError
+from safeguard.errors import Forbidden, InvalidRequest, SafeguardError
 from safeguard.web.session import PREFIX, BadForm, LoginRequired, Viewer
 
 log = logging.getLogger("safeguard.web")
@@ -155,6 +156,13 @@ class HtmlRoute(APIRoute):
                 return await handler(request)
             except SafeguardError as e:
                 return error_page(request, e, getattr(request.state, "viewer", None))
+            except RequestValidationError as e:
+                wrong = "; ".join(
+                    f"{'.'.join(str(p) for p in err.get('loc', ())[1:])}: {err.get('msg')}"
+                    for err in e.errors()[:5]
+                )
+                bad = InvalidRequest(f"this address has a wrong value ({wrong})")
+                return error_page(request, bad, getattr(request.state, "viewer", None))
 
         return route
 
