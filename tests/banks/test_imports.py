@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from safeguard import InvalidRequest, Provenance, Safeguard
 from safeguard.banks import imports
-from safeguard.banks.imports import STOPPED, ImportJobs, newest_entries, save_upload
+from safeguard.banks.imports import STOPPED, ImportJobs, save_upload
 from safeguard.errors import BankNotFound, NotFound
 from safeguard.store.models import utcnow
 from safeguard.store.web_tables import BankImport
@@ -59,7 +59,7 @@ def test_a_list_is_imported_in_the_background_and_its_report_kept(
     assert job.finished_at is not None and job.started_by == "user:ada"
     assert not path.exists()
     assert _count(sg, "known") == 3000
-    newest = newest_entries(sg.banks, "known", limit=1)[0]
+    newest = sg.banks.content_page("known", newest_first=True, limit=1)[0]
     assert newest.added_by == "user:ada" and newest.source == "partner list.csv"
     assert [j.id for j in jobs.recent("known")] == [job_id]
     assert jobs.recent("other") == []
@@ -189,10 +189,10 @@ def test_entries_are_listed_newest_first_a_page_at_a_time(sg: Safeguard) -> None
     for i, h in enumerate(_hashes(7, 5)):
         ids.append(sg.banks.add("a" if i != 3 else "b", {"pdq": h}).content_id)
     in_a = [cid for i, cid in enumerate(ids) if i != 3]
-    first = newest_entries(sg.banks, "a", limit=4)
+    first = sg.banks.content_page("a", newest_first=True, limit=4)
     assert [c.id for c in first] == in_a[::-1][:4]
-    rest = newest_entries(sg.banks, "a", before=first[-1].id, limit=4)
+    rest = sg.banks.content_page("a", newest_first=True, before=first[-1].id, limit=4)
     assert [c.id for c in rest] == in_a[::-1][4:]
-    assert newest_entries(sg.banks, "a", before=rest[-1].id) == []
+    assert sg.banks.content_page("a", newest_first=True, before=rest[-1].id, limit=50) == []
     with pytest.raises(BankNotFound):
-        newest_entries(sg.banks, "c")
+        sg.banks.content_page("c", newest_first=True)

@@ -1,6 +1,5 @@
 """Hash-list imports run in the background, with progress any server process can report
-(the web UI's bank page, docs/ui.md), and the newest-first listing of a bank's entries that
-page shows.
+(the web UI's bank page, docs/ui.md).
 
 `ImportJobs(sg).start(bank, path, fmt, by)` records a `bank_imports` row and imports the list
 at `path` on a thread: the whole list is read and checked, then written in one transaction
@@ -32,9 +31,8 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from safeguard.banks.formats import FORMATS, detect_format, format_of_path, read_hash_list
-from safeguard.banks.records import ContentInfo, ImportReport
+from safeguard.banks.records import ImportReport
 from safeguard.errors import InvalidRequest, NotFound, SafeguardError
-from safeguard.store import Content
 from safeguard.store.models import utcnow
 from safeguard.store.web_tables import BankImport
 
@@ -80,7 +78,9 @@ class ImportJob:
     def message(self) -> str:
         """Where the import stands, in a few words."""
         if self.state == "failed":
-            return f"failed: {self.error.splitlines()[0] if self.error else 'unknown error'}"
+            lines = [ln.strip() for ln in self.error.splitlines() if ln.strip()]
+            text = "; ".join(lines) or "unknown error"
+            return f"failed: {text if len(text) <= 400 else text[:399] + '…'}"
         if self.state == "done" and self.report is not None:
             r = self.report
             return (
@@ -364,22 +364,3 @@ def _first_line(path: Path) -> str:
     with open(path, "rb") as fh:
         head = fh.read(64 * 1024).decode("utf-8", errors="replace")
     return next((ln for ln in head.splitlines() if ln.strip()), "")
-
-
-def newest_entries(
-    banks: BankService, bank: str, *, before: int | None = None, limit: int = 50
-) -> list[ContentInfo]:
-    """Up to `limit` entries of `bank`, newest first, with ids below `before` (None: from the
-    newest): the bank page's listing, a page at a time (`before`: the last id shown).
-    BankNotFound when there is no such bank."""
-    bank_id = banks.get(bank, counts=False).id
-    with banks.db.transaction() as s:
-        q = select(Content.id).where(Content.bank_id == bank_id)
-        if before is not None:
-            q = q.where(Content.id < before)
-        ids = s.scalars(q.order_by(Content.id.desc()).limit(limit)).all()
-    if not ids:
-        return []
-    # the `limit` newest ids below `before` are the bank's ids from the smallest of them up
-    page = banks.content_page(bank, after=min(ids) - 1, limit=len(ids))
-    return [c for c in reversed(page) if before is None or c.id < before]

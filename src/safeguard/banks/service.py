@@ -570,18 +570,23 @@ class BankService:
             return self._content_infos(s, b.name, [row])[0]
 
     def content_page(
-        self, name: str, *, after: int = 0, limit: int = 100
+        self,
+        name: str,
+        *,
+        after: int = 0,
+        before: int | None = None,
+        newest_first: bool = False,
+        limit: int = 100,
     ) -> builtins.list[ContentInfo]:
-        """Up to `limit` content items of a bank with ids above `after`, in id order."""
+        """Up to `limit` content items of a bank with ids above `after` (and below
+        `before`), in id order, or newest first with `newest_first`."""
         with self.db.transaction() as s:
             bank = self._bank(s, name)
-            rows = s.scalars(
-                select(Content)
-                .where(Content.bank_id == bank.id, Content.id > after)
-                .order_by(Content.id)
-                .limit(limit)
-            ).all()
-            return self._content_infos(s, bank.name, list(rows))
+            q = select(Content).where(Content.bank_id == bank.id, Content.id > after)
+            if before is not None:
+                q = q.where(Content.id < before)
+            q = q.order_by(Content.id.desc() if newest_first else Content.id).limit(limit)
+            return self._content_infos(s, bank.name, list(s.scalars(q).all()))
 
     def iter_content(self, name: str, *, batch: int = 5000) -> Iterator[ContentInfo]:
         """Every content item of a bank, in id order, read in batches."""

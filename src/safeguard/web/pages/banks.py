@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
 from safeguard.banks.formats import FORMATS
-from safeguard.banks.imports import ImportJob, ImportJobs, newest_entries, save_upload
+from safeguard.banks.imports import ImportJob, ImportJobs, save_upload
 from safeguard.errors import Forbidden, InvalidRequest, NotFound
 from safeguard.web.render import HtmlRoute, after_post, page
 from safeguard.web.session import Posted, Viewer, posted, viewer
@@ -49,6 +49,7 @@ def banks(request: Request, who: Viewer = Depends(viewer)) -> Response:
         who,
         title="Banks",
         banks=who.sg.banks_for(who.actor.name).list(),
+        types=_tunable(who),
         admin=who.actor.is_admin,
     )
 
@@ -78,7 +79,7 @@ def bank(
     _see(who)
     service = who.sg.banks_for(who.actor.name)
     info = service.get(name)
-    entries = newest_entries(service, name, before=before, limit=PAGE)
+    entries = service.content_page(name, before=before, newest_first=True, limit=PAGE)
     quarantined, quarantine_note = [], ""
     try:
         quarantined = [q for q in who.sg.floods.list(who.actor) if q.bank == info.name]
@@ -147,7 +148,7 @@ def start_import(request: Request, name: str, form: Posted = Depends(posted)) ->
         path = save_upload(upload.file, upload.filename, who.runtime.service.max_upload_bytes)
         fmt = form.text("fmt") or None
         started.append(jobs.start(name, path, fmt, who.actor.name, file_name=upload.filename))
-        return f"importing {upload.filename} into {name}"
+        return f"import of {upload.filename} into {name} started"
 
     response = after_post(request, f"/ui/banks/{name}#import-h", act)
     if started:
@@ -181,7 +182,9 @@ def _job(who: Viewer, name: str, job_id: int) -> ImportJob:
 
 
 @router.post("/banks/{name}/quarantine/{content_id:int}/release")
-def release(request: Request, name: str, content_id: int, form: Posted = Depends(posted)) -> Response:
+def release(
+    request: Request, name: str, content_id: int, form: Posted = Depends(posted)
+) -> Response:
     who = form.who
 
     def act() -> str:
