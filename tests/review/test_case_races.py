@@ -73,3 +73,18 @@ def test_a_claim_keeps_others_off_until_it_times_out(sg: Safeguard) -> None:
         assert "claimed by ann" in str(e)
     later = utcnow() + timedelta(seconds=sg.settings.claim_timeout + 1)
     assert bob.claim(case_id, now=later).claimed_by == "bob"
+
+
+def test_the_queue_shows_a_lapsed_claim_and_anyone_may_take_it(sg: Safeguard) -> None:
+    case_id = _open_case(sg)
+    ann = sg.cases_for(Actor("user:ann", frozenset({"child_safety"}), user="ann"))
+    bob = sg.cases_for(Actor("user:bob", frozenset({"child_safety"}), user="bob"))
+    ann.claim(case_id)
+    (row,) = bob.queue().rows
+    assert row.case.claimed_by == "ann" and not row.claim_lapsed
+    ann.claim(case_id, now=utcnow() - bob.claim_timeout - timedelta(seconds=1))
+    (row,) = bob.queue().rows
+    assert row.claim_lapsed
+    assert bob.claim(case_id).claimed_by == "bob"
+    (row,) = ann.queue().rows
+    assert row.case.claimed_by == "bob" and not row.claim_lapsed
