@@ -1,16 +1,20 @@
 """Switching one rule between live and shadow mode by editing the YAML text: comments and
 layout stay, block and flow mappings, a rule with and without a `shadow:` line, the built-in
-set, an unknown rule, and a switch the rules refuse (a contradiction)."""
+set, an unknown rule, a switch the rules refuse (a contradiction); and RuleStore.set_shadow,
+which applies the switch as a new version."""
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 
 import pytest
 
-from safeguard.errors import InvalidRequest, RulesInvalid
-from safeguard.rules import DEFAULT_TEXT, parse_rules
+from safeguard.access.people import Actor
+from safeguard.errors import Conflict, Forbidden, InvalidRequest, RulesInvalid
+from safeguard.rules import DEFAULT_TEXT, RuleStore, parse_rules
 from safeguard.rules.shadow import with_shadow
+from safeguard.store import Database
 
 TEXT = textwrap.dedent(
     """\
@@ -153,3 +157,41 @@ def test_an_anchored_flag_is_not_edited_behind_other_rules_backs() -> None:
         with_shadow(text, "b", True)
     with pytest.raises(InvalidRequest, match="could not switch rule 'a'"):
         with_shadow(text, "a", True)
+
+
+def test_windows_line_endings_stay() -> None:
+    text = TEXT.replace("\n", "\r\n")
+    out = with_shadow(text, "hold-known", True)
+    assert "  - name: hold-known   # the main rule\r\n    shadow: true\r\n" in out
+    assert "\n" not in out.replace("\r\n", "")
+
+
+# -- RuleStore.set_shadow: the switch as a new version (admin only, on the version seen) ----
+
+ADMIN = Actor.operator("cli:test")
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[RuleStore]:
+    database = Database.open(db_url)
+    yield RuleStore(database, ADMIN)
+    database.close()
+
+
+def test_the_store_switches_the_built_in_set_as_a_new_version(store: RuleStore) -> None:
+    ruleset = store.set_shadow("default-known-match", True, seen=0)
+    assert ruleset.version == 1 and ruleset.shadow_names == ("default-known-match",)
+    info, text = store.get()
+    assert info.version == 1 and text.startswith("# The built-in rule set (version 0)")
+    assert text == with_shadow(DEFAULT_TEXT, "default-known-match", True)
+    # a form from before that switch is refused, and so is a switch that changes nothing
+    with pytest.raises(Conflict, match="version 1 is active now, not 0"):
+        store.set_shadow("default-known-match", False, seen=0)
+    with pytest.raises(InvalidRequest, match="already in shadow mode"):
+        store.set_shadow("default-known-match", True, seen=1)
+    back = store.set_shadow("default-known-match", False, seen=1)
+    assert back.version == 2 and back.shadow_names == ()
+    moderator = RuleStore(store.db, Actor("user:mod", frozenset({"moderator"}), user="mod"))
+    with pytest.raises(Forbidden, match="may not switch rules"):
+        moderator.set_shadow("default-known-match", True)
+    assert store.get()[0].version == 2

@@ -234,6 +234,12 @@ class ReferralService:
             audit(s, self.actor.name, "referral.view", f"referral:{referral_id}")
             return self._info(s, row), row.payload
 
+    def recommended(self, referral_id: int) -> builtins.list[str]:
+        """What the referral could still carry where the platform knows it (fields the NCA's
+        regulations ask for when available; the report can go without them)."""
+        with self.db.transaction() as s:
+            return nca.recommended_missing(data_from_json(_row(s, referral_id).data))
+
     def list(self, *, case_id: int | None = None, state: str | None = None) -> list[ReferralInfo]:
         with self.db.transaction() as s:
             q = select(Referral).order_by(Referral.id)

@@ -69,12 +69,13 @@ def _edit(text: str, rule: str, shadow: bool) -> str:
         # {name: x, when: ..., then: ...}: the new key goes right after the name
         return text[:end] + f", shadow: {word}" + text[end:]
     # a block mapping: a line of its own after the name's line, at the keys' indentation
-    line = f"{' ' * name_key.start_mark.column}shadow: {word}\n"
+    ending = "\r\n" if "\r\n" in text else "\n"
+    line = f"{' ' * name_key.start_mark.column}shadow: {word}{ending}"
     if name_value.end_mark.column == 0:  # a block scalar ends at the start of the next line
         return text[:end] + line + text[end:]
     newline = text.find("\n", end)
     if newline < 0:
-        return text + "\n" + line
+        return text + ending + line
     return text[: newline + 1] + line + text[newline + 1 :]
 
 

@@ -121,7 +121,12 @@ def switch_shadow(request: Request, form: Posted = Depends(posted)) -> Response:
 def version_page(request: Request, version: int, who: Viewer = Depends(viewer)) -> Response:
     info, text = _store(who).get(version)
     return page(
-        request, "rules_version.html", who, title=f"Rule set version {version}", info=info, text=text
+        request,
+        "rules_version.html",
+        who,
+        title=f"Rule set version {version}",
+        info=info,
+        text=text,
     )
 
 
