@@ -89,3 +89,11 @@ def test_unknown_area_for_a_briefing(figures_cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown area 'Dorsett'; did you mean 'Dorset'?" in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_uk_briefing_over_every_year_held(figures_cli: Cli, tmp_path: Path) -> None:
+    # a published change whose years have no figure held has nothing computed beside it
+    # (this once crashed: "unsupported format string passed to NoneType")
+    md, _page, _chart = briefing(figures_cli, tmp_path, "--geography", "UK")
+    assert md.startswith("# ")
+    assert "None" not in md

@@ -221,9 +221,7 @@ def _open_cases(
     return int(total), int(in_review), oldest, labelled
 
 
-def _decision_times(
-    s: Session, start: datetime, now: datetime, others_only: bool
-) -> DecisionTimes:
+def _decision_times(s: Session, start: datetime, now: datetime, others_only: bool) -> DecisionTimes:
     """Cases decided (no longer active) between `start` and `now`: how many, and the median
     and 90th percentile of the time from opening to decision. A percentile reads the (at
     most) two values around its rank at an offset, in order, so no row is loaded but those."""

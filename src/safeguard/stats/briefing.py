@@ -205,7 +205,7 @@ def build(analysis: Analysis, s: Summary) -> tuple[list[Block], dict[str, str]]:
             )
         else:
             line = f"The published change for {p['period']} is {value:+}%"
-        if "computed" in p:
+        if p.get("computed") is not None:
             line += f" (the yearly figures give {p['computed']:,}"
             line += "%)" if p["measure"] == "pct_change" else ")"
         pub_lines.append(line + f" ({p['release']} release).")
