@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pyotp
 
+from tests.api.conftest import Server
 from tests.web.conftest import PASSWORD, Site, add_user, cli, csrf
 
 
@@ -99,3 +101,19 @@ def test_security_headers_on_every_page(site: Site) -> None:
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_the_session_cookie_is_secure_httponly_and_strict_by_default(site: Site) -> None:
+    env = {k: v for k, v in site.env.items() if k != "SAFEGUARD_UI_INSECURE_COOKIES"}
+    server = Server(env)
+    try:
+        r = httpx.post(
+            f"{server.url}/ui/login", data={"name": "mo", "password": PASSWORD, "next": "/ui/"}
+        )
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"].lower()
+        assert cookie.startswith("sg_session=")
+        for attribute in ("secure", "httponly", "samesite=strict", "path=/ui"):
+            assert attribute in cookie, cookie
+    finally:
+        server.stop()
