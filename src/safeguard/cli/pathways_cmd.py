@@ -1,6 +1,7 @@
 """`safeguard pathways ...`: grooming and sextortion risk from behavioural metadata (issue #7).
 
 safeguard pathways score --accounts FILE --events FILE [--json] [--capacity N | --threshold X]
+safeguard pathways explain ACCOUNT --accounts FILE --events FILE [--json]
 safeguard pathways features --accounts FILE --events FILE --out FILE [--engine polars|spark]
 safeguard pathways simulate --out DIR [--seed N] [--scale X] [--format csv|jsonl|parquet]
 safeguard pathways evaluate [--seeds 9001-9005 | --data DIR] [--json]
@@ -141,6 +142,86 @@ def score(
             "\n".join(f"{x['code']}: {x['text']}" for x in r.reasons),
         )
     out_console.print(table)
+
+
+@app.command("explain")
+def explain_cmd(
+    account: str = typer.Argument(..., help="The account to explain."),
+    accounts: Path = ACCOUNTS,
+    events: Path = EVENTS,
+    model_path: Path | None = MODEL,
+    as_of: str | None = typer.Option(None, "--as-of", help="Default: the last event."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Flag at or above this score (default: the model's)."
+    ),
+    window_days: float = typer.Option(30.0, "--window-days", help="Sliding window for activity."),
+    limit: int = typer.Option(50, "--limit", help="Minors listed in the text output."),
+    json_output: bool = JSON,
+) -> None:
+    """Why an account scored as it did: reasons, features beside benign accounts, and its
+    contacts with minors (counts and times only, never content)."""
+    from safeguard.pathways.explain import explain_account
+    from safeguard.pathways.io import load
+    from safeguard.pathways.model import Model
+    from safeguard.pathways.rules import plain_words
+
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise InvalidRequest("--threshold must be between 0 and 1")
+    if window_days <= 0:
+        raise InvalidRequest("--window-days must be positive")
+    log = load(accounts, events)
+    _warn_unknown(log.unknown_kinds, events)
+    e = explain_account(
+        log,
+        account,
+        Model.load(model_path),
+        as_of=_as_of(as_of),
+        threshold=threshold,
+        window_days=window_days,
+    )
+    if json_output:
+        print_json(e.to_json())
+        return
+    state = "FLAGGED" if e.flagged else "not flagged"
+    out_console.print(
+        f"{e.account_id} ({e.age_band.replace('_', '-')}, {e.country or 'country unknown'}, "
+        f"created {e.created_at:%Y-%m-%d %H:%M} UTC)\n"
+        f"score {e.score:.4f}: {state} (threshold {e.threshold:.4g}) as of "
+        f"{e.as_of:%Y-%m-%d %H:%M} UTC, last {e.window_days:g} days",
+        markup=False,
+    )
+    out_console.print("\nReasons:", markup=False)
+    for r in e.reasons:
+        out_console.print(f"  {r['code']}: {r['text']} ({plain_words(r['code'])})", markup=False)
+    table = Table("feature", "value", "95% of benign", "")
+    for f in e.features:
+        edge = "" if f.benign_edge is None else f"{f.benign_edge:.3g}"
+        table.add_row(f.name, f"{f.value:.3g}", edge, "beyond" if f.beyond else "")
+    out_console.print(table)
+    contacts = Table(
+        "minor",
+        "first contact",
+        "first move",
+        "out/in",
+        "what followed",
+        title=f"Minors in touch ({len(e.contacts)}; times UTC)",
+    )
+    for c in e.contacts[:limit]:
+        followed = [
+            "accepted" if c.accepted else "",
+            f"{c.night_outreach} at night" if c.night_outreach else "",
+            f"handle {c.handle_sent_at:%m-%d %H:%M}" if c.handle_sent_at else "",
+            f"blocked {c.blocked_at:%m-%d %H:%M}" if c.blocked_at else "",
+            f"reported {c.reported_at:%m-%d %H:%M}" if c.reported_at else "",
+        ]
+        contacts.add_row(
+            f"{c.account_id} ({c.age_band})",
+            f"{c.first_contact:%m-%d %H:%M}",
+            "account" if c.account_moved_first else "minor",
+            f"{c.messages_sent}/{c.messages_received}",
+            ", ".join(x for x in followed if x),
+        )
+    out_console.print(contacts)
 
 
 @app.command("features")

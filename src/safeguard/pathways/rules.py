@@ -133,6 +133,8 @@ def plain_words(code: str) -> str:
         return PLAIN_WORDS[code]
     if code.startswith("UNUSUAL_") and code[8:].lower() in _FEATURE_TEXT:
         return f"unusual for a benign account: {_FEATURE_TEXT[code[8:].lower()]}"
+    if code.startswith("NEAR_") and code[5:].lower() in _FEATURE_TEXT:
+        return f"toward the edge of benign accounts: {_FEATURE_TEXT[code[5:].lower()]}"
     return code
 
 
@@ -147,31 +149,55 @@ def fired(row: Row) -> list[Rule]:
 def reasons(row: Row, benign_p95: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Reason codes with plain-words explanations, strongest first.
 
-    When no rule fires (the model combined several weaker signals), the features outside the
-    range of 95% of benign accounts in training are listed instead as UNUSUAL_<FEATURE>.
+    When no rule fires (the model combined several weaker signals) and `benign_p95` is
+    given (for flagged accounts), the features outside the range of 95% of benign accounts
+    in training are listed instead as UNUSUAL_<FEATURE>, or, when none is outside it, the
+    ones nearest its edge as NEAR_<FEATURE>: a flagged account always names what raised it.
     """
     out = [
         {"code": r.code, "text": r.says(row)} for r in sorted(fired(row), key=lambda r: -r.weight)
     ]
     if out or not benign_p95:
         return out
+    if row["minors_initiated"] >= 1:
+        out = _beyond_benign(row, benign_p95)
+    if not out:
+        out.append({"code": "MODEL_COMBINATION", "text": PLAIN_WORDS["MODEL_COMBINATION"]})
+    return out
+
+
+#: how many features a reason list names when no rule fired
+NEAREST_LIMIT = 3
+
+
+def _beyond_benign(row: Row, benign_p95: dict[str, float]) -> list[dict[str, Any]]:
+    """The risk-raising features furthest along toward (or past) the edge of 95% of benign
+    accounts, each with its value and that edge: UNUSUAL_<FEATURE> when past it, NEAR_<...>
+    when not (the model then weighed several such together). The list names at least one
+    feature whenever any feature points toward risk."""
+    past, near = [], []
     for f in FEATURES:
         edge = benign_p95.get(f.name)
-        if edge is None or row["minors_initiated"] < 1:
+        if edge is None or f.direction == 0:
             continue
         v = row[f.name]
-        if (f.direction > 0 and v > edge) or (f.direction < 0 and v < edge):
-            out.append(
-                {
-                    "code": f"UNUSUAL_{f.name.upper()}",
-                    "text": f"{_FEATURE_TEXT[f.name]}: "
-                    f"{v:.3g} (95% of benign accounts: {'<=' if f.direction > 0 else '>='} "
-                    f"{edge:.3g})",
-                }
-            )
-    if not out:
-        out.append({"code": "MODEL_COMBINATION", "text": "several weak signals together"})
-    return out
+        if f.direction > 0:
+            if v <= 0:
+                continue
+            toward = v / edge if edge > 0 else float("inf")
+        else:
+            toward = edge / v if v > 0 else float("inf")
+        words = (
+            f"{_FEATURE_TEXT[f.name]}: {v:.3g} "
+            f"(95% of benign accounts: {'<=' if f.direction > 0 else '>='} {edge:.3g})"
+        )
+        if toward > 1:
+            past.append((toward, {"code": f"UNUSUAL_{f.name.upper()}", "text": words}))
+        elif toward > 0:
+            near.append((toward, {"code": f"NEAR_{f.name.upper()}", "text": words}))
+    if past:
+        return [r for _, r in sorted(past, key=lambda p: -p[0])]
+    return [r for _, r in sorted(near, key=lambda p: -p[0])[:NEAREST_LIMIT]]
 
 
 def points(x: np.ndarray) -> np.ndarray:
