@@ -139,9 +139,8 @@ def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Pa
     res = json.loads(r.stdout)
     assert res["protected_limit"] == 0.01
     broken = {b["group"] for b in res["limit_breaches"]}
-    assert broken == {"teacher", "coach", "youth_worker", "parent", "relative"} & set(
-        res["flagged_rate_by_group"]
-    )
+    limited = {"teacher", "coach", "youth_worker", "parent", "relative", "gamer", "creator"}
+    assert broken == limited & set(res["flagged_rate_by_group"])
     assert "limit broken:" in r.stderr and "teacher accounts flagged (100.0%" in r.stderr
     r = cli(*args, "--threshold", 1, "--json")  # nobody is flagged
     assert r.exit_code == 0, r.output

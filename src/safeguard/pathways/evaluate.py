@@ -37,12 +37,15 @@ from safeguard.pathways.rules import points
 from safeguard.pathways.schema import OUTREACH_KINDS
 from safeguard.pathways.scoring import score_features
 from safeguard.pathways.simulate import (
-    OFFENDER_ROLES,
     PROTECTED_ROLES,
     Population,
     SimParams,
     simulate,
 )
+
+#: the benign adult groups that may each be at most PROTECTED_LIMIT flagged (issue #18): the
+#: groups the model's threshold is chosen for, and adult gamers and creators besides
+LIMITED_GROUPS = (*PROTECTED_ROLES, "gamer", "creator")
 
 #: the most a protected group (teachers, coaches, parents...) may have flagged: 1%
 PROTECTED_LIMIT = 0.01
@@ -182,7 +185,8 @@ def load_population(directory: Path | str) -> Population:
     log = load(find("accounts"), find("events"))
     truth_path = find("truth")
     truth, fmt = read_table(truth_path, ("account_id", "role"))
-    truth = truth.with_columns(pl.col("role").is_in(OFFENDER_ROLES).alias("offender"))
+    # offender roles are offender_<pattern>: another generator may have patterns of its own
+    truth = truth.with_columns(pl.col("role").str.starts_with("offender").alias("offender"))
     missing = log.accounts.join(truth, on="account_id", how="anti")
     if missing.height:
         raise PathwaysInputError(
@@ -250,7 +254,7 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
 
     per_seed = []
     hours: list[float] = []
-    hours_by_role: dict[str, list[float]] = {r: [] for r in OFFENDER_ROLES}
+    hours_by_role: dict[str, list[float]] = {}
     before: list[int] = []
     groups: dict[str, list[int]] = {}
     for r in results:
@@ -288,7 +292,7 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             else:
                 h = math.inf
             hours.append(h)
-            hours_by_role[role].append(h)
+            hours_by_role.setdefault(role, []).append(h)
 
     def med(v: list[float]) -> float | None:
         if not v:
@@ -319,11 +323,11 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             "pr_auc": mean("rules_only_pr_auc"),
         },
         "flagged_rate_by_group": rates,
-        "protected_groups": list(PROTECTED_ROLES),
+        "protected_groups": list(LIMITED_GROUPS),
         "protected_limit": PROTECTED_LIMIT,
         "limit_breaches": [
             {"group": role, **rates[role]}
-            for role in PROTECTED_ROLES
+            for role in LIMITED_GROUPS
             if role in rates and (rates[role]["ever_flagged_rate"] or 0) > PROTECTED_LIMIT
         ],
         "time_to_flag_hours": {
