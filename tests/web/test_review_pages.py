@@ -41,6 +41,7 @@ def test_queue_filters_by_bank_rule_age_band_and_reason(
     uploads = {ids["acct-1"], ids["acct-2"], ids["acct-3"]}
     assert set(listed(c, "?bank=known")) == uploads
     assert set(listed(c, "?rule=user-report")) == {ids["acct-4"]}
+    assert listed(c, "?rule=report") == []  # a whole rule name, not a part of one
     assert set(listed(c, "?age_band=adult")) == uploads | {ids["acct-5"]}
     assert listed(c, "?reason=OFF_PLATFORM_HANDLES") == [ids["acct-5"]]
     assert listed(c, "?reason=NO_SUCH_CODE") == []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, exists, func, select
+from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -71,8 +71,16 @@ def _filtered(q: Select[Any], f: QueueFilter, others_only: bool) -> Select[Any]:
     items = select(CaseItem.id).where(CaseItem.case_id == Case.id)
     if f.bank:
         q = q.where(exists(items.where(CaseItem.bank_name == f.bank)))
-    if f.rule:
-        q = q.where(Case.reason.contains(f.rule, autoescape=True))
+    if f.rule:  # `reason` lists the rules that opened the case, comma-separated
+        r = Case.reason
+        q = q.where(
+            or_(
+                r == f.rule,
+                r.startswith(f"{f.rule},", autoescape=True),
+                r.endswith(f",{f.rule}", autoescape=True),
+                r.contains(f",{f.rule},", autoescape=True),
+            )
+        )
     detail = cast(CaseItem.detail, String)
     if f.age_band:
         q = q.where(
