@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -35,7 +35,7 @@ from safeguard.pathways.io import load, read_table
 from safeguard.pathways.model import Model
 from safeguard.pathways.rules import points
 from safeguard.pathways.schema import OUTREACH_KINDS
-from safeguard.pathways.scoring import score_features
+from safeguard.pathways.scoring import explain, score_features
 from safeguard.pathways.simulate import (
     PROTECTED_ROLES,
     Population,
@@ -46,6 +46,9 @@ from safeguard.pathways.simulate import (
 #: the benign adult groups that may each be at most PROTECTED_LIMIT flagged (issue #18): the
 #: groups the model's threshold is chosen for, and adult gamers and creators besides
 LIMITED_GROUPS = (*PROTECTED_ROLES, "gamer", "creator")
+
+#: how many of the highest-scoring benign accounts each seed's result lists
+TOP_FALSE_POSITIVES = 10
 
 #: the most a protected group (teachers, coaches, parents...) may have flagged: 1%
 PROTECTED_LIMIT = 0.01
@@ -127,6 +130,8 @@ class SeedResult:
     first_flag: dict[str, datetime]
     first_contact: dict[str, datetime]
     contacted_before_flag: dict[str, int]
+    #: the highest-scoring accounts that are not offenders, with what their scores rest on
+    top_false_positives: list[dict[str, object]] = field(default_factory=list)
 
 
 def run_population(
@@ -154,7 +159,23 @@ def run_population(
     offenders = final.filter(pl.col("offender"))["account_id"].to_list()
     flagged_off = {a: first_flag[a] for a in offenders if a in first_flag}
     before = minors_contacted_by(pop, list(flagged_off), flagged_off) if flagged_off else {}
-    return SeedResult(pop.params.seed, final, first_flag, fc, before)
+    top = (
+        final.filter(~pl.col("offender"))
+        .sort(["raw", "account_id"], descending=[True, False])
+        .head(TOP_FALSE_POSITIVES)
+    )
+    said = explain(top.with_columns(pl.lit(True).alias("flagged")), model)
+    false_positives = [
+        {
+            "account_id": s.account_id,
+            "role": role,
+            "score": round(s.score, 6),
+            "flagged": bool(flagged),
+            "reasons": [r["code"] for r in s.reasons],
+        }
+        for s, role, flagged in zip(said, top["role"], top["flagged"], strict=True)
+    ]
+    return SeedResult(pop.params.seed, final, first_flag, fc, before, false_positives)
 
 
 def run_seed(
@@ -171,7 +192,8 @@ def run_seed(
 
 
 def load_population(directory: Path | str) -> Population:
-    """A directory written by `safeguard pathways simulate` (accounts, events, truth)."""
+    """A directory written by `safeguard pathways simulate` (accounts, events, truth), or by
+    another generator with the same files (its params.json, if any, need only a seed)."""
     d = Path(directory)
     if not d.is_dir():
         raise PathwaysInputError(str(d), "not a directory written by `safeguard pathways simulate`")
@@ -192,21 +214,24 @@ def load_population(directory: Path | str) -> Population:
         raise PathwaysInputError(
             str(truth_path), f"no role for account {missing['account_id'][0]!r}"
         )
-    params = SimParams()
-    if (d / "params.json").is_file():
-        raw = json.loads((d / "params.json").read_text())
+    raw = json.loads((d / "params.json").read_text()) if (d / "params.json").is_file() else {}
+    if "start" in raw and "days" in raw:  # written by `simulate`
         params = SimParams(
             seed=int(raw.get("seed", 0)),
             start=datetime.fromisoformat(raw["start"]),
             days=int(raw["days"]),
         )
-    elif log.events.height:
+    elif log.events.height:  # another generator's: the span of its events
         first = cast(datetime, log.events["ts"].min())
         last = cast(datetime, log.events["ts"].max())
         start = datetime(first.year, first.month, first.day)
         params = SimParams(
-            seed=0, start=start, days=math.ceil((last - start).total_seconds() / 86400)
+            seed=int(raw.get("seed", 0)),
+            start=start,
+            days=math.ceil((last - start).total_seconds() / 86400),
         )
+    else:
+        params = SimParams()
     return Population(log.accounts, log.events, truth, params)
 
 
@@ -252,7 +277,7 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
     metrics = require("sklearn.metrics", "pathways", "evaluating the pathways model")
     average_precision_score = metrics.average_precision_score
 
-    per_seed = []
+    per_seed: list[dict[str, Any]] = []
     hours: list[float] = []
     hours_by_role: dict[str, list[float]] = {}
     before: list[int] = []
@@ -274,6 +299,7 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
                 ),
                 "rules_only_precision_at_k": _precision_at_k(y, pts),
                 "rules_only_pr_auc": float(average_precision_score(y, pts)) if y.any() else 0.0,
+                "top_false_positives": r.top_false_positives,
             }
         )
         ever = f.with_columns(pl.col("account_id").is_in(list(r.first_flag)).alias("ever"))
