@@ -284,6 +284,39 @@ PAGES = [
 ]
 
 
+#: what a screen reader or keyboard user would miss on a page: controls with no label,
+#: images with no text, buttons and links with no name, duplicate ids, a skipped heading level
+A11Y_PROBLEMS = """() => {
+  const out = [];
+  const named = el => (el.getAttribute('aria-label') || el.innerText || el.value ||
+                       el.getAttribute('title') || '').trim() !== '';
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden') continue;
+    const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label') ||
+                     el.getAttribute('aria-labelledby') || el.getAttribute('title');
+    if (!labelled) out.push('unlabelled ' + el.outerHTML.slice(0, 80));
+  }
+  for (const el of document.querySelectorAll('img')) {
+    if (!el.hasAttribute('alt')) out.push('image without alt ' + el.src);
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if (!named(el)) out.push('nameless ' + el.outerHTML.slice(0, 80));
+  }
+  const ids = {};
+  for (const el of document.querySelectorAll('[id]')) {
+    if (ids[el.id]) out.push('duplicate id ' + el.id);
+    ids[el.id] = 1;
+  }
+  let last = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    const level = +h.tagName[1];
+    if (level > last + 1) out.push('heading jumps to ' + h.tagName + ': ' + h.innerText);
+    last = level;
+  }
+  if (!document.documentElement.lang) out.push('no lang on <html>');
+  return out;
+}"""
+
 #: the pages docs/ui.md shows
 SHOWN = {"dashboard", "queue", "case", "bank", "rules", "statistics"}
 
@@ -298,6 +331,10 @@ def test_every_page_loads_clean(tour: Tour, watched: Watched) -> None:
         page.wait_for_load_state("networkidle")
         assert page.locator("h1").count() >= 1, name
         assert page.title().endswith("safeguard"), name
+        assert page.evaluate(A11Y_PROBLEMS) == [], name
         if SHOTS and name in SHOWN:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+    # the probe does see what it looks for
+    page.evaluate("document.querySelector('main').append(document.createElement('input'))")
+    assert any(p.startswith("unlabelled") for p in page.evaluate(A11Y_PROBLEMS))
