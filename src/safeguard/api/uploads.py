@@ -11,6 +11,7 @@ is read up to the upload limit within a timeout.
 from __future__ import annotations
 
 import asyncio
+import html
 import ipaddress
 import re
 import socket
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.datastructures import UploadFile
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard.api.errors import ApiError, error_response
@@ -26,6 +28,21 @@ from safeguard.api.settings import ServiceSettings
 
 def too_large(limit: int) -> ApiError:
     return ApiError(413, f"request body larger than the limit of {limit} bytes", "too_large")
+
+
+def _refusal(scope: Scope, status: int, message: str, code: str) -> Response:
+    """The refusal of a body: JSON for the API, a short page for a web UI form."""
+    if not scope["path"].startswith("/ui/"):
+        return error_response(status, message, code)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large · '
+        'safeguard</title><link rel="stylesheet" href="/ui/static/app.css"></head><body>'
+        f'<main><h1>Not accepted</h1><p class="error-text">{html.escape(message)}</p>'
+        "<p>Go back and choose a smaller file, or import a large list with "
+        '<code>safeguard bank import</code>. <a href="/ui/">The dashboard</a></p>'
+        "</main></body></html>"
+    )
+    return HTMLResponse(page, status_code=status)
 
 
 class BodyLimit:
@@ -51,9 +68,9 @@ class BodyLimit:
             if declared < 0 or declared > self.limit:
                 reason = too_large(self.limit) if declared > self.limit else None
                 response = (
-                    error_response(reason.status, reason.message, reason.code)
+                    _refusal(scope, reason.status, reason.message, reason.code)
                     if reason
-                    else error_response(400, "invalid Content-Length header", "invalid_request")
+                    else _refusal(scope, 400, "invalid Content-Length header", "invalid_request")
                 )
                 await response(scope, receive, send)
                 return
@@ -73,7 +90,7 @@ class BodyLimit:
             size += len(body)
             if size > self.limit:
                 e = too_large(self.limit)
-                await error_response(e.status, e.message, e.code)(scope, receive, send)
+                await _refusal(scope, e.status, e.message, e.code)(scope, receive, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
