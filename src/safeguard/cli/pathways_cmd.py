@@ -32,6 +32,11 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 ACCOUNTS = typer.Option(..., "--accounts", help="Accounts file (CSV, JSON Lines or Parquet).")
 EVENTS = typer.Option(..., "--events", help="Events file (CSV, JSON Lines or Parquet).")
 MODEL = typer.Option(None, "--model", help="A model file from `train` (default: the shipped one).")
+RANDOMISE = typer.Option(
+    False,
+    "--randomise",
+    help="Domain randomisation: each seed's population draws its own parameters.",
+)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -265,11 +270,12 @@ def simulate_cmd(
     scale: float = typer.Option(1.0, "--scale", help="Multiply every population count."),
     days: int = typer.Option(28, "--days", help="Days of activity (at most 30)."),
     fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet."),
+    randomise: bool = RANDOMISE,
     json_output: bool = JSON,
 ) -> None:
     """Write a synthetic population: accounts, events, truth (role of each account), params."""
     from safeguard.pathways.io import write_table
-    from safeguard.pathways.simulate import SimParams, simulate
+    from safeguard.pathways.simulate import SimParams, randomised, simulate
 
     if fmt not in ("csv", "jsonl", "parquet"):
         raise InvalidRequest("--format must be csv, jsonl or parquet")
@@ -278,6 +284,8 @@ def simulate_cmd(
     if not 1 <= days <= 30:
         raise InvalidRequest("--days must be between 1 and 30")
     params = SimParams(seed=seed, scale=scale, days=days)
+    if randomise:
+        params = randomised(seed, scale, params)
     pop = simulate(params)
     out.mkdir(parents=True, exist_ok=True)
     ext = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}[fmt]
@@ -313,6 +321,7 @@ def evaluate_cmd(
     scale: float = typer.Option(1.0, "--scale", help="Population scale for --seeds."),
     step_hours: float = typer.Option(3.0, "--step-hours", help="Hours between checkpoints."),
     threshold: float | None = typer.Option(None, "--threshold"),
+    randomise: bool = RANDOMISE,
     json_output: bool = JSON,
 ) -> None:
     """Precision at k, recall, PR-AUC, flagged rate per group, time to flag."""
@@ -322,6 +331,8 @@ def evaluate_cmd(
 
     if seeds is not None and data is not None:
         raise InvalidRequest("give --seeds or --data, not both")
+    if randomise and data is not None:
+        raise InvalidRequest("--randomise draws populations for --seeds; --data is one given")
     if step_hours <= 0:
         raise InvalidRequest("--step-hours must be positive")
     model = Model.load(model_path)
@@ -342,6 +353,7 @@ def evaluate_cmd(
                 threshold=threshold,
                 step_hours=step_hours,
                 progress=rep.advance,
+                randomise=randomise,
             )
     if json_output:
         print_json(result)
@@ -399,6 +411,7 @@ def train_cmd(
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the model (default: the shipped model file)."
     ),
+    randomise: bool = RANDOMISE,
     json_output: bool = JSON,
 ) -> None:
     """Retrain the model from the simulator (reproduces the shipped model by default)."""
@@ -415,7 +428,7 @@ def train_cmd(
         out = Path(str(resources.files("safeguard.pathways").joinpath(SHIPPED)))
     with reporter() as rep:
         rep.start(len(tr) + len(cal) + 1, "training")
-        model = train(tr, cal, progress=lambda _msg: rep.advance())
+        model = train(tr, cal, progress=lambda _msg: rep.advance(), randomise=randomise)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     info = {"out": str(out), "threshold": model.threshold, "trees": len(model.trees), **model.info}

@@ -40,6 +40,7 @@ from safeguard.pathways.simulate import (
     PROTECTED_ROLES,
     Population,
     SimParams,
+    randomised,
     simulate,
 )
 
@@ -378,11 +379,16 @@ def evaluate(
     threshold: float | None = None,
     step_hours: float = 3.0,
     progress: Callable[[int], None] | None = None,
+    randomise: bool = False,
 ) -> dict[str, Any]:
+    """Simulate and replay each seed; with `randomise`, each with its own parameters drawn
+    around `params` (simulate.randomised)."""
     base = params or SimParams()
     results = [
         run_seed(
-            SimParams(**{**base.__dict__, "seed": s}),
+            randomised(s, base.scale, base)
+            if randomise
+            else SimParams(**{**base.__dict__, "seed": s}),
             model,
             threshold=threshold,
             step_hours=step_hours,
@@ -393,4 +399,5 @@ def evaluate(
     out = summarize(results)
     out["threshold"] = model.threshold if threshold is None else threshold
     out["step_hours"] = step_hours
+    out["randomised"] = randomise
     return out

@@ -109,6 +109,54 @@ class SimParams:
         return out
 
 
+#: domain randomisation (issue #18): the fields drawn per population, and how. Counts and
+#: rates move by a factor from half to double their default (log-uniform), probabilities by
+#: the same factor kept under 0.95, ranges by one factor for both ends.
+RANDOMISED_COUNTS = (
+    "schools", "class_size", "clubs", "club_size", "youth_centres", "centre_size",
+    "teachers_per_school", "youth_workers_per_centre", "gamers", "creators", "adults",
+    "offenders_burst", "offenders_slow", "rings",
+)  # fmt: skip
+RANDOMISED_RATES = (
+    "cross_class_friends", "minor_msgs_per_day", "parents_per_family", "relatives_per_family",
+    "adult_friends", "adult_msgs_per_day",
+)  # fmt: skip
+RANDOMISED_PROBABILITIES = (
+    "friend_p_class", "friend_p_club", "friend_p_centre", "new_account_p_staff",
+    "staff_parent_links", "staff_unlinked_p", "adult_contacts_minor_p", "abroad_p",
+)  # fmt: skip
+RANDOMISED_RANGES = ("burst_targets", "slow_targets", "ring_pool")
+RANDOM_FACTOR = (0.5, 2.0)
+
+
+def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> SimParams:
+    """A population's parameters drawn around `base` (the defaults): the same for the same
+    seed, different from seed to seed, so a model trained across many is not fitted to one
+    set of constants. The draw uses its own random stream, apart from the simulation's."""
+    base = base or SimParams()
+    rng = np.random.default_rng([seed, 18])
+    lo, hi = np.log(RANDOM_FACTOR[0]), np.log(RANDOM_FACTOR[1])
+
+    def factor() -> float:
+        return float(np.exp(rng.uniform(lo, hi)))
+
+    drawn: dict[str, Any] = {}
+    for name in RANDOMISED_COUNTS:
+        drawn[name] = max(1, round(getattr(base, name) * factor()))
+    for name in RANDOMISED_RATES:
+        drawn[name] = getattr(base, name) * factor()
+    for name in RANDOMISED_PROBABILITIES:
+        drawn[name] = min(0.95, getattr(base, name) * factor())
+    for name in RANDOMISED_RANGES:
+        k = factor()
+        a, b = getattr(base, name)
+        drawn[name] = (max(1, round(a * k)), max(2, round(b * k)))
+    start, end = base.offender_start_days
+    shift = rng.uniform(-4.0, 4.0)
+    drawn["offender_start_days"] = (max(1.0, start + shift), min(base.days - 4.0, end + shift))
+    return SimParams(**{**base.__dict__, **drawn, "seed": seed, "scale": scale})
+
+
 @dataclass
 class Population:
     """A simulated population: accounts, events and truth (role of every account)."""

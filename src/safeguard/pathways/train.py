@@ -17,7 +17,7 @@ import polars as pl
 from safeguard.pathways.evaluate import checkpoints
 from safeguard.pathways.features import FEATURE_NAMES, feature_matrix
 from safeguard.pathways.model import Model, fit
-from safeguard.pathways.simulate import PROTECTED_ROLES, SimParams, simulate
+from safeguard.pathways.simulate import PROTECTED_ROLES, SimParams, randomised, simulate
 
 TRAIN_SEEDS = (101, 102, 103, 104, 105, 106)
 CALIBRATION_SEEDS = (201, 202, 203, 204, 205, 206)
@@ -37,10 +37,13 @@ CALIBRATION_STEP_HOURS = 6.0
 
 
 def snapshots(
-    seed: int, params: SimParams, step_hours: float = 24.0
+    seed: int, params: SimParams, step_hours: float = 24.0, randomise: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Features of active accounts at each checkpoint: X, y, role, account_id."""
-    pop = simulate(replace(params, seed=seed))
+    """Features of active accounts at each checkpoint: X, y, role, account_id. With
+    `randomise`, the seed's population has parameters drawn around `params`."""
+    pop = simulate(
+        randomised(seed, params.scale, params) if randomise else replace(params, seed=seed)
+    )
     truth = pop.truth.select("account_id", "role", "offender")
     xs, ys, roles, ids = [], [], [], []
     for _, feats in checkpoints(pop, step_hours):
@@ -88,7 +91,12 @@ def train(
     calibration_seeds: tuple[int, ...] = CALIBRATION_SEEDS,
     params: SimParams | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    randomise: bool = False,
 ) -> Model:
+    """Fit the trees on `train_seeds`, calibrate and choose the threshold on
+    `calibration_seeds`; with `randomise`, every seed's population has its own parameters
+    (domain randomisation, simulate.randomised)."""
     params = params or SimParams()
 
     def collect(seeds: tuple[int, ...], step_hours: float):
@@ -96,7 +104,7 @@ def train(
         for s in seeds:
             if progress:
                 progress(f"simulating and snapshotting seed {s}")
-            parts.append(snapshots(s, params, step_hours))
+            parts.append(snapshots(s, params, step_hours, randomise))
         x = np.vstack([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
         roles = [r for p in parts for r in p[2]]
@@ -123,6 +131,7 @@ def train(
         "snapshots": int(len(y)),
         "offender_snapshots": int(y.sum()),
         "sim_params": {k: v for k, v in params.to_json().items() if k != "seed"},
+        "randomised": randomise,
         "threshold_rule": f"protected groups ever flagged <= {PROTECTED_BUDGET:.1%} "
         f"on calibration seeds, at least {MIN_THRESHOLD}",
         "features": list(FEATURE_NAMES),

@@ -1,0 +1,63 @@
+"""Domain randomisation (issue #18): each seed's population draws its own parameters within
+the documented ranges, the same for the same seed, and the CLI writes and uses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safeguard.pathways.simulate import (
+    RANDOM_FACTOR,
+    RANDOMISED_COUNTS,
+    RANDOMISED_PROBABILITIES,
+    RANDOMISED_RANGES,
+    RANDOMISED_RATES,
+    SimParams,
+    randomised,
+    simulate,
+)
+from tests.conftest import Cli
+
+
+def test_each_seed_draws_its_own_parameters_within_the_ranges() -> None:
+    base = SimParams()
+    low, high = RANDOM_FACTOR
+    assert randomised(5) == randomised(5)
+    assert randomised(5) != randomised(6)
+    seen = set()
+    for seed in range(20):
+        p = randomised(seed)
+        assert p.seed == seed and p.days == base.days and p.start == base.start
+        for name in RANDOMISED_COUNTS:
+            v, d = getattr(p, name), getattr(base, name)
+            assert max(1, round(d * low)) <= v <= round(d * high), (name, v)
+        for name in RANDOMISED_RATES:
+            assert low * getattr(base, name) <= getattr(p, name) <= high * getattr(base, name)
+        for name in RANDOMISED_PROBABILITIES:
+            assert 0 < getattr(p, name) <= 0.95
+        for name in RANDOMISED_RANGES:
+            a, b = getattr(p, name)
+            assert 1 <= a <= b
+        first, last = p.offender_start_days
+        assert 1 <= first < last <= p.days
+        seen.add(p.offenders_burst)
+    assert len(seen) > 5  # the draws spread, not one value
+    assert SimParams() == base  # the defaults are untouched
+
+
+def test_a_randomised_population_simulates() -> None:
+    pop = simulate(randomised(11, scale=0.2))
+    roles = set(pop.truth["role"])
+    assert {"offender_burst", "offender_slow", "teacher", "minor"} <= roles
+    assert pop.events.height > 1000
+
+
+def test_simulate_randomise_writes_its_draw(cli: Cli, tmp_path: Path) -> None:
+    r = cli("pathways", "simulate", "--out", tmp_path / "r", "--seed", "7", "--scale", "0.2",
+            "--randomise")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    params = json.loads((tmp_path / "r" / "params.json").read_text())
+    drawn = randomised(7, 0.2)
+    assert params["gamers"] == drawn.gamers and params["abroad_p"] == drawn.abroad_p
+    r = cli("pathways", "evaluate", "--data", tmp_path / "r", "--randomise")
+    assert r.exit_code == 2 and "--randomise" in r.stderr
