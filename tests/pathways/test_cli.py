@@ -178,15 +178,21 @@ def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch)
 
     real = train_mod.train
     monkeypatch.setattr(
-        train_mod, "train", lambda tr, cal, progress=None: real(tr, cal, SimParams(scale=0.12))
+        train_mod,
+        "train",
+        lambda tr, cal, progress=None, randomise=False: real(
+            tr, cal, SimParams(scale=0.12), randomise=randomise
+        ),
     )
     out = tmp_path / "model.json"
     r = cli(
-        "pathways", "train", "--seeds", "11-12", "--calibration-seeds", "13", "--out", out, "--json"
-    )
+        "pathways", "train", "--seeds", "11-12", "--calibration-seeds", "13", "--out", out,
+        "--randomise", "--json",
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["train_seeds"] == [11, 12] and info["calibration_seeds"] == [13]
+    assert info["randomised"] is True
     model = Model.load(out)
     assert model.trees and 0.5 <= model.threshold <= 1.0
     r = cli("pathways", "train", "--seeds", "1-2", "--calibration-seeds", "2")
