@@ -168,15 +168,19 @@ class HtmlRoute(APIRoute):
 
 
 def after_post(
-    request: Request, back: str, action: Callable[[], str], then: str | None = None
+    request: Request,
+    back: str,
+    action: Callable[[], str],
+    then: str | Callable[[], str] | None = None,
 ) -> Response:
-    """Run a form's library call and go on to `then` (default `back`) saying what it did,
-    or back to `back` saying what was wrong with the request (a refusal by role is a 403
-    page, not a message)."""
+    """Run a form's library call and go on to `then` (default `back`; a function: asked
+    after the call, for a page the call made) saying what it did, or back to `back` saying
+    what was wrong with the request (a refusal by role is a 403 page, not a message)."""
     try:
         message = action()
     except (LoginRequired, BadForm, Forbidden):
         raise
     except SafeguardError as e:
         return redirect(request, back, e.message, error=True)
-    return redirect(request, then or back, message)
+    to = then() if callable(then) else then
+    return redirect(request, to or back, message)

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from safeguard.audit.reader import AuditReader
-from safeguard.errors import Forbidden, SafeguardError
+from safeguard.errors import SafeguardError
 from safeguard.refer.gather import GatherOptions
 from safeguard.refer.nca import nca_summary
 from safeguard.refer.service import ReferralInfo
 from safeguard.store.referral_tables import REFERRAL_STATES
-from safeguard.web.render import HtmlRoute, after_post, page, redirect
-from safeguard.web.session import BadForm, LoginRequired, Posted, Viewer, posted, viewer
+from safeguard.web.render import HtmlRoute, after_post, page
+from safeguard.web.session import Posted, Viewer, posted, viewer
 
 router = APIRouter(route_class=HtmlRoute)
 
@@ -57,7 +57,8 @@ def referral(
 ) -> Response:
     """One referral: a summary of what it sends (the payload itself on request), what it
     lacks, its steps, and what may be done next."""
-    info, payload = who.sg.referrals_for(who.actor).get(referral_id)
+    svc = who.sg.referrals_for(who.actor)
+    info, payload = svc.get(referral_id)
     steps = None
     if who.actor.may_read_audit():  # every step is in the audit log (admins read it)
         steps = AuditReader(who.sg.db, who.actor).entries(
@@ -73,8 +74,7 @@ def referral(
         payload_kb=len(payload.encode()) / 1024,
         summary=nca_summary(json.loads(payload)) if info.agency == "nca" else None,
         steps=steps,
-        # what it could still carry: shown once ReferralService offers it (not yet)
-        recommended=who.sg.referrals_for(who.actor).recommended(referral_id),
+        recommended=svc.recommended(referral_id),
         agencies=AGENCY_NAMES,
     )
 
@@ -121,13 +121,15 @@ def build(request: Request, case_id: int, form: Posted = Depends(posted)) -> Res
         additional_info=form.text("info")[:5000],
         industry_classification=form.text("classification") or None,
     )
-    try:
-        made, _payload = svc.build(case_id, form.text("agency"), options)
-    except (LoginRequired, BadForm, Forbidden):
-        raise
-    except SafeguardError as e:
-        return redirect(request, f"/ui/cases/{case_id}", e.message, error=True)
-    return redirect(request, f"/ui/referrals/{made.id}", _built(made))
+    made: list[ReferralInfo] = []
+
+    def act() -> str:
+        made.append(svc.build(case_id, form.text("agency"), options)[0])
+        return _built(made[0])
+
+    return after_post(
+        request, f"/ui/cases/{case_id}", act, then=lambda: f"/ui/referrals/{made[0].id}"
+    )
 
 
 def _built(r: ReferralInfo) -> str:
