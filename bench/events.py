@@ -7,10 +7,10 @@ with `--workers` processes and measures, in `--rounds` alternating rounds (so bo
 see the same machine; the result gives the medians and every round):
   lookups   `GET /v1/match?pdq=...` (the baseline: bench/service.py's measurement)
   verdicts  `POST /v1/events` with one upload event each, `{"hashes": {"pdq": ...}}`, from
-            20,000 accounts: half the hashes are banked ones with 0-15 bits flipped (they
-            match: the default rule holds them and opens or joins the account's case, a
-            write per event; concurrent writes share a transaction, act/combine.py),
-            half are fresh (allowed, nothing written)
+            20,000 accounts: half the hashes (`--match-share`) are banked ones with 0-15
+            bits flipped (they match: the default rule holds them and opens or joins the
+            account's case, a write per event; concurrent writes share a transaction,
+            act/combine.py), the rest are fresh (allowed, nothing written)
 
 Goal (issue #15): verdicts at least half the lookup throughput, p99 under 50 ms.
 
@@ -22,7 +22,8 @@ filled once with `--size` hashes and reused by later runs (give it its own schem
         --database-url "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_events_1m"
 
 `--profile DIR` records the server's workers with py-spy (`--gil`: where the CPU goes)
-during the first verdicts phase.
+during the last verdicts phase. Each round also gives every worker's share of the server's
+CPU in each phase (`[0.5, 0.5]`: the two workers shared the load evenly).
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8, help="concurrent connections")
     ap.add_argument("--queries", type=int, default=20_000, help="distinct queries cycled")
+    ap.add_argument(
+        "--match-share",
+        type=float,
+        default=0.5,
+        help="share of the queries (lookups and uploads alike) that match a banked hash",
+    )
     ap.add_argument(
         "--database-url",
         help="PostgreSQL: the store to use (its bank `bench` is made with --size hashes once)",
@@ -121,7 +128,8 @@ def main() -> None:
                     .limit(50_000)
                 )
             )
-    queries = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(args.queries // 2)]
+    matching = round(args.queries * args.match_share)
+    queries = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(matching)]
     queries += random_hashes(rng, args.queries - len(queries))
     rng.shuffle(queries)
     bodies = [
@@ -149,15 +157,15 @@ def main() -> None:
         drive({**events_spec, "seconds": 3}, tmp)
         rounds = []
         for n in range(args.rounds):  # alternating, so both see the same machine
-            c0 = cpu_s(server.pid)
+            c0, w0 = cpu_s(server.pid), _worker_cpu(server.pid)
             lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
-            c1 = cpu_s(server.pid)
-            profile = args.profile and n == 0
+            c1, w1 = cpu_s(server.pid), _worker_cpu(server.pid)
+            profile = args.profile and n == args.rounds - 1
             spies = _spy(server.pid, args.profile, args.seconds) if profile else []
             verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
             for spy in spies:
                 spy.wait(timeout=60)
-            c2 = cpu_s(server.pid)
+            c2, w2 = cpu_s(server.pid), _worker_cpu(server.pid)
             rounds.append(
                 {
                     "verdicts_per_s": verdicts["per_s"],
@@ -173,6 +181,8 @@ def main() -> None:
                     "server_cpu_us_per_lookup": round(
                         1e6 * (c1 - c0) / max(1, lookups["requests"]), 1
                     ),
+                    "worker_cpu_shares_lookups": _shares(w0, w1),
+                    "worker_cpu_shares_verdicts": _shares(w1, w2),
                     "ratio_verdicts_vs_lookups": round(
                         verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0, 3
                     ),
@@ -186,15 +196,23 @@ def main() -> None:
     ):
         stored = s.scalar(select(func.count()).select_from(Event))
         cases = s.scalar(select(func.count()).select_from(Case))
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("KEEP"):
+        print(tmp, file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    medians = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    medians = {
+        k: statistics.median(r[k] for r in rounds)  # type: ignore[type-var]
+        for k in rounds[0]
+        if not k.startswith("worker_cpu_shares")
+    }
     ratio, p99 = medians["ratio_verdicts_vs_lookups"], medians["verdicts_p99_ms"]
     result = {
         "size": args.size,
         "workers": args.workers,
         "clients": args.clients,
         "backend": url.split(":")[0],
+        "match_share": args.match_share,
         "rounds": len(rounds),
         "seconds_per_phase": args.seconds,
         **{f"median_{k}": v for k, v in medians.items()},
@@ -204,6 +222,22 @@ def main() -> None:
         "per_round": rounds,
     }
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def _worker_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each worker process (the supervisor's children)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {c: cpu_s(int(c)) for c in children}
+
+
+def _shares(before: dict[str, float], after: dict[str, float]) -> list[float]:
+    """Each worker's share of the CPU its workers used between two readings, largest
+    first: [0.5, 0.5] is an even spread over two workers, [1.0, 0.0] all on one."""
+    if before.keys() != after.keys():
+        print(f"workers changed: {sorted(before)} -> {sorted(after)}", file=sys.stderr)
+    used = [after[c] - before.get(c, 0.0) for c in after]
+    total = sum(used) or 1.0
+    return sorted((round(u / total, 2) for u in used), reverse=True)
 
 
 def _spy(pid: int, out: str, seconds: float) -> list[subprocess.Popen]:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -11,7 +18,7 @@ from sqlalchemy import inspect, text
 from safeguard import ConfigError
 from safeguard.banks import BankService
 from safeguard.store import SCHEMA_REVISION, Database, normalize_url
-from safeguard.store.database import MIGRATIONS_DIR
+from safeguard.store.database import MIGRATIONS_DIR, _file_lock
 
 TABLES = {"alembic_version", "banks", "bank_content", "content_signals", "change_log"}
 
@@ -115,3 +122,43 @@ def test_the_migrated_schema_is_the_one_the_models_describe(db_url: str) -> None
     }
     problems = [d for d in diff if isinstance(d, tuple) and d[0] in kinds]
     assert problems == []
+
+
+def test_sqlite_writers_queue_on_a_file_lock_that_never_waits_past_its_limit(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "sg.db-writers")
+    held = _file_lock(path, 1.0)
+    assert held is not None
+    started = time.monotonic()
+    assert _file_lock(path, 0.2) is None  # still held: the writer gave up after its wait
+    assert 0.2 <= time.monotonic() - started < 2
+    # a waiting writer is woken as soon as the one before it lets go
+    threading.Timer(0.1, os.close, [held]).start()
+    started = time.monotonic()
+    again = _file_lock(path, 5.0)
+    assert again is not None and time.monotonic() - started < 1
+    os.close(again)
+    # the writer that gave up took nothing with it: the lock is free
+    free = _file_lock(path, 0.1)
+    assert free is not None
+    os.close(free)
+
+
+def test_writers_of_two_processes_take_turns_on_one_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sg.db'}"
+    db = Database.open(url)
+    script = (
+        "import sys; from sqlalchemy import text; from safeguard.store import Database\n"
+        "db = Database.open(sys.argv[1])\n"
+        "for n in range(200):\n"
+        "    with db.write_transaction() as s:\n"
+        "        s.execute(text('insert into turns values (:n)'), {'n': n})\n"
+    )
+    with db.write_transaction() as s:
+        s.execute(text("create table turns (n integer)"))
+    writers = [subprocess.Popen([sys.executable, "-c", script, url]) for _ in range(2)]
+    assert all(w.wait(timeout=120) == 0 for w in writers)
+    with db.transaction() as s:
+        assert s.scalar(text("select count(*) from turns")) == 400
+    db.close()

@@ -538,10 +538,26 @@ class Safeguard:
     ) -> MatchResult | None:
         """`match` of canonical signals (from `check_signals`) when it needs no database
         read, else None: CPU only, so an event loop may call it inline."""
-        result = self.matcher.lookup_cached(signals, banks)
-        if result is not None:
-            self._after_lookup([signals], [result], actor)
-        return result
+        found = self.match_cached_many([signals], banks=banks, actor=actor)
+        return None if found is None else found[0]
+
+    def match_cached_many(
+        self,
+        queries: Sequence[dict[str, str]],
+        *,
+        banks: Collection[str] | None = None,
+        actor: str | None = None,
+    ) -> list[MatchResult] | None:
+        """`match_cached` of many queries: all their results, or None (and nothing
+        recorded) when any of them needs a database read."""
+        results = []
+        for signals in queries:
+            result = self.matcher.lookup_cached(signals, banks)
+            if result is None:
+                return None
+            results.append(result)
+        self._after_lookup(queries, results, actor)
+        return results
 
     def match_by_type(
         self,

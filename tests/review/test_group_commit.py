@@ -5,6 +5,7 @@ verdict). The same over HTTP under concurrent requests: tests/api/test_events_co
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -120,4 +121,37 @@ def test_group_commit_hands_each_caller_its_part_and_the_errors_of_its_batch() -
     assert isinstance(out[0], ValueError)  # its own group failed; the others did not
     # the three queued callers of key "a" ran as one batch, "b" as another
     assert sorted(map(sorted, batches[1:])) == [[-1], [1, 2, 3, 101, 102, 103]]
+    assert gc.batches == 2
+
+
+def test_callers_on_an_event_loop_share_batches_with_threads_and_never_block_it() -> None:
+    gate = threading.Event()
+    batches: list[list[int]] = []
+    loop_thread: list[int] = []
+
+    def double(items: list[int]) -> list[int]:
+        assert threading.get_ident() not in loop_thread  # never run on the event loop
+        batches.append(items)
+        if not gate.is_set():
+            gate.wait(5)
+        return [2 * i for i in items]
+
+    gc: GroupCommit[int, int] = GroupCommit()
+    blocker = threading.Thread(target=gc.run, args=("k", [1], double))
+    blocker.start()  # the first batch holds the turn while the others queue
+    while not batches:
+        threading.Event().wait(0.001)
+
+    async def main() -> list[list[int]]:
+        loop_thread.append(threading.get_ident())
+        calls = [asyncio.create_task(gc.run_async("k", [n, n + 10], double)) for n in (2, 3)]
+        while len(gc._queue) < 2:  # noqa: SLF001 (both queued, and the loop still turns)
+            await asyncio.sleep(0.001)
+        gate.set()
+        return [await c for c in calls]
+
+    got = asyncio.run(main())
+    blocker.join(timeout=10)
+    assert got == [[4, 24], [6, 26]]
+    assert sorted(batches[1]) == [2, 3, 12, 13]  # the two waiting callers ran as one batch
     assert gc.batches == 2

@@ -2,7 +2,7 @@
 
 from safeguard.act.inputs import KINDS, EventInput
 from safeguard.act.quarantine import FloodGuard, FloodPolicy, QuarantineInfo
-from safeguard.act.service import EventService
+from safeguard.act.service import EventService, Judgement
 from safeguard.act.verdicts import VERDICTS, Verdict
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "VERDICTS",
     "EventInput",
     "EventService",
+    "Judgement",
     "FloodGuard",
     "FloodPolicy",
     "QuarantineInfo",

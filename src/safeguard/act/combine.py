@@ -5,13 +5,17 @@ transaction of its own (on SQLite, the database's single write lock too). `Group
 lets the first caller run at once and queues those that arrive while it runs; when it is
 done, one of them runs everything queued as one batch, so under load the cost of a
 transaction is shared by every request that waited for it, and an idle server adds no wait.
+
+Callers on an event loop (`run_async`) never block it: when it is their turn to lead, a
+helper thread of the group commit runs the batch for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -26,11 +30,25 @@ class _Slot(Generic[T, R]):
     key: Hashable
     items: Sequence[T]
     run: Callable[[list[T]], list[R]]
+    #: a caller on a thread: set when its work is done, or when it is its turn to lead
+    wake: threading.Event | None = None
+    #: a caller on an event loop: called (from any thread) when its work is done
+    notify: Callable[[], None] | None = None
     results: list[R] | None = None
     error: BaseException | None = None
     done: bool = False
-    #: set when the slot is done, or when it is its turn to run the next batch
-    wake: threading.Event = field(default_factory=threading.Event)
+
+    def signal(self) -> None:
+        if self.wake is not None:
+            self.wake.set()
+        if self.notify is not None:
+            self.notify()
+
+    def outcome(self) -> list[R]:
+        if self.error is not None:
+            raise self.error
+        assert self.results is not None
+        return self.results
 
 
 class GroupCommit(Generic[T, R]):
@@ -39,41 +57,86 @@ class GroupCommit(Generic[T, R]):
     Callers with equal `key` may share a batch: their items are joined into one list,
     `run` is called once on it (the `run` of the first of them) and each caller gets its
     own part of the results back (or the exception `run` raised). Each waiting caller is
-    woken once: when its work is done, or to run the next batch itself."""
+    woken once: when its work is done, or to run the next batch itself (a caller on an
+    event loop has the helper thread run it instead)."""
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Slot[T, R]] = []
         self._busy = False
+        self._helper: threading.Thread | None = None
+        self._helper_turn = threading.Event()
         #: batches run and items in them (for tests and metrics)
         self.batches = 0
         self.items = 0
 
     def run(self, key: Hashable, items: Sequence[T], run: Callable[[list[T]], list[R]]) -> list[R]:
-        slot: _Slot[T, R] = _Slot(key, items, run)
-        with self._lock:
-            self._queue.append(slot)
-            lead, self._busy = not self._busy, True
-        if not lead:
+        slot: _Slot[T, R] = _Slot(key, items, run, wake=threading.Event())
+        if self._enqueue(slot):
+            assert slot.wake is not None
             slot.wake.wait()
         if not slot.done:  # this caller runs the next batch (its own slot comes first)
+            self._lead()
+        return slot.outcome()
+
+    async def run_async(
+        self, key: Hashable, items: Sequence[T], run: Callable[[list[T]], list[R]]
+    ) -> list[R]:
+        """As `run`, awaited: the batch is run on a thread, never on the event loop."""
+        loop = asyncio.get_running_loop()
+        finished = loop.create_future()
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(_resolve, finished)
+
+        slot: _Slot[T, R] = _Slot(key, items, run, notify=notify)
+        if not self._enqueue(slot):
+            self._helper_leads()
+        await finished
+        return slot.outcome()
+
+    def _enqueue(self, slot: _Slot[T, R]) -> bool:
+        """Queue `slot`; False when no batch is running (then its caller leads)."""
+        with self._lock:
+            self._queue.append(slot)
+            waits, self._busy = self._busy, True
+        return waits
+
+    def _lead(self) -> None:
+        """Run the next batch on this thread, then hand the turn on (or go idle)."""
+        with self._lock:
+            batch = self._take()
+        try:
+            self._run(batch)
+        finally:
             with self._lock:
-                batch = self._take()
-            try:
-                self._run(batch)
-            finally:
-                with self._lock:
-                    if self._queue:
-                        self._queue[0].wake.set()  # the next batch is the next caller's
-                    else:
-                        self._busy = False
-                for done in batch:
-                    done.wake.set()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.results is not None
-        return slot.results
+                following = self._queue[0] if self._queue else None
+                if following is None:
+                    self._busy = False
+            if following is not None:  # the next batch is the next caller's
+                if following.wake is not None:
+                    following.wake.set()
+                else:
+                    self._helper_leads()
+            for done in batch:
+                done.signal()
+
+    def _helper_leads(self) -> None:
+        """Give the turn to lead to the helper thread (started on first use)."""
+        with self._lock:
+            if self._helper is None:
+                self._helper = threading.Thread(
+                    target=self._helper_loop, name="group-commit", daemon=True
+                )
+                self._helper.start()
+        self._helper_turn.set()
+
+    def _helper_loop(self) -> None:
+        while True:
+            self._helper_turn.wait()
+            self._helper_turn.clear()
+            self._lead()
 
     def _take(self) -> list[_Slot[T, R]]:
         """The queued slots up to `max_batch` items (at least the first one)."""
@@ -106,3 +169,8 @@ class GroupCommit(Generic[T, R]):
                 start += len(slot.items)
         self.batches += 1
         self.items += sum(len(s.items) for s in batch)
+
+
+def _resolve(finished: asyncio.Future[None]) -> None:
+    if not finished.done():  # its caller may have gone (a cancelled request)
+        finished.set_result(None)

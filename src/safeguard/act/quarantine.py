@@ -87,8 +87,8 @@ class FloodGuard:
 
     def paused(self) -> set[int]:
         """Content ids paused now (read at most once a `cache_seconds`)."""
-        at, ids = self._paused
-        if time.monotonic() - at < self.cache_seconds:
+        ids = self.paused_cached()
+        if ids is not None:
             return ids
         with self.db.transaction() as s:
             ids = set(
@@ -100,6 +100,11 @@ class FloodGuard:
             )
         self._paused = (time.monotonic(), ids)
         return ids
+
+    def paused_cached(self) -> set[int] | None:
+        """`paused` when it needs no database read, else None (for an event loop)."""
+        at, ids = self._paused
+        return ids if time.monotonic() - at < self.cache_seconds else None
 
     def check(self, content_ids: Iterable[int], now: datetime) -> list[int]:
         """Count the matches of these entries (one per occurrence) and pause those that are

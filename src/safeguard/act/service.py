@@ -79,6 +79,24 @@ class _Judged:
     verdict: str
 
 
+@dataclass
+class Judgement:
+    """Events judged without the database (`EventService.judge_inline`): the verdicts of
+    those that need nothing kept (None where an event is in `judged`, still to be
+    written by `EventService.finish_async`), and the rule set they were judged by."""
+
+    verdicts: list[Verdict | None]
+    judged: list[_Judged]
+    ruleset: RuleSet
+
+    def complete(self, written: Sequence[Verdict]) -> list[Verdict]:
+        """The verdicts in order, with those of `judged` from `written`."""
+        out = list(self.verdicts)
+        for j, verdict in zip(self.judged, written, strict=True):
+            out[j.i] = verdict
+        return [v for v in out if v is not None]
+
+
 #: an event of a batch (or the error it already is) with the media the HTTP face sent
 _Item = tuple[EventInput | SafeguardError, bytes | None]
 
@@ -94,33 +112,73 @@ class EventService:
         self.rules = rules or RuleStore(sg.db, actor)
         self.floods = sg.floods
 
-    def judge_inline(self, events: Sequence[EventInput]) -> list[Verdict] | None:
-        """Verdicts for events that need no database read or write (uploads by hashes that
-        match nothing and fire no rule: most uploads), CPU only, so an event loop may call
-        it; None when any event needs more (then `submit_many`)."""
+    def judge_inline(self, events: Sequence[EventInput]) -> Judgement | None:
+        """Judge uploads by hashes without reading the database (CPU only, so an event
+        loop may call it): the verdicts of those that need nothing kept (most uploads),
+        and the judgements still to be written (`finish_async`) of those that matched or fired
+        a rule. None when any event needs a database read first (then `submit_many`): a
+        report, a file, a platform event id, a match or a flood pause not in the caches,
+        or a rule that counts reports or reads the watch list."""
         ruleset = self.sg.active_rules()
         if ruleset.uses_watchlist:
             return None
-        out = []
+        queries = []
         for e in events:
             if e.kind != "upload" or not e.hashes or e.external_id:
                 return None
             try:
-                query = validate_signals(e.hashes)
+                queries.append(validate_signals(e.hashes))
             except SafeguardError:
                 return None
-            result = self.sg.matcher.lookup_cached(query, None)
-            if result is None or result.matches:
-                return None
-            facts = replace(self._facts(e, [], set(), set()), reports_within=_needs_store)
+        results = self.sg.match_cached_many(queries, actor=self.actor.name)
+        if results is None:
+            return None
+        quarantined = self.floods.paused_cached() if any(r.matches for r in results) else set()
+        if quarantined is None:
+            return None
+        verdicts: list[Verdict | None] = []
+        judged: list[_Judged] = []
+        for i, (e, query, result) in enumerate(zip(events, queries, results, strict=True)):
+            found = list(result.matches)
+            facts = replace(self._facts(e, found, quarantined, set()), reports_within=_needs_store)
             try:
                 evaluation = ruleset.evaluate(facts)
+                verdict = _limit_for_quarantine(ruleset, facts, evaluation)
             except _NeedsStore:
                 return None
-            if evaluation.live or evaluation.shadow:
-                return None
-            out.append(Verdict(e.account_id, e.kind, evaluation.verdict))
-        return out
+            if found or evaluation.live or evaluation.shadow:
+                judged.append(_Judged(i, _Pending(e, query, query), found, evaluation, verdict))
+                verdicts.append(None)
+            else:
+                verdicts.append(Verdict(e.account_id, e.kind, verdict))
+        return Judgement(verdicts, judged, ruleset)
+
+    async def finish_async(self, judgement: Judgement) -> list[Verdict]:
+        """The verdicts of a `judge_inline`, after writing what it found as `submit_many`
+        would have (one transaction, shared with concurrent callers), on a thread: never
+        on the event loop."""
+        if not judgement.judged:
+            return judgement.complete([])
+        key = (self.actor, "judged", judgement.ruleset.version)
+        run = self._finish(judgement.ruleset)
+        written = await self.sg.event_batches.run_async(key, judgement.judged, run)
+        return judgement.complete(written)
+
+    def _finish(self, ruleset: RuleSet) -> Callable[[list[_Judged]], list[Verdict]]:
+        def write(judged: list[_Judged]) -> list[Verdict]:
+            at = utcnow()
+            out = [
+                failed(j.pending.event.account_id, j.pending.event.kind, None, v.message, v.code)
+                if isinstance(v, SafeguardError)
+                else v
+                for j, v in zip(judged, self._record(judged, ruleset, at), strict=True)
+            ]
+            touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
+            if touched:
+                self.floods.check(touched, at)
+            return out
+
+        return write
 
     def submit(self, event: EventInput, *, media: bytes | None = None) -> Verdict:
         return self.submit_many([event], media={0: media} if media is not None else None)[0]

@@ -11,7 +11,9 @@ that still gets through is a `Conflict`, never a database exception.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import random
 import threading
 import time
@@ -47,11 +49,90 @@ def normalize_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+_log = logging.getLogger("safeguard.store")
+
+
+class _SqliteWriters:
+    """Where the writers of one SQLite file queue: the threads of this process on a lock,
+    then the processes (server workers, CLI commands) on an advisory lock on a file beside
+    the database. A waiting writer sleeps in the kernel and is woken the moment the one
+    before it is done, so the database's write lock is free when it asks and passes on at
+    once (polling SQLite's lock, or this one, with naps leaves it idle between writers).
+    The wait is bounded like SQLite's own: past it, the writer goes on without the file
+    lock and SQLite's lock decides. Re-entrant, like the transactions that take it."""
+
+    def __init__(self, database: str | None) -> None:
+        self._lock = threading.RLock()
+        self._path = f"{database}-writers" if database and database != ":memory:" else None
+        self._depth = 0
+        self._held: int | None = None  # the descriptor whose file lock this thread holds
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._path is not None:
+            self._held = _file_lock(self._path, _SQLITE_WRITE_WAIT)
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            if self._depth == 1 and self._held is not None:
+                os.close(self._held)  # closing the descriptor releases its lock
+                self._held = None
+        finally:
+            self._depth -= 1
+            self._lock.release()
+
+
+def _file_lock(path: str, wait: float) -> int | None:
+    """An open descriptor of `path` holding its exclusive advisory lock (close it to let
+    go), waiting up to `wait` seconds; None after that, or when the file cannot be opened
+    (a read-only folder)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        pass
+    except OSError:
+        os.close(fd)
+        return None
+    # a blocking wait cannot be cut short, so it runs on a thread of its own, which gives
+    # the lock up at once if it comes after this writer stopped waiting
+    got, decided = threading.Event(), threading.Lock()
+    gave_up = failed = False
+
+    def take() -> None:
+        nonlocal failed
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            failed = True
+        with decided:
+            if gave_up or failed:
+                os.close(fd)
+            if not gave_up:
+                got.set()
+
+    threading.Thread(target=take, name="sqlite-writers-lock", daemon=True).start()
+    if got.wait(wait):
+        return None if failed else fd
+    with decided:
+        if got.is_set():
+            return None if failed else fd
+        gave_up = True
+    _log.warning("waited %.0f s for the SQLite writers' lock (%s); going on without it", wait, path)
+    return None
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._sqlite_writer = threading.RLock()
+        sqlite = engine.dialect.name == "sqlite"
+        self._sqlite_writer = _SqliteWriters(engine.url.database if sqlite else None)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -172,7 +253,9 @@ _SQLITE_NAP = 0.002
 def _begin_immediate(session: Session) -> None:
     """Take SQLite's write lock, trying again every millisecond or two while another process
     holds it (SQLite's own busy handler sleeps ever longer, up to 100 ms a time: a writer
-    that loses a few rounds would wait far longer than the lock is held)."""
+    that loses a few rounds would wait far longer than the lock is held). Writers that do
+    not queue on the writers' file lock (short writes in a plain transaction, such as the
+    match recorder's, or another program) can still hold it."""
     conn = session.connection()
     conn.exec_driver_sql("PRAGMA busy_timeout = 0")
     deadline = time.monotonic() + _SQLITE_WRITE_WAIT

@@ -248,7 +248,7 @@ class FastEvents:
         limit = key.rate_limit or rt.service.rate_limit
         if rt.limiter.take(f"key {key.name!r}", limit) > 0:
             return None  # the route answers 429 (its take is refused too)
-        verdicts = _inline(rt, Principal(key).acting(), raw)
+        verdicts = await _inline(rt, Principal(key).acting(), raw)
         if verdicts is None:
             verdicts = await _judge(rt, Principal(key).acting(), raw)
         if self.route is None:
@@ -259,16 +259,22 @@ class FastEvents:
         ).encode()
 
 
-def _inline(rt: Runtime, actor: Actor, raw: list[dict[str, Any]]) -> list[dict[str, object]] | None:
-    """Verdicts of events that need no database (EventService.judge_inline), or None."""
+async def _inline(
+    rt: Runtime, actor: Actor, raw: list[dict[str, Any]]
+) -> list[dict[str, object]] | None:
+    """Verdicts of events judged without reading the database (EventService.judge_inline;
+    what they found is written off the event loop), or None."""
     from safeguard.act import EventInput
 
     try:
         parsed = [EventInput.from_json(e) for e in raw]
     except SafeguardError:
         return None
-    verdicts = rt.sg.events_for(actor).judge_inline(parsed)
-    return None if verdicts is None else [v.to_json() for v in verdicts]
+    service = rt.sg.events_for(actor)
+    judgement = service.judge_inline(parsed)
+    if judgement is None:
+        return None
+    return [v.to_json() for v in await service.finish_async(judgement)]
 
 
 async def _read(receive: Receive, length: int) -> tuple[bytes, bool]:
