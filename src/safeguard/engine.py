@@ -512,6 +512,17 @@ class Safeguard:
             [query], banks=banks, coinflip=coinflip, include_disabled=include_disabled, actor=actor
         )[0]
 
+    def match_url(
+        self, url: str, *, banks: Collection[str] | None = None, actor: str | None = None
+    ) -> tuple[str, MatchResult]:
+        """The canonical form of a web address and its matches in URL lists (exact, or
+        under a listed pattern: signals/url.py); InvalidSignal when it is not a usable
+        http(s) address."""
+        from safeguard.signals.url import UrlSignal
+
+        canonical = UrlSignal.validate(url)
+        return canonical, self.match({UrlSignal.name: canonical}, banks=banks, actor=actor)
+
     def match_many(
         self,
         queries: Sequence[Query],

@@ -1,4 +1,4 @@
-"""`safeguard match`: match files, or the hashes in a list, against every enabled bank."""
+"""`safeguard match`: match files, the hashes in a list, or URLs, against every enabled bank."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from safeguard.banks.formats import parse_hash_list, read_hash_list
 from safeguard.cli.context import state
 from safeguard.cli.output import reporter
 from safeguard.engine import signal_types
-from safeguard.errors import InvalidRequest
+from safeguard.errors import InvalidRequest, SafeguardError
 from safeguard.signals.files import iter_input_files
 
 #: the signal types of hash lists, for help texts
@@ -29,6 +29,11 @@ def match_command(
     signal_type: str | None = typer.Option(
         None, "--signal-type", help=f"Type of bare values in --hashes: one of {_LISTED}."
     ),
+    urls: list[str] = typer.Option(
+        None,
+        "--url",
+        help="Match this web address against URL lists (repeat for more; docs/signals.md).",
+    ),
     json_output: bool = typer.Option(
         True, "--json/--no-json", help="JSON Lines on stdout (the default)."
     ),
@@ -42,12 +47,18 @@ def match_command(
     Each match is {bank, content_id, signal_type, distance, external_id}. Matches removed by a
     negative bank are listed under `suppressed`, with the `negative_matches` that removed them.
     """
-    if bool(paths) == bool(hashes):
-        raise InvalidRequest("give files or directories to match, or --hashes FILE (not both)")
+    if sum(map(bool, (paths, hashes, urls))) != 1:
+        raise InvalidRequest(
+            "give files or directories to match, or --hashes FILE, or --url URL (one of them)"
+        )
     sg = state.open()
     try:
         if hashes:
             _match_hashes(sg, hashes, fmt, signal_type, json_output)
+            return
+        if urls:
+            if not _match_urls(sg, urls, json_output):
+                raise typer.Exit(1)
             return
         failed = matched = total = 0
         with reporter(progress) as out:
@@ -94,6 +105,26 @@ def _match_hashes(sg, source: str, fmt, signal_type, json_output: bool) -> None:
                 out.record({**query, **result.to_json()})
             else:
                 out.line(_human(str(query.get("hash", query.get("signals"))), result))
+
+
+def _match_urls(sg, urls: list[str], json_output: bool) -> bool:
+    """One record per URL (an unreadable one gets its error); False if any was unreadable."""
+    ok = True
+    with reporter(False) as out:
+        for url in urls:
+            try:
+                canonical, result = sg.match_url(url)
+            except SafeguardError as e:
+                ok = False
+                out.warn(f"error: {url}: {e.message}")
+                if json_output:
+                    out.record({"url": url, "error": e.message, "error_code": e.code})
+                continue
+            if json_output:
+                out.record({"url": url, "canonical": canonical, **result.to_json()})
+            else:
+                out.line(_human(url, result))
+    return ok
 
 
 def _human(name: str, result) -> str:

@@ -1,6 +1,6 @@
 """Signals: what safeguard extracts from content and how values compare.
 
-The registry of signal types: the built-ins (PDQ, MD5, SHA-256, local features) and any a
+The registry of signal types: the built-ins (PDQ, MD5, SHA-256, local features, URLs) and any a
 third-party package registers in the entry point group `safeguard.signal_types`, e.g. in its
 pyproject.toml:
 
@@ -20,9 +20,16 @@ from safeguard.signals.base import CONTENT_TYPES, Hashed, SignalType
 from safeguard.signals.digests import Md5Signal, Sha256Signal
 from safeguard.signals.local import LocalSignal
 from safeguard.signals.pdq import PdqSignal
+from safeguard.signals.url import UrlSignal
 
 ENTRY_POINT_GROUP = "safeguard.signal_types"
-BUILT_IN: tuple[type[SignalType], ...] = (PdqSignal, Md5Signal, Sha256Signal, LocalSignal)
+BUILT_IN: tuple[type[SignalType], ...] = (
+    PdqSignal,
+    Md5Signal,
+    Sha256Signal,
+    LocalSignal,
+    UrlSignal,
+)
 
 _registry: dict[str, type[SignalType]] | None = None
 _by_alias: dict[str, type[SignalType]] = {}

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 _HEX = frozenset(string.hexdigits)
 
-#: content types a signal may apply to: any file's bytes, a decoded still image, a video
-CONTENT_TYPES = ("file", "photo", "video")
+#: content types a signal may apply to: any file's bytes, a decoded still image, a video,
+#: a web address
+CONTENT_TYPES = ("file", "photo", "video", "url")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class SignalType:
     description: ClassVar[str] = ""
     #: a valid value, for documentation
     example: ClassVar[str] = ""
-    #: what it is computed from: "file" (any file's bytes), "photo", "video"
+    #: what it is computed from: "file" (any file's bytes), "photo", "video", "url"
     content_types: ClassVar[tuple[str, ...]] = ("file",)
     #: True when only identical values match (cryptographic digests)
     exact: ClassVar[bool] = True
