@@ -109,3 +109,46 @@ def test_csv_export_round_trips(sg, tmp_path: Path) -> None:  # type: ignore[no-
     sg.export_list("known", buf, "csv")
     records = parse_hash_list(buf.getvalue(), "x.csv")
     assert [(r.signals, r.external_id) for r in records] == [({"pdq": PDQ}, "e1")]
+
+
+def test_lists_that_give_each_signal_type_a_column_of_its_own() -> None:
+    # a hotline's URL list: the address in a `url` column, other columns ignored
+    urls = parse_hash_list(
+        "url,category,first_seen\nhttps://Example.com/a/,B,2026-11-30\nexample.org/x/*,A,\n",
+        "list.csv",
+    )
+    assert [r.signals for r in urls] == [{"url": "example.com/a"}, {"url": "example.org/x/*"}]
+    # digests in their own columns, an empty cell skipped, provenance read by name
+    digests = parse_hash_list(f"md5,sha256,pdq,note\n{MD5},,{PDQ},seen twice\n", "d.csv")
+    assert digests[0].signals == {"md5": MD5, "pdq": PDQ} and digests[0].note == "seen twice"
+    # a first row that is data (a type and a valid value of it) is still data
+    assert parse_hash_list(f"pdq,{PDQ}\n", "p.csv")[0].signals == {"pdq": PDQ}
+    assert parse_hash_list("url,example.com/a\n", "u.csv")[0].signals == {"url": "example.com/a"}
+    with pytest.raises(ImportFormatError) as e:
+        parse_hash_list("url,category\nexample.com/a,B\nftp://example.com/b,C\n,D\n", "b.csv")
+    assert [n for n, _ in e.value.problems] == [3, 4]
+    assert "http or https" in e.value.message and "no signal" in e.value.message
+
+
+def test_json_objects_keyed_by_signal_type_and_json_arrays() -> None:
+    keyed = parse_hash_list(
+        json.dumps({"url": "https://example.com/a?utm_source=x", "external_id": "L-1"})
+        + "\n"
+        + json.dumps({"md5": MD5, "pdq": PDQ})
+        + "\n",
+        "k.jsonl",
+    )
+    assert keyed[0].signals == {"url": "example.com/a"} and keyed[0].external_id == "L-1"
+    assert keyed[1].signals == {"md5": MD5, "pdq": PDQ}
+    array = parse_hash_list(
+        json.dumps([{"url": "example.com/b"}, {"signals": {"md5": MD5}}], indent=2), "a.json"
+    )
+    assert [r.signals for r in array] == [{"url": "example.com/b"}, {"md5": MD5}]
+    with pytest.raises(ImportFormatError) as e:
+        parse_hash_list(
+            json.dumps([{"url": "example.com/c"}, {"url": "ftp://x.example"}]), "b.json"
+        )
+    assert [n for n, _ in e.value.problems] == [2]
+    with pytest.raises(ImportFormatError) as e:
+        parse_hash_list('[{"url": "example.com/c"},\n', "cut.json")
+    assert "not valid JSON" in e.value.message

@@ -6,12 +6,14 @@ None carries local features (an image's keypoints): only the image file does.
 
 - `jsonl`: one JSON object per line, `{"signal_type": "pdq", "signal_value": "...",
   "external_id": ..., "source": ..., "note": ..., "tags": [...]}`, or `"signals": {type: value}`
-  for one item carrying several signals. Export writes the `signals` form.
+  for one item carrying several signals, or a key per signal type (`{"url": ...}`); a file
+  that is one JSON array of such objects is read too. Export writes the `signals` form.
 - `csv`: `signal_type,signal_value[,external_id,source,note,tags]`, with or without a header.
   A header may name columns in any order; `signal_str` (python-threatexchange's
   `dataset --csv`) is read as `signal_value`, `collab` as `source`. Consecutive rows with the
   same `content_id` (or `item`) are one item; export writes one row per signal with the item's
   `content_id`. Tags are space-separated words, or a JSON array when a tag is not one word.
+  A header may instead give each signal type a column (`url,category`): one item per row.
 - `txt`: one `TYPE VALUE` per line (python-threatexchange's local file format), or bare values
   with `--signal-type`; each line is an item. A one-word `item` line, optionally followed by
   `?` and URL-encoded `external_id`, `source`, `note` and repeated `tag` fields, starts one

@@ -9,10 +9,23 @@ from collections.abc import Hashable, Iterable, Iterator
 
 from safeguard.banks.records import HashRecord
 from safeguard.errors import InvalidSignal
-from safeguard.signals import validate_signal
+from safeguard.signals import get_signal_type, validate_signal
 
 Problem = tuple[int, str]
 _TAG_SPLIT = re.compile(r"[\s;]+")
+
+
+def type_named(keys: Iterable[object]) -> list[str]:
+    """The keys (columns, object keys) that name a listable signal type, in order: lists
+    that give each type a column of its own (`url`, `md5`, `pdq`...)."""
+    out = []
+    for key in keys:
+        try:
+            if get_signal_type(str(key).strip()).listable:
+                out.append(str(key))
+        except InvalidSignal:
+            continue
+    return out
 
 
 def split_tags(raw: object) -> list[str]:
