@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from safeguard.errors import InvalidSignal
+from safeguard.index.exact import ExactIndex
 from safeguard.signals.base import SignalType
 
 if TYPE_CHECKING:
@@ -153,43 +154,14 @@ def lookup_keys(value: str) -> list[str]:
     return keys
 
 
-class UrlIndex:
+class UrlIndex(ExactIndex):
     """URLs and URL patterns by canonical value: a lookup tries each `lookup_keys` form."""
-
-    def __init__(self) -> None:
-        self._by_value: dict[str, set[int]] = {}
-        self._by_id: dict[int, str] = {}
-
-    def add(self, entries: Iterable[tuple[int, str]]) -> None:
-        for entry_id, value in entries:
-            self._by_value.setdefault(value, set()).add(entry_id)
-            self._by_id[entry_id] = value
-
-    def remove(self, entry_ids: Iterable[int]) -> None:
-        for entry_id in entry_ids:
-            value = self._by_id.pop(entry_id, None)
-            if value is not None:
-                ids = self._by_value[value]
-                ids.discard(entry_id)
-                if not ids:
-                    del self._by_value[value]
 
     def query(self, value: str, max_distance: int = 0) -> list[tuple[int, int]]:
         found: set[int] = set()
         for key in lookup_keys(value):
             found.update(self._by_value.get(key, ()))
         return [(i, 0) for i in sorted(found)]
-
-    def query_many(
-        self, values: Sequence[str], max_distance: int = 0
-    ) -> list[list[tuple[int, int]]]:
-        return [self.query(v) for v in values]
-
-    def items(self) -> list[tuple[int, str]]:
-        return list(self._by_id.items())
-
-    def __len__(self) -> int:
-        return len(self._by_id)
 
 
 class UrlSignal(SignalType):
