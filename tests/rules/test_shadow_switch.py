@@ -12,7 +12,7 @@ import pytest
 
 from safeguard.access.people import Actor
 from safeguard.errors import Conflict, Forbidden, InvalidRequest, RulesInvalid
-from safeguard.rules import DEFAULT_TEXT, RuleStore, parse_rules
+from safeguard.rules import DEFAULT_TEXT, RuleSetInfo, RuleStore, parse_rules
 from safeguard.rules.shadow import with_shadow
 from safeguard.store import Database
 
@@ -195,3 +195,31 @@ def test_the_store_switches_the_built_in_set_as_a_new_version(store: RuleStore) 
     with pytest.raises(Forbidden, match="may not switch rules"):
         moderator.set_shadow("default-known-match", True)
     assert store.get()[0].version == 2
+
+
+OTHER = DEFAULT_TEXT.replace("verdict: hold", "verdict: block")
+
+
+class _Interrupted(RuleStore):
+    """A store whose read of the active set is followed, before its switch is applied, by
+    another admin applying a version of their own (the race an HTTP form can lose)."""
+
+    def get(self, version: int | None = None) -> tuple[RuleSetInfo, str]:
+        read = super().get(version)
+        RuleStore(self.db, ADMIN).apply(OTHER, "other.yaml")
+        return read
+
+
+def test_a_switch_made_from_a_version_replaced_meanwhile_undoes_nothing(
+    store: RuleStore,
+) -> None:
+    racing = _Interrupted(store.db, ADMIN)
+    with pytest.raises(Conflict, match="version 1 is active now, not 0"):
+        racing.set_shadow("default-known-match", True)
+    info, text = store.get()
+    assert info.version == 1 and text == OTHER  # the other admin's set stands, unswitched
+    assert store.active().shadow_names == ()
+    # applying from the version that is active goes through
+    assert store.apply(text, "again.yaml", replaces=1).version == 2
+    with pytest.raises(Conflict, match="version 2 is active now, not 1"):
+        store.apply(text, "stale.yaml", replaces=1)

@@ -30,6 +30,11 @@ from safeguard.store.rules_tables import RuleSetVersion
 
 #: serialises applies on PostgreSQL ("sgrules" in ASCII)
 _LOCK_KEY = 0x736772756C6573
+#: a change made from one version when another is active by the time it is applied
+_CHANGED = (
+    "the rule set changed: version {active} is active now, not {seen}; "
+    "look at it again and switch there"
+)
 #: parsed stored versions by (version, sha256), shared by every RuleStore of the process
 _PARSED: dict[tuple[int, str], RuleSet] = {}
 _PARSED_LIMIT = 64
@@ -102,15 +107,24 @@ class RuleStore:
         with self.db.transaction() as s:
             return parse_rules(text_, source=source, banks=_banks(s))
 
-    def apply(self, text_: str, source: str) -> RuleSet:
+    def apply(self, text_: str, source: str, *, replaces: int | None = None) -> RuleSet:
         """Validate `text_` and make it the active rule set, as a new version (admin only).
-        On any problem nothing changes and the active set stays."""
+        On any problem nothing changes and the active set stays. `replaces`: the version
+        the text was made from (0: the default); Conflict, in the same transaction, when
+        another one is active by then, so a change made from an old version never undoes
+        a newer one."""
         self.actor.require_admin("apply rule sets")
         digest = sha256_of(text_)
         try:
             with self.db.write_transaction() as s:
                 if s.get_bind().dialect.name == "postgresql":
                     s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+                if replaces is not None:
+                    active = s.scalar(
+                        select(RuleSetVersion.version).where(RuleSetVersion.active.is_(True))
+                    )
+                    if (active or 0) != replaces:
+                        raise Conflict(_CHANGED.format(active=active or 0, seen=replaces))
                 version = (s.scalar(select(func.max(RuleSetVersion.version))) or 0) + 1
                 ruleset = parse_rules(text_, source=source, banks=_banks(s), version=version)
                 s.execute(
@@ -152,17 +166,15 @@ class RuleStore:
         self.actor.require_admin("switch rules between live and shadow mode")
         info, current = self.get()
         if seen is not None and info.version != seen:
-            raise Conflict(
-                f"the rule set changed: version {info.version} is active now, not {seen}; "
-                "look at it again and switch there"
-            )
+            raise Conflict(_CHANGED.format(active=info.version, seen=seen))
         changed = with_shadow(current, rule, shadow)
         if changed == current:
             raise InvalidRequest(
                 f"rule {rule!r} is already {'in shadow mode' if shadow else 'live'}"
             )
         mode = "shadow mode" if shadow else "live"
-        return self.apply(changed, f"version {info.version} with rule {rule} {mode}")
+        source = f"version {info.version} with rule {rule} {mode}"
+        return self.apply(changed, source, replaces=info.version)
 
     # -- reading ---------------------------------------------------------------------------
 
