@@ -160,25 +160,11 @@ class EventService:
         if not judgement.judged:
             return judgement.complete([])
         key = (self.actor, "judged", judgement.ruleset.version)
-        run = self._finish(judgement.ruleset)
-        written = await self.sg.event_batches.run_async(key, judgement.judged, run)
+        ruleset = judgement.ruleset
+        written = await self.sg.event_batches.run_async(
+            key, judgement.judged, lambda judged: self._keep(judged, ruleset, utcnow())
+        )
         return judgement.complete(written)
-
-    def _finish(self, ruleset: RuleSet) -> Callable[[list[_Judged]], list[Verdict]]:
-        def write(judged: list[_Judged]) -> list[Verdict]:
-            at = utcnow()
-            out = [
-                failed(j.pending.event.account_id, j.pending.event.kind, None, v.message, v.code)
-                if isinstance(v, SafeguardError)
-                else v
-                for j, v in zip(judged, self._record(judged, ruleset, at), strict=True)
-            ]
-            touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
-            if touched:
-                self.floods.check(touched, at)
-            return out
-
-        return write
 
     def submit(self, event: EventInput, *, media: bytes | None = None) -> Verdict:
         return self.submit_many([event], media={0: media} if media is not None else None)[0]
@@ -237,17 +223,8 @@ class EventService:
                 reports[p.event.account_id] = reports.get(p.event.account_id, 0) + 1
             if evaluation.watchlist:
                 watched.add(p.event.account_id)
-        at = now()
-        for j, verdict in zip(judged, self._record(judged, ruleset, at), strict=True):
-            e = j.pending.event
-            if isinstance(verdict, SafeguardError):
-                why, code = verdict.message, verdict.code
-                out[j.i] = failed(e.account_id, e.kind, e.external_id, why, code)
-            else:
-                out[j.i] = self._preserve(j.pending, verdict, media, j.i)
-        touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
-        if touched:
-            self.floods.check(touched, at)
+        for j, verdict in zip(judged, self._keep(judged, ruleset, now()), strict=True):
+            out[j.i] = self._preserve(j.pending, verdict, media, j.i) if verdict.ok else verdict
         return [v for v in out if v is not None]
 
     # -- steps -----------------------------------------------------------------------------
@@ -375,6 +352,21 @@ class EventService:
                 )
             )
         return int(stored or 0) + (1 if e.kind == "report" else 0)
+
+    def _keep(self, judged: list[_Judged], ruleset: RuleSet, at: datetime) -> list[Verdict]:
+        """Write what the judged events need kept (`_record`), each one's verdict or its
+        error as a failed verdict, in order; then count the entries they matched for
+        floods."""
+        out = []
+        for j, verdict in zip(judged, self._record(judged, ruleset, at), strict=True):
+            if isinstance(verdict, SafeguardError):
+                e = j.pending.event
+                verdict = failed(e.account_id, e.kind, e.external_id, verdict.message, verdict.code)
+            out.append(verdict)
+        touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
+        if touched:
+            self.floods.check(touched, at)
+        return out
 
     def _record(
         self, judged: list[_Judged], ruleset: RuleSet, at: datetime
