@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from safeguard.act import EventService, FloodGuard
     from safeguard.act.combine import GroupCommit
     from safeguard.evidence import EvidenceStore
+    from safeguard.exchange import FeedService, HoldOnly, SourceService, Syncer
     from safeguard.refer.config import ReferralConfig
     from safeguard.refer.service import ReferralService
     from safeguard.review import CaseService
@@ -181,6 +182,7 @@ class Safeguard:
         self._floods: FloodGuard | None = None
         self._rules: tuple[float, RuleSet | None] = (0.0, None)
         self._event_batches: GroupCommit | None = None
+        self._hold_only: HoldOnly | None = None
         self._lazy = threading.Lock()
 
     def _changed(self) -> None:
@@ -227,6 +229,37 @@ class Safeguard:
         return ReferralService(
             self.db, actor, config or ReferralConfig.from_env(), self.evidence_for(actor)
         )
+
+    # -- exchange between platforms (docs/exchange.md) ------------------------------------
+
+    def feeds_for(self, actor: Actor) -> FeedService:
+        """This instance's banks published to peers, as `actor` may manage or read them."""
+        from safeguard.exchange import FeedService
+
+        return FeedService(self.db, actor, self.settings)
+
+    def sources_for(self, actor: Actor) -> SourceService:
+        """Peers' feeds this instance follows, as `actor` may manage them."""
+        from safeguard.exchange import SourceService
+
+        return SourceService(self.db, actor, self.settings)
+
+    def syncer_for(self, actor: Actor) -> Syncer:
+        """Reading peers' feeds into their banks, as `actor` (an admin)."""
+        from safeguard.exchange import Syncer
+
+        return Syncer(self.db, actor, self.settings)
+
+    @property
+    def hold_only(self) -> HoldOnly:
+        """The banks whose matches may hold but not block (peers trusted that far)."""
+        if self._hold_only is None:
+            from safeguard.exchange import HoldOnly
+
+            with self._lazy:
+                if self._hold_only is None:
+                    self._hold_only = HoldOnly(self.db)
+        return self._hold_only
 
     def active_rules(self, max_age: float = 1.0) -> RuleSet:
         """The active rule set, read from the store at most once a `max_age` seconds (every

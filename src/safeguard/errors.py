@@ -142,3 +142,20 @@ class AlreadyExists(SafeguardError):
     """A name already taken: a user, a webhook (HTTP 409)."""
 
     code = "already_exists"
+
+
+class FeedRejected(SafeguardError):
+    """A batch of feed entries that failed a check (signature, order, chain, key, content):
+    nothing of the batch was applied. `seq` names the first bad entry (None: the page)."""
+
+    code = "feed_rejected"
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class PeerError(SafeguardError):
+    """A peer that could not be reached or answered with an error (HTTP 502 when relayed)."""
+
+    code = "peer_error"

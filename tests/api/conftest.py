@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import BACKENDS, run_safeguard, safeguard_exe, temporary_database
 
-ALL_SCOPES = "hash,match,curate,events,review,audit,admin"
+ALL_SCOPES = "hash,match,curate,events,review,audit,admin,exchange"
 
 
 def free_port() -> int:

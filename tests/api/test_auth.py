@@ -36,6 +36,10 @@ def scope_of(method: str, path: str) -> tuple[str, ...]:
         return ("review",)
     if path.startswith("/v1/audit"):
         return ("audit",)
+    if path == "/v1/exchange/feeds/{feed}/entries" or (
+        path == "/v1/exchange/feeds/{feed}/opinions" and method == "POST"
+    ):
+        return ("exchange",)
     if path.startswith("/v1/rules") and method == "GET":
         return ("review", "admin")
     return ("admin",)

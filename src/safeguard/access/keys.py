@@ -26,7 +26,7 @@ from safeguard.store.models import ApiKey, Change, utcnow
 from safeguard.store.review_tables import User
 
 #: what a key may be allowed to do; routes are grouped by these (see docs/api.md)
-SCOPES = ("hash", "match", "curate", "events", "review", "audit", "admin")
+SCOPES = ("hash", "match", "curate", "events", "review", "audit", "admin", "exchange")
 
 #: whole names and tokens only (used with fullmatch: `$` would also take a final newline)
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")

@@ -143,7 +143,7 @@ class EventService:
             facts = replace(self._facts(e, found, quarantined, set()), reports_within=_needs_store)
             try:
                 evaluation = ruleset.evaluate(facts)
-                verdict = _limit_for_quarantine(ruleset, facts, evaluation)
+                verdict = _limit_blocks(ruleset, facts, evaluation)
             except _NeedsStore:
                 return None
             if found or evaluation.live or evaluation.shadow:
@@ -217,7 +217,7 @@ class EventService:
             facts = self._facts(p.event, found, quarantined, watched, reports)
             evaluation = ruleset.evaluate(facts)
             judged.append(
-                _Judged(i, p, found, evaluation, _limit_for_quarantine(ruleset, facts, evaluation))
+                _Judged(i, p, found, evaluation, _limit_blocks(ruleset, facts, evaluation))
             )
             if p.event.kind == "report":
                 reports[p.event.account_id] = reports.get(p.event.account_id, 0) + 1
@@ -322,12 +322,18 @@ class EventService:
         reports: Mapping[str, int] | None = None,
     ) -> EventFacts:
         earlier = (reports or {}).get(e.account_id, 0)
+        held = self.sg.hold_only.banks() if found else frozenset()
         return EventFacts(
             kind=e.kind,
             account_id=e.account_id,
             matches=tuple(
                 MatchFact(
-                    m.bank, m.content_id, m.signal_type, m.distance, m.content_id in quarantined
+                    m.bank,
+                    m.content_id,
+                    m.signal_type,
+                    m.distance,
+                    m.content_id in quarantined,
+                    hold_only=m.bank in held,
                 )
                 for m in found
             ),
@@ -502,12 +508,17 @@ def _opens_case(evaluation: Evaluation) -> bool:
     return evaluation.case is not None or evaluation.review
 
 
-def _limit_for_quarantine(ruleset: RuleSet, facts: EventFacts, evaluation: Evaluation) -> str:
-    """A block that stands only on paused entries (flood quarantine) becomes a hold."""
-    if evaluation.verdict != "block" or not any(m.quarantined for m in facts.matches):
+def _limit_blocks(ruleset: RuleSet, facts: EventFacts, evaluation: Evaluation) -> str:
+    """A block that stands only on matches that may not block becomes a hold: entries
+    paused by flood quarantine, and banks filled by a peer trusted to hold only
+    (docs/exchange.md)."""
+    weak = [m.quarantined or m.hold_only for m in facts.matches]
+    if evaluation.verdict != "block" or not any(weak):
         return evaluation.verdict
-    unpaused = replace(facts, matches=tuple(m for m in facts.matches if not m.quarantined))
-    return "block" if ruleset.evaluate(unpaused).verdict == "block" else "hold"
+    strong = tuple(m for m, w in zip(facts.matches, weak, strict=True) if not w)
+    return (
+        "block" if ruleset.evaluate(replace(facts, matches=strong)).verdict == "block" else "hold"
+    )
 
 
 def _watch(s: Session, account: str, evaluation: Evaluation, actor: str, at: datetime) -> None:

@@ -31,6 +31,7 @@ from safeguard.api.routes import (
     admin,
     admin_review,
     curation,
+    exchange,
     hashing,
     health,
     hma,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         "review": [review.review, referrals.router],
         "audit": [admin_review.audit],
         "admin": [admin.router, admin_review.rules, admin_review.admin],
+        "exchange": [exchange.router],
     }
     for role in service.roles:
         for router in groups.get(role, []):

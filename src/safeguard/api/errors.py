@@ -34,6 +34,7 @@ _STATUS = {
     "not_found": 404,
     "already_exists": 409,
     "agency_error": 502,
+    "peer_error": 502,
 }
 
 

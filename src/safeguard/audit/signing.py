@@ -25,6 +25,8 @@ from safeguard.config import Settings
 from safeguard.errors import ConfigError
 
 KEY_FILE_VARIABLE = "SAFEGUARD_AUDIT_KEY_FILE"
+#: what errors call this key
+LABEL = "audit signing key"
 
 
 def key_path(settings: Settings) -> Path:
@@ -52,25 +54,26 @@ def signature_valid(public: Ed25519PublicKey, seq: int, head_hash: str, signatur
     return True
 
 
-def private_key(path: Path) -> Ed25519PrivateKey:
-    """The signing key at `path`, created (0600, folder 0700) when there is none."""
+def private_key(path: Path, label: str = LABEL) -> Ed25519PrivateKey:
+    """The signing key at `path`, created (0600, folder 0700) when there is none. `label`
+    names the key in errors (the exchange keeps its own key the same way)."""
     if not path.exists():
-        _create(path)
-    key = _load(path)
+        _create(path, label)
+    key = _load(path, label)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"audit signing key {path} holds only a public key: cannot sign")
+        raise ConfigError(f"{label} {path} holds only a public key: cannot sign")
     return key
 
 
-def public_key(path: Path) -> Ed25519PublicKey | None:
+def public_key(path: Path, label: str = LABEL) -> Ed25519PublicKey | None:
     """The public half of the key at `path` (None when there is no file: nothing created)."""
     if not path.exists():
         return None
-    key = _load(path)
+    key = _load(path, label)
     return key.public_key() if isinstance(key, Ed25519PrivateKey) else key
 
 
-def _create(path: Path) -> None:
+def _create(path: Path, label: str) -> None:
     folder_existed = path.parent.exists()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not folder_existed:
@@ -94,18 +97,18 @@ def _create(path: Path) -> None:
         with contextlib.suppress(FileExistsError):  # the other process's key stays
             os.link(tmp, path)
     except OSError as e:
-        raise ConfigError(f"cannot create audit signing key {path}: {e.strerror}") from None
+        raise ConfigError(f"cannot create {label} {path}: {e.strerror}") from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
 
 
-def _load(path: Path) -> Ed25519PrivateKey | Ed25519PublicKey:
+def _load(path: Path, label: str) -> Ed25519PrivateKey | Ed25519PublicKey:
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except OSError as e:
-        raise ConfigError(f"cannot read audit signing key {path}: {e.strerror}") from None
+        raise ConfigError(f"cannot read {label} {path}: {e.strerror}") from None
     key: object = None
     with contextlib.suppress(ValueError, TypeError):
         key = serialization.load_pem_private_key(data, password=None)
@@ -113,10 +116,10 @@ def _load(path: Path) -> Ed25519PrivateKey | Ed25519PublicKey:
         with contextlib.suppress(ValueError, TypeError):
             key = serialization.load_pem_public_key(data)
     if not isinstance(key, Ed25519PrivateKey | Ed25519PublicKey):
-        raise ConfigError(f"audit signing key {path} is not an Ed25519 key in PEM")
+        raise ConfigError(f"{label} {path} is not an Ed25519 key in PEM")
     if isinstance(key, Ed25519PrivateKey) and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"audit signing key {path} is open to other users (mode {stat.S_IMODE(mode):04o}): "
+            f"{label} {path} is open to other users (mode {stat.S_IMODE(mode):04o}): "
             f"`chmod 600 {path}`"
         )
     return key

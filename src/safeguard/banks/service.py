@@ -605,8 +605,10 @@ class BankService:
             features = s.scalar(select(func.count()).where(ContentFeatures.bank_id == bank_id))
         return ExportReport(bank=name, format=fmt, items=items, local_features=features or 0)
 
-    def remove_content(self, name: str, content_id: int) -> None:
-        with self._write() as s:
+    def remove_content(self, name: str, content_id: int, *, session: Session | None = None) -> None:
+        """Remove one content item; given a `session`, in that transaction (a sync from a
+        peer removes what the peer removed in the transaction that moves its cursor)."""
+        with self._write(session) as s:
             bank = self._bank(s, name, lock="share")
             gone = s.execute(
                 delete(Content).where(Content.id == content_id, Content.bank_id == bank.id)

@@ -47,6 +47,7 @@ _COMMANDS = {
     "webhooks": ("webhooks_cmd", "app"),
     "evidence": ("evidence_cmd", "app"),
     "referrals": ("referrals_cmd", "app"),
+    "exchange": ("exchange_cmd", "app"),
     "worker": ("worker_cmd", "worker_command"),
 }
 

@@ -24,14 +24,17 @@ CHECKPOINT_EVERY = 3600.0
 PURGE_EVERY = 3600.0
 
 
-def periodic_tasks(settings: Settings) -> list[PeriodicTask]:
-    """The periodic tasks every worker runs: both are safe to run in several workers."""
+def periodic_tasks(settings: Settings, exchange_every: float = 5.0) -> list[PeriodicTask]:
+    """The periodic tasks every worker runs, all safe to run in several workers (a source
+    synced by two at once: one applies the page, the other finds it done)."""
     from safeguard.audit.checkpoints import checkpoint_task
     from safeguard.evidence.retention import purge_task
+    from safeguard.exchange.sync import sync_task
 
     return [
         PeriodicTask("audit-checkpoint", CHECKPOINT_EVERY, checkpoint_task(settings)),
         PeriodicTask("evidence-purge", PURGE_EVERY, purge_task(settings)),
+        PeriodicTask("exchange-sync", exchange_every, sync_task(settings)),
     ]
 
 
@@ -94,6 +97,12 @@ def worker_command(
     max_attempts: int = typer.Option(
         8, "--max-attempts", help="Attempts before a job is failed (`webhooks failed`)."
     ),
+    exchange_every: float = typer.Option(
+        5.0,
+        "--exchange-every",
+        min=0.1,
+        help="Seconds between syncs of the peers' feeds this instance follows.",
+    ),
     retry_base: float = typer.Option(
         30.0,
         "--retry-base",
@@ -107,7 +116,7 @@ def worker_command(
         worker = Worker(
             db,
             name=name,
-            tasks=periodic_tasks(settings),
+            tasks=periodic_tasks(settings, exchange_every),
             http_timeout=http_timeout,
             lease=lease,
             max_attempts=max_attempts,

@@ -31,6 +31,7 @@ class MatchFact:
     signal_type: str
     distance: int
     quarantined: bool = False  # paused by flood quarantine (the caller handles what that does)
+    hold_only: bool = False  # in a bank a peer fills, trusted to hold, not block (exchange)
 
 
 @dataclass(frozen=True)

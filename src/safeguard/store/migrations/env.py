@@ -5,6 +5,7 @@ from alembic import context
 import safeguard.store.audit_tables  # noqa: F401  (each module's tables join Base.metadata)
 import safeguard.store.event_tables  # noqa: F401
 import safeguard.store.evidence_tables  # noqa: F401
+import safeguard.store.exchange_tables  # noqa: F401
 import safeguard.store.outbox_tables  # noqa: F401
 import safeguard.store.referral_tables  # noqa: F401
 import safeguard.store.review_tables  # noqa: F401
