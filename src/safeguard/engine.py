@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from safeguard.act.combine import GroupCommit
     from safeguard.evidence import EvidenceStore
     from safeguard.exchange import FeedService, HoldOnly, SourceService, Syncer
+    from safeguard.exchange.psi import AccountChecker, IdentifierLists
     from safeguard.refer.config import ReferralConfig
     from safeguard.refer.service import ReferralService
     from safeguard.review import CaseService
@@ -249,6 +250,18 @@ class Safeguard:
         from safeguard.exchange import Syncer
 
         return Syncer(self.db, actor, self.settings)
+
+    def identifier_lists_for(self, actor: Actor) -> IdentifierLists:
+        """Lists of account identifiers peers may check privately, and answering them."""
+        from safeguard.exchange.psi import IdentifierLists
+
+        return IdentifierLists(self.db, actor)
+
+    def account_checker_for(self, actor: Actor) -> AccountChecker:
+        """Checking accounts against a peer's list privately (hits open cases)."""
+        from safeguard.exchange.psi import AccountChecker
+
+        return AccountChecker(self.db, actor, self.settings)
 
     @property
     def hold_only(self) -> HoldOnly:

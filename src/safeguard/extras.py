@@ -1,11 +1,12 @@
 """Optional parts of safeguard and the pip extra that installs each.
 
 The base install hashes, banks, matches, scores pathways and imports and summarises
-statistics. Heavier parts come with extras: `server` (the HTTP service), `charts` (briefing and
-evaluation charts), `pathways` (training and evaluating the pathways model), `spark` (the Spark
-feature job), `stats` (all that statistics use: today the briefing chart, i.e. `charts`); `all`
-is every extra. `require` imports one of them or says, as a SafeguardError, which extra to
-install. Each is imported where it is used, never when a package is imported.
+statistics. Heavier parts come with extras: `server` (the HTTP service), `charts` (briefing
+and evaluation charts), `pathways` (training and evaluating the pathways model), `spark`
+(the Spark feature job), `stats` (all that statistics use: today the briefing chart, i.e.
+`charts`), `psi` (private account checks between peers); `all` is every extra. `require`
+imports one of them or says, as a SafeguardError, which extra to install. Each is imported
+where it is used, never when a package is imported.
 """
 
 from __future__ import annotations

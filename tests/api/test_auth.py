@@ -36,7 +36,7 @@ def scope_of(method: str, path: str) -> tuple[str, ...]:
         return ("review",)
     if path.startswith("/v1/audit"):
         return ("audit",)
-    if path == "/v1/exchange/feeds/{feed}/entries" or (
+    if path in ("/v1/exchange/feeds/{feed}/entries", "/v1/exchange/psi/{list_name}") or (
         path == "/v1/exchange/feeds/{feed}/opinions" and method == "POST"
     ):
         return ("exchange",)

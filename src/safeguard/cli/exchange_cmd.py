@@ -9,10 +9,12 @@ scope `exchange` (`safeguard keys create PEER --scope exchange`).
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import typer
@@ -49,9 +51,11 @@ def _show_source(s: SourceInfo) -> str:
     state_ = "" if s.enabled else " (disabled)"
     last = f"{s.last_sync_at:%Y-%m-%d %H:%M:%S}" if s.last_sync_at else "never"
     error = f"\n  last error: {s.last_error}" if s.last_error else ""
+    where = f"the {s.api} service" if s.kind == "api" else f"feed {s.feed} at {s.url}"
+    at = "" if s.kind == "api" else f", at entry {s.cursor}"
     return (
-        f"{s.name}: feed {s.feed} at {s.url} -> bank {s.bank} ({trust}){state_}; "
-        f"{s.items} item(s), at entry {s.cursor}, synced {last}{error}"
+        f"{s.name}: {where} -> bank {s.bank} ({trust}){state_}; "
+        f"{s.items} item(s){at}, synced {last}{error}"
     )
 
 
@@ -178,6 +182,70 @@ def subscribe(
             feed,
             public_key,
             credential,
+            bank=bank,
+            may_block=may_block,
+            thresholds=parse_thresholds(threshold) or None,
+        )
+    if json_output:
+        print_json(info.to_json())
+    else:
+        out_console.print(f"subscribed {_show_source(info)}", markup=False)
+
+
+@app.command("subscribe-api")
+def subscribe_api(
+    name: str,
+    api: str = typer.Option(
+        ..., "--api", help="The service: ncmec, stop_ncii, fb_threatexchange or local_file."
+    ),
+    config: str = typer.Option(
+        "{}",
+        "--config",
+        help='Its settings as JSON, as python-threatexchange names them: {"environment": '
+        '"Industry"} for ncmec, {"filename": "/path"} for local_file.',
+    ),
+    credential_env: str | None = typer.Option(
+        None, "--credential-env", help="Read its credentials from this variable (ncmec: user:pass)."
+    ),
+    credential_file: str | None = typer.Option(
+        None, "--credential-file", help="Or from this file."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Another address for the service (a proxy, a stand-in)."
+    ),
+    bank: str | None = typer.Option(None, "--bank", help="The bank to fill (peer-NAME)."),
+    may_block: bool = typer.Option(
+        False, "--may-block", help="Let its matches block (default: they hold at most)."
+    ),
+    threshold: list[str] = typer.Option(
+        [], "--threshold", help="TYPE=N: the bank's distance threshold for a signal type."
+    ),
+    json_output: bool = JSON,
+) -> None:
+    """Follow a hash-sharing service (through python-threatexchange) into a bank of its
+    own; `exchange sync` fetches what changed since the last sync."""
+    try:
+        settings = json.loads(config)
+    except ValueError as e:
+        raise InvalidRequest(f"--config is not JSON: {e}") from None
+    if not isinstance(settings, dict):
+        raise InvalidRequest("--config is a JSON object of the service's settings")
+    if credential_env is not None and credential_file is not None:
+        raise InvalidRequest("give --credential-env or --credential-file, not both")
+    credential = (
+        f"env:{credential_env}"
+        if credential_env
+        else f"file:{credential_file}"
+        if credential_file
+        else None
+    )
+    with _engine() as sg:
+        info = sg.sources_for(state.actor(sg.db)).subscribe_api(
+            name,
+            api,
+            settings,
+            credential=credential,
+            address=address,
             bank=bank,
             may_block=may_block,
             thresholds=parse_thresholds(threshold) or None,
@@ -329,3 +397,92 @@ def my_opinions(source: str, json_output: bool = JSON) -> None:
     for o in found:
         sent = "sent" if o.sent else "not sent yet"
         out_console.print(f"item {o.item}: {o.opinion} ({sent})", markup=False)
+
+
+# -- private account checks ----------------------------------------------------------------
+
+identifiers = typer.Typer(
+    help="Lists of account identifiers peers may check privately.", no_args_is_help=True
+)
+app.add_typer(identifiers, name="identifiers")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a file's lines that are neither blank nor `#` comments."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidRequest(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield n, line.strip()
+
+
+@identifiers.command("add")
+def identifiers_add(
+    list_name: str,
+    file: Path = typer.Argument(
+        ..., help="One KIND:VALUE per line (email, phone, handle, account)."
+    ),
+    json_output: bool = JSON,
+) -> None:
+    """Add identifiers to a list, all or none; only their SHA-256 digests are stored."""
+    with _engine() as sg:
+        added = sg.identifier_lists_for(state.actor(sg.db)).add(list_name, _lines(file))
+    if json_output:
+        print_json({"list": list_name, "added": added})
+    else:
+        out_console.print(f"{added} identifier(s) added to {list_name!r}", markup=False)
+
+
+@identifiers.command("list")
+def identifiers_list(json_output: bool = JSON) -> None:
+    """The identifier lists, with how many identifiers of each kind."""
+    with _engine() as sg:
+        found = sg.identifier_lists_for(state.actor(sg.db)).list()
+    if json_output:
+        print_json([i.to_json() for i in found])
+        return
+    for i in found:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(i.kinds.items()))
+        out_console.print(f"{i.name}: {i.identifiers} ({kinds})", markup=False)
+
+
+@identifiers.command("clear")
+def identifiers_clear(list_name: str, json_output: bool = JSON) -> None:
+    """Delete a list."""
+    with _engine() as sg:
+        removed = sg.identifier_lists_for(state.actor(sg.db)).clear(list_name)
+    if json_output:
+        print_json({"list": list_name, "removed": removed})
+    else:
+        out_console.print(f"list {list_name!r} deleted ({removed} identifiers)", markup=False)
+
+
+@app.command("check")
+def check(
+    source: str,
+    list_name: str,
+    file: Path = typer.Argument(..., help="CSV lines ACCOUNT_ID,KIND:VALUE (a header is skipped)."),
+    json_output: bool = JSON,
+) -> None:
+    """Check accounts' identifiers against a list at a source's publisher, privately (PSI):
+    neither side sees the other's list. Each account found opens a case for review."""
+    rows = []
+    for n, line in _lines(file):
+        account, sep, identifier = line.partition(",")
+        if n == 1 and account.strip().lower() == "account_id":
+            continue
+        rows.append((n, account.strip(), identifier.strip() if sep else ""))
+    with _engine() as sg:
+        report = sg.account_checker_for(state.actor(sg.db)).check(source, list_name, rows)
+    if json_output:
+        print_json(report.to_json())
+        return
+    out_console.print(
+        f"{report.checked} identifier(s) checked against {source}'s list {list_name!r}: "
+        f"{len(report.hits)} found",
+        markup=False,
+    )
+    for h in report.hits:
+        out_console.print(f"  {h.account_id} ({h.kind}): case {h.case_id}", markup=False)

@@ -24,7 +24,9 @@ CHECKPOINT_EVERY = 3600.0
 PURGE_EVERY = 3600.0
 
 
-def periodic_tasks(settings: Settings, exchange_every: float = 5.0) -> list[PeriodicTask]:
+def periodic_tasks(
+    settings: Settings, exchange_every: float = 5.0, exchange_api_every: float = 300.0
+) -> list[PeriodicTask]:
     """The periodic tasks every worker runs, all safe to run in several workers (a source
     synced by two at once: one applies the page, the other finds it done)."""
     from safeguard.audit.checkpoints import checkpoint_task
@@ -34,7 +36,7 @@ def periodic_tasks(settings: Settings, exchange_every: float = 5.0) -> list[Peri
     return [
         PeriodicTask("audit-checkpoint", CHECKPOINT_EVERY, checkpoint_task(settings)),
         PeriodicTask("evidence-purge", PURGE_EVERY, purge_task(settings)),
-        PeriodicTask("exchange-sync", exchange_every, sync_task(settings)),
+        PeriodicTask("exchange-sync", exchange_every, sync_task(settings, exchange_api_every)),
     ]
 
 
@@ -103,6 +105,12 @@ def worker_command(
         min=0.1,
         help="Seconds between syncs of the peers' feeds this instance follows.",
     ),
+    exchange_api_every: float = typer.Option(
+        300.0,
+        "--exchange-api-every",
+        min=1.0,
+        help="Seconds between syncs of each hash-sharing service (NCMEC, StopNCII...).",
+    ),
     retry_base: float = typer.Option(
         30.0,
         "--retry-base",
@@ -116,7 +124,7 @@ def worker_command(
         worker = Worker(
             db,
             name=name,
-            tasks=periodic_tasks(settings, exchange_every),
+            tasks=periodic_tasks(settings, exchange_every, exchange_api_every),
             http_timeout=http_timeout,
             lease=lease,
             max_attempts=max_attempts,

@@ -67,6 +67,8 @@ class SourceInfo:
     """A peer's feed this instance follows (subscriber side); never its credential's value."""
 
     name: str
+    kind: str  # "peer" (a safeguard feed) or "api" (a hash-sharing service)
+    api: str  # the service, for kind "api"
     url: str
     feed: str
     key_id: str

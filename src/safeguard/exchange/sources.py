@@ -20,6 +20,7 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -42,7 +43,7 @@ from safeguard.exchange import signing
 from safeguard.exchange.feeds import check_feed_name, check_opinion
 from safeguard.exchange.records import OpinionInfo, SourceInfo
 from safeguard.store import Database
-from safeguard.store.exchange_tables import MyOpinionRow, ReceivedRow, SourceRow
+from safeguard.store.exchange_tables import ApiReceivedRow, MyOpinionRow, ReceivedRow, SourceRow
 from safeguard.store.models import utcnow
 
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
@@ -124,23 +125,86 @@ class SourceService:
     ) -> SourceInfo:
         """Follow `feed` at `address` into `bank` (default `peer-<name>`, created here)."""
         self.actor.require_admin("subscribe to a peer's feed")
-        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
-            raise InvalidRequest(
-                f"a source name is 1-100 letters, digits, '_', '-' or '.', got {name!r:.120}"
-            )
         address = check_address(address)
         check_feed_name(feed)
         key = signing.load_public(public_key)
         check_credential(credential)
+        fields: dict[str, Any] = {
+            "kind": "peer",
+            "url": address,
+            "feed": feed,
+            "public_key": signing.public_hex(key),
+        }
+        described = f"signals from {feed} at {address}"
+        return self._add(
+            name,
+            fields,
+            credential,
+            bank,
+            may_block,
+            thresholds,
+            described,
+            key_id=signing.key_id(key),
+        )
+
+    def subscribe_api(
+        self,
+        name: str,
+        api: str,
+        config: dict[str, object],
+        *,
+        credential: str | None = None,
+        address: str | None = None,
+        bank: str | None = None,
+        may_block: bool = False,
+        thresholds: dict[str, int] | None = None,
+    ) -> SourceInfo:
+        """Follow a hash-sharing service (safeguard.exchange.apis) into `bank`: `config` is
+        its collaboration settings; `credential` where its credentials are read (services
+        that need them); `address` replaces its built-in address (a proxy or a stand-in)."""
+        from safeguard.exchange.apis import collab_config
+
+        self.actor.require_admin("subscribe to a hash-sharing service")
+        collab_config(api, name, config)  # refused here, not at the first sync
+        if credential is not None:
+            check_credential(credential)
+        where = check_address(address) if address else ""
+        fields: dict[str, Any] = {
+            "kind": "api",
+            "url": where,
+            "feed": "",
+            "public_key": "",
+            "api": api,
+        }
+        fields["config"] = dict(config)
+        described = f"signals from the {api} service"
+        return self._add(
+            name, fields, credential or "", bank, may_block, thresholds, described, api=api
+        )
+
+    def _add(
+        self,
+        name: str,
+        fields: dict[str, Any],
+        credential: str,
+        bank: str | None,
+        may_block: bool,
+        thresholds: dict[str, int] | None,
+        described: str,
+        **audited: object,
+    ) -> SourceInfo:
+        """A new source and the bank of its own it fills (default `peer-<name>`)."""
+        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+            raise InvalidRequest(
+                f"a source name is 1-100 letters, digits, '_', '-' or '.', got {name!r:.120}"
+            )
         bank = bank or f"peer-{name}"[:100]
         with self.db.transaction() as s:
             if s.scalar(select(SourceRow.id).where(SourceRow.name == name)) is not None:
                 raise AlreadyExists(f"a source named {name!r} already exists")
         banks = BankService(self.db, self.actor.name)
         try:
-            banks.create(
-                bank, description=f"signals from {feed} at {address}", thresholds=thresholds
-            )
+            banks.create(bank, description=described, thresholds=thresholds)
         except BankExists:
             raise AlreadyExists(
                 f"bank {bank!r} already exists: a source fills a bank of its own (--bank NAME)"
@@ -150,9 +214,7 @@ class SourceService:
                 s.add(
                     SourceRow(
                         name=name,
-                        url=address,
-                        feed=feed,
-                        public_key=signing.public_hex(key),
+                        **fields,
                         credential=credential,
                         bank_name=bank,
                         may_block=may_block,
@@ -170,11 +232,11 @@ class SourceService:
                     self.actor.name,
                     "exchange.subscribe",
                     f"source:{name}",
-                    address=address,
-                    feed=feed,
+                    kind=fields["kind"],
+                    address=fields["url"],
                     bank=bank,
-                    key_id=signing.key_id(key),
                     may_block=may_block,
+                    **audited,
                 )
         except IntegrityError:
             banks.delete(bank)
@@ -222,6 +284,11 @@ class SourceService:
             raise InvalidRequest("name the received item by its item id or its content id (one)")
         with self.db.write_transaction() as s:
             src = self._row(s, name)
+            if src.kind != "peer":
+                raise InvalidRequest(
+                    f"source {name!r} is the {src.api} service: opinions go back to safeguard "
+                    "peers only (switch an item off here with `bank` commands)"
+                )
             q = select(ReceivedRow).where(ReceivedRow.source_id == src.id)
             q = q.where(
                 ReceivedRow.item == item
@@ -285,12 +352,15 @@ class SourceService:
 
     @staticmethod
     def _info(s: Session, r: SourceRow) -> SourceInfo:
-        items = s.scalar(select(func.count()).where(ReceivedRow.source_id == r.id)) or 0
+        received = ReceivedRow if r.kind == "peer" else ApiReceivedRow
+        items = s.scalar(select(func.count()).where(received.source_id == r.id)) or 0
         return SourceInfo(
             name=r.name,
+            kind=r.kind,
+            api=r.api,
             url=r.url,
             feed=r.feed,
-            key_id=signing.key_id(signing.load_public(r.public_key)),
+            key_id=signing.key_id(signing.load_public(r.public_key)) if r.public_key else "",
             credential=r.credential,
             bank=r.bank_name,
             may_block=r.may_block,

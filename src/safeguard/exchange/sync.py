@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
 from safeguard.audit import record as audit
@@ -35,11 +36,11 @@ from safeguard.errors import (
     SafeguardError,
 )
 from safeguard.exchange import signing
-from safeguard.exchange.records import SyncReport
+from safeguard.exchange.records import SourceInfo, SyncReport
 from safeguard.exchange.sources import SourceService, read_credential
 from safeguard.signals import validate_signals
 from safeguard.store import Database
-from safeguard.store.exchange_tables import MyOpinionRow, ReceivedRow, SourceRow
+from safeguard.store.exchange_tables import ApiReceivedRow, MyOpinionRow, ReceivedRow, SourceRow
 from safeguard.store.models import utcnow
 
 log = logging.getLogger("safeguard.exchange")
@@ -158,6 +159,10 @@ class PeerClient:
             "POST", f"/v1/exchange/feeds/{feed}/opinions", json={"opinions": opinions}
         )
 
+    def check_accounts(self, list_name: str, request: str) -> Mapping[str, Any]:
+        """A private account check (safeguard.exchange.psi): the blinded request, base64."""
+        return self._call("POST", f"/v1/exchange/psi/{list_name}", json={"request": request})
+
     def _call(self, method: str, path: str, **kw: Any) -> Mapping[str, Any]:
         try:
             r = self._http.request(method, path, **kw)
@@ -198,14 +203,25 @@ class Syncer:
         self.client = client
         self.sources = SourceService(db, actor, settings)
 
-    def sync_all(self, stop: threading.Event | None = None) -> list[SyncReport]:
-        """Sync every enabled source; a failing one is reported and the others go on."""
+    def sync_all(
+        self, stop: threading.Event | None = None, *, api_every: float | None = None
+    ) -> list[SyncReport]:
+        """Sync every enabled source; a failing one is reported and the others go on.
+        `api_every` leaves a hash-sharing service alone until that many seconds after its
+        last sync (peers' feeds are cheap to ask; the services ask to be polled gently)."""
         self.actor.require_admin("sync peers' feeds")
         out = []
+        now = utcnow()
         for info in self.sources.list():
             if stop is not None and stop.is_set():
                 break
-            if info.enabled:
+            recent = (
+                api_every is not None
+                and info.kind == "api"
+                and info.last_sync_at is not None
+                and (now - info.last_sync_at).total_seconds() < api_every
+            )
+            if info.enabled and not recent:
                 out.append(self.sync(info.name, stop=stop, raise_errors=False))
         return out
 
@@ -217,16 +233,34 @@ class Syncer:
         on_page: Callable[[SyncReport], None] | None = None,
         raise_errors: bool = True,
     ) -> SyncReport:
-        """Sync one source. The error of a failed sync is kept on the source (`exchange
-        sources`) and raised (or, with `raise_errors=False`, returned in the report)."""
+        """Sync one source (a peer's feed or a hash-sharing service). The error of a failed
+        sync is kept on the source (`exchange sources`) and raised (or, with
+        `raise_errors=False`, returned in the report)."""
         self.actor.require_admin("sync peers' feeds")
         info = self.sources.get(name)
-        sent = entries = added = removed = 0
-        head = info.cursor
-        client = None
+        done = SyncReport(name, 0, 0, 0, 0, info.cursor, info.cursor)
         try:
-            client = self.client(info.url, read_credential(name, info.credential))
-            sent = self._send_opinions(name, info.feed, client)
+            pull = self._pull_api if info.kind == "api" else self._pull_feed
+            for done in pull(info, stop):
+                if on_page is not None:
+                    on_page(done)
+        except SafeguardError as e:
+            self._note(name, e.message)
+            log.info("exchange: sync of %s failed: %s", name, e.message)
+            if raise_errors:
+                raise
+            return replace(done, cursor=self.sources.get(name).cursor, error=e.message)
+        self._note(name, "")
+        return replace(done, cursor=self.sources.get(name).cursor)
+
+    def _pull_feed(self, info: SourceInfo, stop: threading.Event | None) -> Iterator[SyncReport]:
+        """A peer's feed: opinions sent, then pages until drained; a report per page."""
+        name = info.name
+        client = self.client(info.url, read_credential(name, info.credential))
+        try:
+            done = SyncReport(name, self._send_opinions(name, info.feed, client), 0, 0, 0, 0, 0)
+            head = info.cursor
+            yield done
             while stop is None or not stop.is_set():
                 with self.db.transaction() as s:
                     src = SourceService._row(s, name)
@@ -239,28 +273,44 @@ class Syncer:
                 head = said if isinstance(said, int) else head
                 checked = verify(at, raw)
                 if not checked:
-                    break
+                    return
                 try:
                     a, r = self._apply(name, at, checked)
                 except Conflict:
-                    break  # another process is syncing this source just now: it carries on
-                entries, added, removed = entries + len(checked), added + a, removed + r
-                if on_page is not None:
-                    on_page(SyncReport(name, sent, entries, added, removed, checked[-1].seq, head))
+                    return  # another process is syncing this source just now: it carries on
+                done = replace(
+                    done,
+                    entries=done.entries + len(checked),
+                    added=done.added + a,
+                    removed=done.removed + r,
+                    cursor=checked[-1].seq,
+                    head_seq=head,
+                )
+                yield done
                 if len(raw) < self.page:
-                    break
-        except SafeguardError as e:
-            self._note(name, e.message)
-            log.info("exchange: sync of %s failed: %s", name, e.message)
-            if raise_errors:
-                raise
-            cursor = self.sources.get(name).cursor
-            return SyncReport(name, sent, entries, added, removed, cursor, head, e.message)
+                    return
         finally:
-            if client is not None:
-                client.close()
-        self._note(name, "")
-        return SyncReport(name, sent, entries, added, removed, self.sources.get(name).cursor, head)
+            client.close()
+
+    def _pull_api(self, info: SourceInfo, stop: threading.Event | None) -> Iterator[SyncReport]:
+        """A hash-sharing service: its batches since the checkpoint; a report per batch."""
+        from safeguard.exchange.apis import sync_api
+
+        secret = read_credential(info.name, info.credential) if info.credential else None
+        with self.db.transaction() as s:
+            row = SourceService._row(s, info.name)
+            s.expunge(row)
+        done = SyncReport(info.name, 0, 0, 0, 0, 0, 0)
+        try:
+            for n, a, r in sync_api(self.db, self.actor.name, row, secret):
+                done = replace(
+                    done, entries=done.entries + n, added=done.added + a, removed=done.removed + r
+                )
+                yield done
+                if stop is not None and stop.is_set():
+                    return
+        except Conflict:
+            return  # another process is syncing this source just now: it carries on
 
     def _send_opinions(self, name: str, feed: str, client: PeerClient) -> int:
         with self.db.transaction() as s:
@@ -321,17 +371,7 @@ class Syncer:
                     s.flush()
                     added += 1
                 elif known is not None:
-                    s.delete(known)
-                    s.flush()
-                    shared = s.scalar(
-                        select(func.count()).where(
-                            ReceivedRow.source_id == src.id,
-                            ReceivedRow.content_id == known.content_id,
-                        )
-                    )
-                    if known.created and not shared:
-                        with contextlib.suppress(ContentNotFound):  # removed here already
-                            banks.remove_content(src.bank_name, known.content_id, session=s)
+                    forget(s, banks, src, ReceivedRow, known)
                     removed += 1
             src.cursor, src.head_hash = entries[-1].seq, entries[-1].hash
             src.last_sync_at, src.last_error = utcnow(), ""
@@ -360,6 +400,25 @@ class Syncer:
             pass  # the source went away meanwhile
 
 
+def forget(
+    s: Session,
+    banks: BankService,
+    src: SourceRow,
+    model: type[ReceivedRow] | type[ApiReceivedRow],
+    known: ReceivedRow | ApiReceivedRow,
+) -> None:
+    """Drop what a source had sent for one record; its content goes too when this source
+    created it and no other record of the source still points at it."""
+    s.delete(known)
+    s.flush()
+    shared = s.scalar(
+        select(func.count()).where(model.source_id == src.id, model.content_id == known.content_id)
+    )
+    if known.created and not shared:
+        with contextlib.suppress(ContentNotFound):  # removed here already
+            banks.remove_content(src.bank_name, known.content_id, session=s)
+
+
 def _provenance(source: str, feed: str, e: Entry) -> Provenance:
     p = e.provenance
     external = p.get("external_id")
@@ -375,15 +434,16 @@ def _provenance(source: str, feed: str, e: Entry) -> Provenance:
     )
 
 
-def sync_task(settings: Settings) -> Callable[[object], object]:
-    """What `safeguard worker` runs periodically: sync every enabled source (a summary of
-    those that moved or failed; None when there are none)."""
+def sync_task(settings: Settings, api_every: float = 300.0) -> Callable[[object], object]:
+    """What `safeguard worker` runs periodically: sync every enabled source, hash-sharing
+    services at most every `api_every` seconds (a summary of those that moved or failed;
+    None when there are none)."""
 
     def run(now: object) -> object:
         db = Database.open(settings.database_url)
         try:
             actor = Actor("system:exchange", frozenset({"admin"}))
-            reports = Syncer(db, actor, settings).sync_all()
+            reports = Syncer(db, actor, settings).sync_all(api_every=api_every)
         finally:
             db.close()
         moved = [r.to_json() for r in reports if r.entries or r.opinions_sent or not r.ok]

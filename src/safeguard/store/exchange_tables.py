@@ -9,6 +9,10 @@ Subscriber side: `exchange_sources` (a peer's feed this instance follows, the ba
 fills, the publisher's pinned key and how far it has read), `exchange_received` (which of
 the publisher's items became which local content) and `exchange_my_opinions` (this
 instance's opinions on received items, and whether the publisher has been told).
+
+Private account checks: `exchange_identifiers` holds the lists of account identifiers
+(emails, phone numbers, handles) a publisher lets peers check privately, as SHA-256 digests
+only (safeguard.exchange.psi).
 """
 
 from __future__ import annotations
@@ -87,18 +91,26 @@ class OpinionRow(Base):
 
 
 class SourceRow(Base):
-    """A peer's feed this instance follows (subscriber side)."""
+    """A list this instance follows (subscriber side): a peer's feed (`kind` "peer"), or a
+    hash-sharing service through python-threatexchange (`kind` "api": NCMEC, StopNCII,
+    ThreatExchange, a local file)."""
 
     __tablename__ = "exchange_sources"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="peer")
+    # a peer's base address; for an API, a replacement for its built-in address ("": none)
     url: Mapped[str] = mapped_column(String(2000))
-    feed: Mapped[str] = mapped_column(String(100))
-    # the publisher's Ed25519 public key (raw, hex), pinned when subscribing
+    feed: Mapped[str] = mapped_column(String(100))  # peers only
+    # the publisher's Ed25519 public key (raw, hex), pinned when subscribing (peers only)
     public_key: Mapped[str] = mapped_column(String(64))
-    # where the API key for the publisher is read: "env:NAME" or "file:/path"
+    # where the API key (or an API's credentials) is read: "env:NAME" or "file:/path"
     credential: Mapped[str] = mapped_column(String(500))
+    # APIs only: which (threatexchange's name), its collaboration settings, its checkpoint
+    api: Mapped[str] = mapped_column(String(50), default="")
+    config: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    checkpoint: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     bank_name: Mapped[str] = mapped_column(String(100))
     # trust: whether matches from this source may block (else at most hold)
     may_block: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -126,6 +138,20 @@ class ReceivedRow(Base):
     created: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ApiReceivedRow(Base):
+    """Which local content one record of a hash-sharing API became (its key: NCMEC's
+    `member-entry` id, or `type:value` for lists keyed by signal)."""
+
+    __tablename__ = "exchange_api_received"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("exchange_sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    content_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class MyOpinionRow(Base):
     """This instance's opinion on a received item; `sent_at` once the publisher has it."""
 
@@ -140,3 +166,17 @@ class MyOpinionRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by: Mapped[str] = mapped_column(String(200), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IdentifierRow(Base):
+    """One identifier of an account on a list peers may check privately: its digest only."""
+
+    __tablename__ = "exchange_identifiers"
+    __table_args__ = (UniqueConstraint("list_name", "digest", name="uq_identifier_per_list"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200), default="")

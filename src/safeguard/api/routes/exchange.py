@@ -1,10 +1,11 @@
 """`/v1/exchange/...`: feeds between safeguard instances (docs/exchange.md).
 
-A peer's key (scope `exchange`) reads a feed's signed entries from a cursor and sends its
-opinions on them back; an admin key (scope `admin`) publishes banks as feeds, reads the
-opinions peers sent, lists the sources this instance follows and gives opinions on what
-they sent. Subscribing and syncing are `safeguard exchange subscribe|sync` (and the worker).
-The library (safeguard.exchange) checks and audits everything; these routes translate.
+A peer's key (scope `exchange`) reads a feed's signed entries from a cursor, sends its
+opinions on them back, and checks accounts privately against an identifier list; an admin
+key (scope `admin`) publishes banks as feeds, reads the opinions peers sent, lists the
+sources this instance follows and gives opinions on what they sent. Subscribing and
+syncing are `safeguard exchange subscribe|sync` (and the worker). The library
+(safeguard.exchange) checks and audits everything; these routes translate.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from safeguard.api.routes.common import MAX_ID, errors
 from safeguard.api.runtime import Runtime, runtime
 from safeguard.exchange import OPINIONS
 from safeguard.exchange.feeds import FEED_NAME, MAX_NOTE, MAX_OPINIONS, MAX_PAGE
+from safeguard.exchange.psi import LIST_NAME, MAX_REQUEST_BYTES
 from safeguard.exchange.sources import SOURCE_NAME
 
 peer_scope = require("exchange")
@@ -38,6 +40,12 @@ MAX_BODY_ID = 2**53 - 1
 Item = Annotated[int, Field(ge=1, le=MAX_BODY_ID), NUMBER_ONLY]
 Opinion = Annotated[str, Field(json_schema_extra=spec(enum=list(OPINIONS)))]
 Note = Annotated[str, Field(max_length=MAX_NOTE, pattern="^[^\\x00]*$")]
+ListName = Annotated[
+    str, Path(description="an identifier list", max_length=100, pattern=whole(LIST_NAME.pattern))
+]
+_NO_LIST: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such identifier list"}
+}
 _NO_FEED: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such feed (or item)"}
 }
@@ -99,6 +107,29 @@ def send_opinions(
     given = [(o.item, o.opinion, o.note) for o in body.opinions]
     n = rt.sg.feeds_for(who.acting()).record_opinions(feed, who.actor, given)
     return {"recorded": n}
+
+
+class CheckIn(Strict):
+    request: str = Field(
+        min_length=1,
+        max_length=MAX_REQUEST_BYTES,
+        pattern="^[A-Za-z0-9+/]*={0,2}$",
+        description="an OpenMined PSI Request message, base64 (docs/exchange.md)",
+    )
+
+
+@router.post("/v1/exchange/psi/{list_name}", responses={**errors(400), **_NO_LIST})
+def check_accounts(
+    list_name: ListName,
+    body: CheckIn,
+    rt: Runtime = Depends(runtime),
+    who: Principal = Depends(peer_scope),
+) -> dict[str, object]:
+    """A peer's private account check against an identifier list: the list's setup message
+    and the request blinded again, for the peer to find which of its identifiers are on it.
+    This side learns only how many identifiers were asked about (audited)."""
+    lists = rt.sg.identifier_lists_for(who.acting())
+    return lists.answer(list_name, who.actor, body.request)
 
 
 # -- what admins call ----------------------------------------------------------------------

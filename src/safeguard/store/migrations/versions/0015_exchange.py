@@ -1,5 +1,6 @@
 """Exchange between platforms: published feeds, their signed entries and opinions; the
-sources this instance follows (issue #19).
+sources this instance follows; lists of account identifiers peers check privately (issue
+#19).
 
 Revision ID: 0015
 Revises: 0014
@@ -84,10 +85,14 @@ def upgrade() -> None:
         "exchange_sources",
         sa.Column("id", BigId, primary_key=True),
         sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("url", sa.String(2000), nullable=False),
         sa.Column("feed", sa.String(100), nullable=False),
         sa.Column("public_key", sa.String(64), nullable=False),
         sa.Column("credential", sa.String(500), nullable=False),
+        sa.Column("api", sa.String(50), nullable=False),
+        sa.Column("config", sa.JSON, nullable=False),
+        sa.Column("checkpoint", sa.JSON, nullable=True),
         sa.Column("bank_name", sa.String(100), nullable=False),
         sa.Column("may_block", sa.Boolean, nullable=False),
         sa.Column("enabled", sa.Boolean, nullable=False),
@@ -113,6 +118,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_exchange_received_content_id", "exchange_received", ["content_id"])
     op.create_table(
+        "exchange_api_received",
+        sa.Column(
+            "source_id",
+            BigId,
+            sa.ForeignKey("exchange_sources.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("content_id", sa.BigInteger, nullable=False),
+        sa.Column("created", sa.Boolean, nullable=False),
+    )
+    op.create_index("ix_exchange_api_received_content_id", "exchange_api_received", ["content_id"])
+    op.create_table(
         "exchange_my_opinions",
         sa.Column(
             "source_id",
@@ -128,9 +146,23 @@ def upgrade() -> None:
         sa.Column("sent_at", TS, nullable=True),
     )
 
+    op.create_table(
+        "exchange_identifiers",
+        sa.Column("id", BigId, primary_key=True),
+        sa.Column("list_name", sa.String(100), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("added_at", TS, nullable=False),
+        sa.Column("added_by", sa.String(200), nullable=False),
+        sa.UniqueConstraint("list_name", "digest", name="uq_identifier_per_list"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("exchange_identifiers")
     op.drop_table("exchange_my_opinions")
+    op.drop_index("ix_exchange_api_received_content_id", "exchange_api_received")
+    op.drop_table("exchange_api_received")
     op.drop_index("ix_exchange_received_content_id", "exchange_received")
     op.drop_table("exchange_received")
     op.drop_table("exchange_sources")
