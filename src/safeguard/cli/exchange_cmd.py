@@ -10,17 +10,16 @@ scope `exchange` (`safeguard keys create PEER --scope exchange`).
 from __future__ import annotations
 
 import json
-import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+from typing import Any
 
 import typer
 
 from safeguard.cli.context import state
-from safeguard.cli.output import err_console, out_console, print_json, reporter
+from safeguard.cli.output import err_console, out_console, print_json, reporter, stop_on_signals
 from safeguard.engine import Safeguard, parse_thresholds
 from safeguard.errors import InvalidRequest, SafeguardError
 from safeguard.exchange import OPINIONS, FeedInfo, SourceInfo, SyncReport
@@ -37,6 +36,27 @@ def _engine() -> Iterator[Safeguard]:
         yield sg
     finally:
         sg.close()
+
+
+def _show(info: Any, json_output: bool, text: str) -> None:
+    """One record: its JSON, or a line for people."""
+    if json_output:
+        print_json(info.to_json())
+    else:
+        out_console.print(text, markup=False)
+
+
+def _show_all(
+    found: Sequence[Any], json_output: bool, line: Callable[[Any], str], none: str
+) -> None:
+    """Records: a JSON array, or a line each for people (`none` on stderr when empty)."""
+    if json_output:
+        print_json([x.to_json() for x in found])
+        return
+    for x in found:
+        out_console.print(line(x), markup=False)
+    if not found and none:
+        err_console.print(none, markup=False)
 
 
 def _show_feed(f: FeedInfo) -> str:
@@ -81,10 +101,7 @@ def publish(
     """Publish a bank as a feed: its items now, then every addition and removal."""
     with _engine() as sg:
         info = sg.feeds_for(state.actor(sg.db)).publish(feed or bank, bank, description=description)
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(f"published {_show_feed(info)}", markup=False)
+    _show(info, json_output, f"published {_show_feed(info)}")
 
 
 @app.command("unpublish")
@@ -92,10 +109,7 @@ def unpublish(feed: str, json_output: bool = JSON) -> None:
     """Stop publishing a feed (its entries are deleted; peers get 404 from now on)."""
     with _engine() as sg:
         info = sg.feeds_for(state.actor(sg.db)).unpublish(feed)
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(f"unpublished {feed!r}", markup=False)
+    _show(info, json_output, f"unpublished {feed!r}")
 
 
 @app.command("feeds")
@@ -103,13 +117,7 @@ def feeds(json_output: bool = JSON) -> None:
     """The feeds this instance publishes."""
     with _engine() as sg:
         found = sg.feeds_for(state.actor(sg.db)).list()
-    if json_output:
-        print_json([f.to_json() for f in found])
-        return
-    for f in found:
-        out_console.print(_show_feed(f), markup=False)
-    if not found:
-        err_console.print("no feeds published (`safeguard exchange publish BANK`)", markup=False)
+    _show_all(found, json_output, _show_feed, "no feeds published (`exchange publish BANK`)")
 
 
 @app.command("entries")
@@ -135,14 +143,15 @@ def opinions(
     """What peers said about a feed's items (confirmed, disputed, false_positive)."""
     with _engine() as sg:
         found = sg.feeds_for(state.actor(sg.db)).opinions(feed, item=item)
-    if json_output:
-        print_json([o.to_json() for o in found])
-        return
-    for o in found:
-        note = f": {o.note}" if o.note else ""
-        out_console.print(
-            f"item {o.item}: {o.opinion} by {o.peer} at {o.at:%Y-%m-%d %H:%M}{note}", markup=False
-        )
+    _show_all(
+        found,
+        json_output,
+        lambda o: (
+            f"item {o.item}: {o.opinion} by {o.peer} at {o.at:%Y-%m-%d %H:%M}"
+            + (f": {o.note}" if o.note else "")
+        ),
+        "no opinions yet",
+    )
 
 
 @app.command("subscribe")
@@ -186,10 +195,7 @@ def subscribe(
             may_block=may_block,
             thresholds=parse_thresholds(threshold) or None,
         )
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(f"subscribed {_show_source(info)}", markup=False)
+    _show(info, json_output, f"subscribed {_show_source(info)}")
 
 
 @app.command("subscribe-api")
@@ -250,10 +256,7 @@ def subscribe_api(
             may_block=may_block,
             thresholds=parse_thresholds(threshold) or None,
         )
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(f"subscribed {_show_source(info)}", markup=False)
+    _show(info, json_output, f"subscribed {_show_source(info)}")
 
 
 @app.command("unsubscribe")
@@ -265,10 +268,7 @@ def unsubscribe(
     """Stop following a source (its bank stays and matches unless --delete-bank)."""
     with _engine() as sg:
         info = sg.sources_for(state.actor(sg.db)).unsubscribe(name, delete_bank=delete_bank)
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(f"unsubscribed {name!r}", markup=False)
+    _show(info, json_output, f"unsubscribed {name!r}")
 
 
 @app.command("sources")
@@ -276,28 +276,7 @@ def sources(json_output: bool = JSON) -> None:
     """The peers' feeds this instance follows."""
     with _engine() as sg:
         found = sg.sources_for(state.actor(sg.db)).list()
-    if json_output:
-        print_json([s.to_json() for s in found])
-        return
-    for s in found:
-        out_console.print(_show_source(s), markup=False)
-    if not found:
-        err_console.print("no sources (`safeguard exchange subscribe`)", markup=False)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    _show_all(found, json_output, _show_source, "no sources (`exchange subscribe`)")
 
 
 @app.command("sync")
@@ -321,7 +300,11 @@ def sync(
     sync failed (the error names the entry; nothing of a bad page is applied)."""
     stop = threading.Event()
     failed = False
-    with _engine() as sg, _stop_on_signals(stop), reporter(show_progress) as rep:
+    with (
+        _engine() as sg,
+        stop_on_signals(stop, "the page under way"),
+        reporter(show_progress) as rep,
+    ):
         syncer = sg.syncer_for(state.actor(sg.db))
         syncer.page = page_size
 
@@ -378,12 +361,7 @@ def opinion(
         info = sg.sources_for(state.actor(sg.db)).set_opinion(
             source, opinion_, item=item, content_id=content_id, note=note
         )
-    if json_output:
-        print_json(info.to_json())
-    else:
-        out_console.print(
-            f"{source} item {info.item}: {info.opinion} (sent at the next sync)", markup=False
-        )
+    _show(info, json_output, f"{source} item {info.item}: {info.opinion} (sent at the next sync)")
 
 
 @app.command("my-opinions")
@@ -391,12 +369,12 @@ def my_opinions(source: str, json_output: bool = JSON) -> None:
     """The opinions given on a source's items, and whether the publisher has them."""
     with _engine() as sg:
         found = sg.sources_for(state.actor(sg.db)).my_opinions(source)
-    if json_output:
-        print_json([o.to_json() for o in found])
-        return
-    for o in found:
-        sent = "sent" if o.sent else "not sent yet"
-        out_console.print(f"item {o.item}: {o.opinion} ({sent})", markup=False)
+    _show_all(
+        found,
+        json_output,
+        lambda o: f"item {o.item}: {o.opinion} ({'sent' if o.sent else 'not sent yet'})",
+        "no opinions given",
+    )
 
 
 # -- private account checks ----------------------------------------------------------------
@@ -440,12 +418,16 @@ def identifiers_list(json_output: bool = JSON) -> None:
     """The identifier lists, with how many identifiers of each kind."""
     with _engine() as sg:
         found = sg.identifier_lists_for(state.actor(sg.db)).list()
-    if json_output:
-        print_json([i.to_json() for i in found])
-        return
-    for i in found:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(i.kinds.items()))
-        out_console.print(f"{i.name}: {i.identifiers} ({kinds})", markup=False)
+    _show_all(
+        found,
+        json_output,
+        lambda i: (
+            f"{i.name}: {i.identifiers} ("
+            + ", ".join(f"{n} {k}" for k, n in sorted(i.kinds.items()))
+            + ")"
+        ),
+        "no identifier lists",
+    )
 
 
 @identifiers.command("clear")

@@ -7,9 +7,12 @@ the same terminal, records are printed above the bar so the two never garble eac
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -87,3 +90,22 @@ def reporter(show_progress: bool = True) -> Iterator[Reporter]:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None) + "\n")
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, what: str) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stop` (saying on stderr that `what` is finished first); a
+    second one stops at once. For commands that run until told to stop."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        err_console.print(f"{signal.Signals(signum).name}: stopping after {what}", markup=False)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

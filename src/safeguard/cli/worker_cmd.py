@@ -4,17 +4,15 @@ or SIGINT, or once (`--once`, for cron and tests). One line per delivery outcome
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
 import typer
 
 from safeguard.cli.context import state
-from safeguard.cli.output import err_console
+from safeguard.cli.output import err_console, stop_on_signals
 from safeguard.config import Settings
 from safeguard.outbox import PeriodicTask, Worker
 from safeguard.store import Database
@@ -56,27 +54,6 @@ def _log_to_stderr() -> Iterator[None]:
         logger.removeHandler(handler)
         logger.setLevel(before[0])
         logger.propagate = before[1]
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stop` (the delivery under way is finished and recorded); a
-    second one stops at once."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        err_console.print(
-            f"{signal.Signals(signum).name}: stopping after the delivery under way", markup=False
-        )
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def worker_command(
@@ -141,7 +118,7 @@ def worker_command(
             else:
                 err_console.print(f"worker {worker.name} started", markup=False)
                 stop = threading.Event()
-                with _stop_on_signals(stop):
+                with stop_on_signals(stop, "the delivery under way"):
                     worker.run(stop)
         counts = ", ".join(f"{n} {k}" for k, n in sorted(worker.counts.items())) or "no deliveries"
         ended = "done" if once else "stopped"
