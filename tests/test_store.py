@@ -69,7 +69,28 @@ def test_upgrading_keeps_every_bank_and_its_content(db_url: str) -> None:
         assert conn.execute(text("select count(*) from content_signals")).scalar() == 1
         assert conn.execute(text("select local_features from banks")).scalar()
     # the bank's own PDQ threshold became its entry in the thresholds of 0006
-    assert BankService(db, "test").get("old").thresholds["pdq"] == 20
+    banks = BankService(db, "test")
+    assert banks.get("old").thresholds["pdq"] == 20
+    # from 0016 on, an id deleted is not handed out again (SQLite's AUTOINCREMENT)
+    newest = banks.add("old", {"pdq": "f" * 64}).content_id
+    banks.remove_content("old", newest)
+    assert banks.add("old", {"pdq": "e" * 64}).content_id > newest
+    db.close()
+
+
+def test_bank_and_content_ids_are_never_used_twice(db_url: str) -> None:
+    """Deleting the newest bank or content item and adding another gives a new id, so a
+    case item, a match record or a feed that named the old one never names the new one."""
+    db = Database.open(db_url)
+    banks = BankService(db, "test")
+    banks.create("a")
+    banks.add("a", {"pdq": "0" * 64})
+    newest = banks.add("a", {"pdq": "f" * 64}).content_id
+    banks.remove_content("a", newest)
+    assert banks.add("a", {"pdq": "e" * 64}).content_id > newest
+    gone = banks.create("b").id
+    banks.delete("b")
+    assert banks.create("c").id > gone
     db.close()
 
 
@@ -102,7 +123,18 @@ def test_the_migrated_schema_is_the_one_the_models_describe(db_url: str) -> None
     import safeguard.store.migrations  # noqa: F401
     from safeguard.store.models import Base
 
-    for module in ("audit", "event", "evidence", "outbox", "referral", "review", "rules", "stats"):
+    for module in (
+        "audit",
+        "event",
+        "evidence",
+        "exchange",
+        "outbox",
+        "referral",
+        "review",
+        "rules",
+        "stats",
+        "web",
+    ):
         __import__(f"safeguard.store.{module}_tables")
     db = Database.open(db_url)
     with db.engine.connect() as conn:

@@ -1,9 +1,9 @@
 """Database tables: banks, their content, the signals of that content, and the change log.
 
-Content ids are integers that never change and are never reused. Every change to banks or
-content is recorded in `change_log` in the same transaction (see safeguard.banks.service):
-it is the audit trail, append-only (enforced by triggers), and the feed later index
-replicas follow.
+Bank and content ids are integers that never change and are never reused (on SQLite too:
+AUTOINCREMENT, migration 0016). Every change to banks or content is recorded in
+`change_log` in the same transaction (see safeguard.banks.service): it is the audit trail,
+append-only (enforced by triggers), and the feed later index replicas follow.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class Base(DeclarativeBase):
 
 class Bank(Base):
     __tablename__ = "banks"
+    # ids are never used twice, on SQLite too (migration 0016)
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -82,7 +84,10 @@ class Content(Base):
     """One item in a bank: a file or a listed hash, with where it came from."""
 
     __tablename__ = "bank_content"
-    __table_args__ = (UniqueConstraint("bank_id", "dedupe_key", name="uq_content_dedupe"),)
+    __table_args__ = (
+        UniqueConstraint("bank_id", "dedupe_key", name="uq_content_dedupe"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
