@@ -136,7 +136,8 @@ def redacted_url(url: str) -> str:
 
 def parse_thresholds(given: Iterable[str]) -> dict[str, int]:
     """{type: threshold} from `TYPE=N` texts (as the CLI's repeatable `--threshold` takes
-    them); a bare `N` sets the one non-exact listable type, where there is exactly one."""
+    them); a bare `N` sets the one non-exact listable type, or, of several, the one for
+    photos (PDQ, as the first releases took a bare number), where there is exactly one."""
     out: dict[str, int] = {}
     for text in given:
         name, sep, number = str(text).partition("=")
@@ -150,6 +151,8 @@ def parse_thresholds(given: Iterable[str]) -> dict[str, int]:
             st = get_signal_type(name)
         else:
             fuzzy = [t for t in signal_types(listable=True).values() if not t.exact]
+            if len(fuzzy) > 1:
+                fuzzy = [t for t in fuzzy if "photo" in t.content_types] or fuzzy
             if len(fuzzy) != 1:
                 names = ", ".join(t.name for t in fuzzy)
                 raise InvalidRequest(f"threshold {text!r}: say which type (TYPE=N; one of {names})")

@@ -58,16 +58,18 @@ def test_bad_thresholds_rejected(sg: Safeguard, bad: object) -> None:
 
 def test_thresholds_are_kept_per_signal_type(sg: Safeguard) -> None:
     info = sg.banks.create("known", thresholds={"hash_pdq": 20, "local": 50})  # an alias too
-    assert info.thresholds == {"pdq": 20, "local": 50} and info.pdq_threshold == 20
+    # every non-exact type has one: those not named keep their default (vpdq: 20)
+    assert info.thresholds == {"pdq": 20, "local": 50, "vpdq": 20} and info.pdq_threshold == 20
     # an update changes the types it names, no others; the change log says from what to what
     assert sg.banks.update("known", thresholds={"local": 60}).thresholds == {
         "pdq": 20,
         "local": 60,
+        "vpdq": 20,
     }
     last = sg.changes(0, 100)[-1]
     assert last.action == "bank.update" and last.detail["thresholds"]["to"]["local"] == 60
     # a bank that names no type uses each type's default
-    assert sg.banks.create("plain").thresholds == {"pdq": 31, "local": 80}
+    assert sg.banks.create("plain").thresholds == {"pdq": 31, "local": 80, "vpdq": 20}
     for bad, message in (
         ({"md5": 3}, "md5 matches identical values only: it takes no threshold"),
         ({"nope": 3}, "unknown signal type 'nope'"),
@@ -75,7 +77,7 @@ def test_thresholds_are_kept_per_signal_type(sg: Safeguard) -> None:
     ):
         with pytest.raises(InvalidRequest, match=message):
             sg.banks.update("known", thresholds=bad)
-    assert sg.banks.get("known").thresholds == {"pdq": 20, "local": 60}
+    assert sg.banks.get("known").thresholds == {"pdq": 20, "local": 60, "vpdq": 20}
 
 
 def test_content_provenance_and_idempotent_add(sg: Safeguard, train_images: list[Path]) -> None:

@@ -1,4 +1,5 @@
-"""Which hashed files a bank of known images takes: images, and other files only when asked.
+"""Which hashed files a bank of known media takes: images and videos, other files only when
+asked.
 
 A folder of listed images often holds other things (a readme, a half-copied JPEG). Banking
 those by their digests would make a later upload of the same readme "match", so:
@@ -6,7 +7,8 @@ those by their digests would make a later upload of the same readme "match", so:
 - an image is banked (one too large to hash perceptually is banked by its digests, as before);
 - a file that is not an image is skipped when it was met while walking a folder, and refused
   when it was named (a path on the command line, an HTTP upload);
-- an image that cannot be decoded (truncated, corrupt, an unsupported mode) is refused;
+- an image or video that cannot be decoded (truncated, corrupt, an unsupported mode, a
+  video over the decoding limits) is refused;
 - with `any_file`, both of the last two are banked by their MD5 and SHA-256 instead.
 """
 
@@ -16,8 +18,17 @@ from enum import StrEnum
 
 from safeguard.signals.files import FileSignals
 
-#: error codes of files that claim to be images but cannot be decoded
-BROKEN_IMAGE = frozenset({"corrupt_image", "unsupported_mode"})
+#: error codes of files that claim to be images or videos but cannot be decoded
+BROKEN_IMAGE = frozenset(
+    {
+        "corrupt_image",
+        "unsupported_mode",
+        "corrupt_video",
+        "unsupported_format",
+        "too_long",
+        "too_slow",
+    }
+)
 
 
 class Admission(StrEnum):

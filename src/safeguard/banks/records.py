@@ -97,12 +97,15 @@ class HashRecord:
 
 
 def content_key(signals: dict[str, str]) -> str:
-    """What makes two additions the same content: the strongest signal they carry."""
+    """What makes two additions the same content: the strongest signal they carry (a long
+    value by its digest, as the store keeps it)."""
+    from safeguard.store.models import stored_value
+
     for t in ("sha256", "md5", "pdq"):
         if t in signals:
             return f"{t}:{signals[t]}"
     t = sorted(signals)[0]
-    return f"{t}:{signals[t]}"
+    return f"{t}:{stored_value(signals[t])}"
 
 
 @dataclass(frozen=True)

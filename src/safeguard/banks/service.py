@@ -52,7 +52,7 @@ from safeguard.signals.local import LocalSignal
 from safeguard.signals.local import decode as decode_local
 from safeguard.signals.pdq import PdqSignal
 from safeguard.store import Bank, Change, Content, ContentFeatures, ContentSignal, Database
-from safeguard.store.models import utcnow
+from safeguard.store.models import add_long_values, signal_rows, stored_value, utcnow
 
 #: a whole bank name (used with fullmatch: `$` would also take a final newline)
 BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
@@ -423,10 +423,12 @@ class BankService:
                         content_id=content.id,
                         bank_id=bank.id,
                         signal_type=t,
-                        signal_value=v,
+                        signal_value=stored_value(v),
                         quality=quality.get(t),
                     )
                 )
+            s.flush()
+            add_long_values(s, [(content.id, t, v) for t, v in clean.items()])
             kept = local is not None and bank.local_features
             if kept:
                 s.add(ContentFeatures(content_id=content.id, bank_id=bank.id, value=local))
@@ -488,7 +490,9 @@ class BankService:
             seen: set[str] = set()
             for r in records:
                 key = r.dedupe_key()
-                if key in keys or any(p in present for p in r.signals.items()):
+                if key in keys or any(
+                    (t, stored_value(v)) in present for t, v in r.signals.items()
+                ):
                     already += 1
                 elif key in seen:
                     dup += 1
@@ -530,8 +534,16 @@ class BankService:
                             "content_id": id_of[key],
                             "bank_id": bank.id,
                             "signal_type": t,
-                            "signal_value": v,
+                            "signal_value": stored_value(v),
                         }
+                        for key, r in zip(batch_keys, batch, strict=True)
+                        for t, v in r.signals.items()
+                    ],
+                )
+                add_long_values(
+                    s,
+                    [
+                        (id_of[key], t, v)
                         for key, r in zip(batch_keys, batch, strict=True)
                         for t, v in r.signals.items()
                     ],
@@ -700,7 +712,7 @@ class BankService:
                 .where(
                     ContentSignal.bank_id == bank_id,
                     ContentSignal.signal_type == t,
-                    ContentSignal.signal_value == v,
+                    ContentSignal.signal_value == stored_value(v),
                 )
                 .limit(1)
             )
@@ -752,11 +764,8 @@ class BankService:
         if not rows:
             return []
         sigs: dict[int, dict[str, str]] = {}
-        for cid, t, v in s.execute(
-            select(
-                ContentSignal.content_id, ContentSignal.signal_type, ContentSignal.signal_value
-            ).where(ContentSignal.content_id.in_([r.id for r in rows]))
-        ).all():
+        q = signal_rows().where(ContentSignal.content_id.in_([r.id for r in rows]))
+        for _, cid, _, t, v in s.execute(q).all():
             sigs.setdefault(cid, {})[t] = v
         return [
             ContentInfo(

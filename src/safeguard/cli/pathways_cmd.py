@@ -100,7 +100,7 @@ def score(
     ),
     window_days: float = typer.Option(30.0, "--window-days", help="Sliding window for activity."),
     flagged_only: bool = typer.Option(False, "--flagged-only", help="List flagged accounts only."),
-    limit: int = typer.Option(20, "--limit", help="Rows in the text table."),
+    rows_shown: int = typer.Option(20, "--limit", help="Rows in the text table."),
     json_output: bool = JSON,
 ) -> None:
     """Score every adult, unknown-age and older-teen account; highest risk first."""
@@ -139,7 +139,7 @@ def score(
         f"{len(scored):,} account(s) scored, {n_flagged:,} flagged (threshold {thr:.4g})"
     )
     table = Table("account", "score", "flagged", "reasons")
-    for r in rows[:limit]:
+    for r in rows[:rows_shown]:
         table.add_row(
             r.account_id,
             f"{r.score:.4f}",

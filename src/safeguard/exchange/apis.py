@@ -28,7 +28,7 @@ from safeguard.extras import require
 from safeguard.signals import get_signal_type, validate_signals
 from safeguard.store import ContentSignal, Database
 from safeguard.store.exchange_tables import ApiReceivedRow, SourceRow
-from safeguard.store.models import utcnow
+from safeguard.store.models import signal_rows, utcnow
 
 #: the services a source may name, by threatexchange's name for them
 API_CLASSES = {
@@ -226,12 +226,9 @@ def apply(
                 except SafeguardError as problem:
                     raise PeerError(f"{src.api} record {key!r}: {problem.message}") from None
             if known is not None:
-                held = s.execute(
-                    select(ContentSignal.signal_type, ContentSignal.signal_value).where(
-                        ContentSignal.content_id == known.content_id
-                    )
-                ).all()
-                if clean is not None and dict(held) == clean:
+                q = signal_rows().where(ContentSignal.content_id == known.content_id)
+                held = {t: v for _, _, _, t, v in s.execute(q)}
+                if clean is not None and held == clean:
                     continue  # the same record again (a batch fetched twice)
                 forget(s, banks, src, ApiReceivedRow, known)
                 removed += 1

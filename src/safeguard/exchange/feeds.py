@@ -35,7 +35,7 @@ from safeguard.exchange.records import OPINIONS, FeedInfo, FeedPage, OpinionInfo
 from safeguard.matching.feed import ChangeFeed
 from safeguard.store import Bank, Content, ContentSignal, Database
 from safeguard.store.exchange_tables import FeedEntryRow, FeedItemRow, FeedRow, OpinionRow
-from safeguard.store.models import utcnow
+from safeguard.store.models import signal_rows, utcnow
 
 FEED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 #: the change-log actions that can change what a feed holds
@@ -420,11 +420,7 @@ def _items(
     """Each item's signals and the provenance a feed shares, in id order."""
     ids = sorted(ids)
     signals: dict[int, dict[str, str]] = {i: {} for i in ids}
-    for cid, t, v in s.execute(
-        select(
-            ContentSignal.content_id, ContentSignal.signal_type, ContentSignal.signal_value
-        ).where(ContentSignal.content_id.in_(ids))
-    ):
+    for _, cid, _, t, v in s.execute(signal_rows().where(ContentSignal.content_id.in_(ids))):
         signals[cid][t] = v
     rows = {c.id: c for c in s.scalars(select(Content).where(Content.id.in_(ids)))}
     for i in ids:

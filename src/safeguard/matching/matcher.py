@@ -43,6 +43,7 @@ from safeguard.matching.feed import ChangeFeed, ChangeRow
 from safeguard.matching.results import Match, MatchResult
 from safeguard.signals import SignalType, local, signal_types
 from safeguard.store import Bank, Content, ContentFeatures, ContentSignal, Database
+from safeguard.store.models import signal_rows
 
 log = logging.getLogger(__name__)
 
@@ -637,13 +638,7 @@ class Matcher:
 
 
 def _signal_rows():
-    return select(
-        ContentSignal.id,
-        ContentSignal.content_id,
-        ContentSignal.bank_id,
-        ContentSignal.signal_type,
-        ContentSignal.signal_value,
-    )
+    return signal_rows()
 
 
 def _feature_rows():

@@ -4,8 +4,9 @@ A signal type (in the spirit of python-threatexchange's `SignalType`) declares i
 other names hash lists and HMA clients use for it, which content types it applies to, how to
 validate a value and measure the distance between two, its default and largest threshold, the
 index that searches its values, and how to compute it from content (`hash_bytes` for any
-file's bytes, `hash_pixels` for decoded images). Everything else (banks, matching, hash
-lists, the HTTP API and the CLI) reads these attributes and never names a type. Types are
+file's bytes, `hash_pixels` for decoded images, `hash_video` for video files). Everything
+else (banks, matching, hash lists, the HTTP API and the CLI) reads these attributes and
+never names a type. Types are
 registered in `safeguard.signals` (built-ins) or through the `safeguard.signal_types` entry
 point group (third-party packages); see docs/architecture.md, "Adding a signal type".
 """
@@ -109,6 +110,12 @@ class SignalType:
     def hash_pixels(cls, pixels: np.ndarray, *, variants: bool = False) -> Hashed | None:
         """The value of an HxWx3 uint8 RGB image, for "photo" types, with the variants a
         lookup uses when `variants` (None: not computed from pixels, or the image has none)."""
+        return None
+
+    @classmethod
+    def hash_video(cls, path: str, limits: Any = None) -> Hashed | None:
+        """The value of the video file at `path`, for "video" types (None: not computed
+        from videos, or nothing to hash). `limits`: signals.video_decode.VideoLimits."""
         return None
 
     @classmethod

@@ -26,12 +26,15 @@ from safeguard.config import (
     DecodeLimits,
     Settings,
 )
-from safeguard.errors import FileProblem
+from safeguard.errors import ConfigError, FileProblem
 from safeguard.signals import SignalType, signal_types
 from safeguard.signals import local as local_features
 from safeguard.signals.images import decoded
+from safeguard.signals.video_decode import looks_like_video
 
 _READ_CHUNK = 1 << 20
+#: bytes read to tell a video container from other files
+_HEAD = 512
 _THREADED_DIGEST_BYTES = 64 * 1024
 
 
@@ -180,6 +183,10 @@ def _hash_file(
         raise FileProblem(f"not a regular file ({_file_kind(st.st_mode)})", "not_a_file")
     try:
         with open(name, "rb") as fh:
+            kinds = _video_types()
+            if kinds and looks_like_video(fh.read(_HEAD)):
+                return _video_signals(name, fh, kinds)
+            fh.seek(0)
             if st.st_size > max_image_bytes:
                 return _digest_only(name, fh, b"", max_image_bytes)
             data = fh.read(st.st_size + 1)  # one exact-size read; +1 notices a growing file
@@ -209,8 +216,13 @@ def _pixel_types(local: bool) -> list[type[SignalType]]:
     ]
 
 
-def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
-    """Stream a file too large to decode through the file types that hash incrementally."""
+def _video_types() -> list[type[SignalType]]:
+    return [t for t in signal_types().values() if "video" in t.content_types]
+
+
+def _streamed(fh: BinaryIO, head: bytes) -> tuple[dict[str, str], int]:
+    """The values of the file types that hash incrementally, read through in chunks (after
+    `head`, what was read already), and the file's size."""
     streams = {t.name: h for t in _byte_types() if (h := t.stream()) is not None}
     size = len(head)
     for h in streams.values():
@@ -219,9 +231,35 @@ def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> 
         for h in streams.values():
             h.update(chunk)
         size += len(chunk)
+    return {t: h.hexdigest() for t, h in streams.items()}, size
+
+
+def _video_signals(name: str, fh: BinaryIO, kinds: list[type[SignalType]]) -> FileSignals:
+    """A video: its digests streamed, then each video type's value from its frames. A video
+    that does not decode keeps its digests, with the error."""
+    fh.seek(0)
+    values, size = _streamed(fh, b"")
+    result = FileSignals(path=name, values=values, size=size)
+    for t in kinds:
+        try:
+            hashed = t.hash_video(name)
+        except FileProblem as e:
+            result.error, result.error_code = e.message, e.code
+            return result
+        except ConfigError as e:  # the `video` extra is not installed
+            result.error, result.error_code = e.message, "needs_extra"
+            return result
+        if hashed is not None:
+            result.values[t.name] = hashed.value
+    return result
+
+
+def _digest_only(name: str, fh: BinaryIO, head: bytes, max_image_bytes: int) -> FileSignals:
+    """Stream a file too large to decode through the file types that hash incrementally."""
+    values, size = _streamed(fh, head)
     return FileSignals(
         path=name,
-        values={t: h.hexdigest() for t, h in streams.items()},
+        values=values,
         size=size,
         error=f"file is {size:,} bytes, over the image limit of {max_image_bytes:,} "
         "(SAFEGUARD_MAX_IMAGE_BYTES): digests computed, no PDQ",

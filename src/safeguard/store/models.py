@@ -8,6 +8,8 @@ append-only (enforced by triggers), and the feed later index replicas follow.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -22,8 +24,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    insert,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
@@ -119,6 +124,68 @@ class ContentSignal(Base):
     signal_type: Mapped[str] = mapped_column(String(50))
     signal_value: Mapped[str] = mapped_column(String(200))
     quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+#: the longest value `content_signals` holds in place (its column and indexes); a longer one
+#: (a video's vPDQ: a line per second of video) is kept whole in `content_values`, and its
+#: place holds `sha256:<hex>` of it, which lookups by value compare instead
+MAX_INLINE_VALUE = 200
+
+
+def stored_value(value: str) -> str:
+    """What `content_signals.signal_value` holds for `value` (see MAX_INLINE_VALUE)."""
+    if len(value) <= MAX_INLINE_VALUE:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+class ContentValue(Base):
+    """The whole value of a signal too long to keep in `content_signals` (migration 0017)."""
+
+    __tablename__ = "content_values"
+
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey("content_signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(Text)
+
+
+def signal_rows():
+    """(id, content id, bank id, signal type, whole value) of content signals: the place of
+    a long value filled from `content_values`. Add joins and conditions as to any select."""
+    return (
+        select(
+            ContentSignal.id,
+            ContentSignal.content_id,
+            ContentSignal.bank_id,
+            ContentSignal.signal_type,
+            func.coalesce(ContentValue.value, ContentSignal.signal_value).label("signal_value"),
+        )
+        .select_from(ContentSignal)
+        .outerjoin(ContentValue, ContentValue.signal_id == ContentSignal.id)
+    )
+
+
+def add_long_values(s: Session, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Keep the whole values of (content id, signal type, value) rows just inserted whose
+    value was too long for `content_signals`, in the caller's transaction."""
+    long = [(cid, t, v) for cid, t, v in rows if len(v) > MAX_INLINE_VALUE]
+    if not long:
+        return
+    wanted = {(cid, t): v for cid, t, v in long}
+    found = s.execute(
+        select(ContentSignal.id, ContentSignal.content_id, ContentSignal.signal_type).where(
+            ContentSignal.content_id.in_(sorted({cid for cid, _, _ in long}))
+        )
+    ).all()
+    s.execute(
+        insert(ContentValue),
+        [
+            {"signal_id": sid, "value": wanted[(cid, t)]}
+            for sid, cid, t in found
+            if (cid, t) in wanted
+        ],
+    )
 
 
 class ContentFeatures(Base):

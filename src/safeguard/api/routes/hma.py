@@ -54,8 +54,15 @@ HMA_CONTENT_TYPES = ("photo", "video")
 
 
 def _hma_types_of(content_type: str) -> tuple[str, ...]:
-    """Our signal types HMA hashes `content_type` with (module docstring)."""
-    applies = [t for t in LISTABLE.values() if content_type in t.content_types]
+    """Our signal types HMA hashes `content_type` with (module docstring). Types computed
+    from video files only (vPDQ) are left out while uploads over HTTP are hashed in memory,
+    without them: HMA clients keep getting `video_md5` for videos, as from an HMA without
+    its vPDQ extension."""
+    applies = [
+        t
+        for t in LISTABLE.values()
+        if content_type in t.content_types and set(t.content_types) != {"video"}
+    ]
     chosen = [t for t in applies if not t.exact] or [t for t in applies if t.hma_name != t.name]
     return tuple(t.name for t in chosen or applies)
 

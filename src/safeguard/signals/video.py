@@ -1,0 +1,169 @@
+"""vPDQ, Meta's video hash: the PDQ of one frame per second, compared frame by frame.
+
+Compatible with the reference (facebook/ThreatExchange `vpdq`) and python-threatexchange's
+`vpdq` signal type:
+- **Hashing**: frames sampled as the reference samples them (signals/video_decode.py), each
+  hashed with PDQ (`pdqhash`, the C++ reference) over its RGB pixels; every frame is kept,
+  none pruned.
+- **Value**: python-threatexchange's serialisation, a JSON array with one string per frame,
+  `"<64 hex PDQ>,<quality>,<seconds>"`, the seconds written with three significant digits.
+- **Matching**: each side's frames are de-duplicated by exact hash and those of quality
+  below 50 dropped; a frame matches when a frame of the other video is within Hamming
+  distance 31. The share of the query's frames that match must reach 80% (the share of the
+  listed video's frames matched is reported, and not required: python-threatexchange's
+  defaults). As one number for banks and thresholds, the distance between a query and a
+  listed video is 100 minus the share of the query's frames that match, rounded up: the
+  default threshold 20 is the 80% rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from safeguard.errors import InvalidSignal
+from safeguard.signals.base import Hashed, SignalType
+from safeguard.signals.pdq import pdq_from_rgb, pdq_to_words
+from safeguard.signals.video_decode import VideoLimits, sample_frames
+
+#: a frame matches a frame of the other video within this Hamming distance
+FRAME_DISTANCE = 31
+#: frames of lower PDQ quality take no part in matching
+FRAME_QUALITY = 50
+#: the share of the query's frames that must match (percent)
+QUERY_MATCH_PERCENT = 80.0
+#: the most frames one value may hold (four hours at one a second)
+MAX_FRAMES = 4 * 3600
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One hashed frame: PDQ (hex), its quality (0-100), its time in seconds."""
+
+    pdq: str
+    quality: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.pdq},{self.quality},{self.seconds:.{3}}"
+
+
+def hash_video(path: str, every: float = 1.0, limits: VideoLimits | None = None) -> list[Frame]:
+    """The vPDQ frames of the video at `path` (FileProblem when it cannot be decoded)."""
+    frames = []
+    for f in sample_frames(path, every, limits):
+        pdq, quality = pdq_from_rgb(f.pixels)
+        frames.append(Frame(pdq, quality, f.seconds))
+    return frames
+
+
+def serialize(frames: Sequence[Frame]) -> str:
+    return json.dumps([str(f) for f in frames])
+
+
+def parse(value: str) -> list[Frame]:
+    """Frames from python-threatexchange's serialisation, or InvalidSignal naming the
+    problem (the frame and what is wrong with it)."""
+    if not isinstance(value, str):
+        raise InvalidSignal("a vpdq value is a JSON array of 'pdq,quality,seconds' strings")
+    if not value.strip():
+        return []
+    try:
+        items = json.loads(value)
+    except ValueError:
+        raise InvalidSignal(
+            "a vpdq value is a JSON array of 'pdq,quality,seconds' strings; this is not JSON"
+        ) from None
+    if not isinstance(items, list) or len(items) > MAX_FRAMES:
+        raise InvalidSignal(f"a vpdq value is a JSON array of at most {MAX_FRAMES} frames")
+    frames = []
+    for n, item in enumerate(items, 1):
+        parts = item.split(",") if isinstance(item, str) else []
+        try:
+            if len(parts) != 3:
+                raise ValueError("not 'pdq,quality,seconds'")
+            pdq, quality, seconds = parts[0].strip().lower(), int(parts[1]), float(parts[2])
+            if len(pdq) != 64 or any(c not in "0123456789abcdef" for c in pdq):
+                raise ValueError("the PDQ is not 64 hex digits")
+            if not 0 <= quality <= 100 or not seconds >= 0 or not math.isfinite(seconds):
+                raise ValueError("quality is 0-100 and seconds 0 or more")
+        except ValueError as e:
+            raise InvalidSignal(f"vpdq frame {n}: {e}") from None
+        frames.append(Frame(pdq, quality, seconds))
+    return frames
+
+
+def _distinct_usable(frames: Sequence[Frame]) -> np.ndarray:
+    """As python-threatexchange: de-duplicate by exact hash (first kept), then drop frames
+    of quality below 50."""
+    kept: dict[str, int] = {}
+    for f in frames:
+        kept.setdefault(f.pdq, f.quality)
+    usable = [h for h, q in kept.items() if q >= FRAME_QUALITY]
+    return pdq_to_words(usable) if usable else np.zeros((0, 4), dtype=np.uint64)
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) booleans: which pairs are within FRAME_DISTANCE."""
+    x = a[:, None, :] ^ b[None, :, :]
+    bits = _POPCOUNT[x.view(np.uint8)].reshape(len(a), len(b), -1).sum(axis=2, dtype=np.int32)
+    return np.asarray(bits <= FRAME_DISTANCE)
+
+
+def match_percents(query: Sequence[Frame], listed: Sequence[Frame]) -> tuple[float, float]:
+    """(share of the query's frames that match, share of the listed video's frames that
+    match), in percent, as python-threatexchange's brute-force matcher counts them."""
+    q, c = _distinct_usable(query), _distinct_usable(listed)
+    if not len(q) or not len(c):
+        return 0.0, 0.0
+    close = np.zeros((len(q), len(c)), dtype=bool)
+    for start in range(0, len(q), 256):  # bounded memory for long videos
+        close[start : start + 256] = _close(q[start : start + 256], c)
+    return (
+        float(close.any(axis=1).sum()) * 100 / len(q),
+        float(close.any(axis=0).sum()) * 100 / len(c),
+    )
+
+
+class VpdqSignal(SignalType):
+    name = "vpdq"
+    description = (
+        "vPDQ video hash: the PDQ of one frame per second, as python-threatexchange writes "
+        "it (a JSON array of 'pdq,quality,seconds'); distance = 100 - % of frames matched"
+    )
+    example = json.dumps(
+        ["f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,100,0.0"]
+    )
+    content_types = ("video",)
+    exact = False
+    default_threshold = 100 - int(QUERY_MATCH_PERCENT)
+    #: 99: at least 1% of the query's frames match (100 would take a video none of whose
+    #: frames match)
+    max_threshold = 99
+    every: ClassVar[float] = 1.0
+
+    @classmethod
+    def validate(cls, value: str) -> str:
+        frames = parse(value)
+        if not frames:
+            raise InvalidSignal("a vpdq value has at least one frame")
+        return serialize(frames)
+
+    @classmethod
+    def distance(cls, a: str, b: str) -> int:
+        """100 minus the share (percent) of `a`'s frames that match `b`'s, rounded up."""
+        query, _ = match_percents(parse(a), parse(b))
+        return 100 - math.floor(query)
+
+    @classmethod
+    def hash_video(cls, path: str, limits: VideoLimits | None = None) -> Hashed | None:
+        frames = hash_video(path, cls.every, limits)
+        return Hashed(serialize(frames)) if frames else None

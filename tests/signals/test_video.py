@@ -1,0 +1,177 @@
+"""Videos: vPDQ hashing, matching through the CLI, hostile files, and the value format.
+
+Test videos are slideshows of the synthetic photos, built here (tests/videogen.py): one is
+banked; its re-encoded, resized, frame-rate-changed and trimmed copies must match it, and
+other slideshows must not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from safeguard.errors import FileProblem, InvalidSignal
+from safeguard.signals import get_signal_type
+from safeguard.signals.files import hash_file
+from safeguard.signals.video import Frame, hash_video, match_percents, parse, serialize
+from safeguard.signals.video_decode import VideoLimits, looks_like_video, sample_frames
+from tests.conftest import DATA, Cli
+from tests.videogen import frames, write_video
+
+FPS = 10
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("videos")
+    shown = frames(1, 12, FPS, (320, 240))
+    small = [np.asarray(Image.fromarray(f).resize((192, 144))) for f in shown]
+    made = {
+        "listed": write_video(d / "listed.mp4", shown, FPS),
+        "low_bitrate": write_video(d / "low.mp4", shown, FPS, bitrate=60_000),
+        "resized": write_video(d / "resized.mp4", small, FPS),
+        "half_rate": write_video(d / "half_rate.mp4", shown[::2], FPS // 2),
+        "trimmed": write_video(d / "trimmed.mp4", shown[25:95], FPS),
+        "vp9_webm": write_video(d / "other_codec.webm", shown, FPS, codec="libvpx-vp9"),
+    }
+    for seed in range(2, 8):
+        made[f"other_{seed}"] = write_video(
+            d / f"other_{seed}.mp4", frames(seed, 9, FPS, (320, 240)), FPS
+        )
+    return made
+
+
+def test_frames_are_sampled_once_a_second_as_the_reference_samples_them(
+    videos: dict[str, Path],
+) -> None:
+    sampled = list(sample_frames(str(videos["listed"])))
+    assert [f.number for f in sampled] == list(range(0, 12 * FPS, FPS))
+    assert [f.seconds for f in sampled] == [float(n) for n in range(12)]
+    assert sampled[0].pixels.shape == (240, 320, 3)
+    half = list(sample_frames(str(videos["half_rate"])))
+    assert [f.number for f in half] == list(range(0, 12 * FPS // 2, FPS // 2))
+
+
+def test_copies_match_and_other_videos_do_not_through_the_cli(
+    cli: Cli, videos: dict[str, Path]
+) -> None:
+    assert cli("bank", "create", "videos").exit_code == 0
+    added = cli("bank", "add", "videos", str(videos["listed"]))
+    assert added.exit_code == 0, added.output
+    queries = [p for name, p in videos.items() if name != "listed"]
+    result = cli("match", *map(str, queries))
+    records = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    for name, path in videos.items():
+        if name == "listed":
+            continue
+        found = [m for m in records[path.name]["matches"] if m["signal_type"] == "vpdq"]
+        if name.startswith("other_"):
+            assert found == [], name
+        else:
+            assert found and found[0]["distance"] <= 20, (name, found)
+
+
+def test_hash_prints_the_vpdq_of_a_video_beside_its_digests(
+    cli: Cli, videos: dict[str, Path]
+) -> None:
+    [record] = cli.lines("hash", str(videos["listed"]))
+    frames_ = parse(record["vpdq"])
+    assert len(frames_) == 12 and all(f.quality >= 50 for f in frames_)
+    assert len(record["md5"]) == 32 and record.get("error") is None
+
+
+def test_distance_is_the_share_of_the_query_not_matched(videos: dict[str, Path]) -> None:
+    listed = hash_video(str(videos["listed"]))
+    trimmed = hash_video(str(videos["trimmed"]))
+    query, compared = match_percents(trimmed, listed)
+    assert query == 100.0 and compared < 100.0  # the trimmed copy is inside the listed one
+    vpdq = get_signal_type("vpdq")
+    assert vpdq.distance(serialize(trimmed), serialize(listed)) == 0
+    other = hash_video(str(videos["other_2"]))
+    assert vpdq.distance(serialize(other), serialize(listed)) == 100
+    # low-quality frames and repeated hashes take no part (python-threatexchange's rule)
+    unlike = Frame("0f" * 32, 10, 0.0)  # matches nothing, and is of low quality
+    query, _ = match_percents([unlike, listed[1], listed[1], listed[1]], listed)
+    assert query == 100.0  # one usable distinct frame, matched (not 1 of 2, nor 3 of 4)
+
+
+def test_the_value_is_python_threatexchanges_serialisation() -> None:
+    frames_ = [Frame("ab" * 32, 100, 0.0), Frame("cd" * 32, 87, 12.345), Frame("ef" * 32, 3, 123.4)]
+    text = serialize(frames_)
+    assert json.loads(text) == [
+        f"{'ab' * 32},100,0.0",
+        f"{'cd' * 32},87,12.3",
+        f"{'ef' * 32},3,1.23e+02",
+    ]
+    assert [(f.pdq, f.quality) for f in parse(text)] == [(f.pdq, f.quality) for f in frames_]
+    vpdq = get_signal_type("vpdq")
+    assert vpdq.validate(text) == text
+    for bad, says in [
+        ("[1]", "frame 1"),
+        (json.dumps(["zz,1,0"]), "frame 1: the PDQ"),
+        (json.dumps([f"{'ab' * 32},101,0"]), "quality"),
+        (json.dumps([f"{'ab' * 32},50,-1"]), "quality is 0-100 and seconds"),
+        ("not json", "not JSON"),
+        ("[]", "at least one frame"),
+    ]:
+        with pytest.raises(InvalidSignal, match=says):
+            vpdq.validate(bad)
+
+
+def test_hostile_files_are_refused_with_a_reason_and_keep_their_digests(
+    tmp_path: Path, videos: dict[str, Path]
+) -> None:
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)
+    assert looks_like_video(fake.read_bytes()[:512])
+    r = hash_file(str(fake))
+    assert r.error_code in ("unsupported_format", "corrupt_video") and "md5" in r.values
+    assert "vpdq" not in r.values
+
+    data = videos["listed"].read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])  # a download that broke off
+    r = hash_file(str(cut))
+    assert not r.ok or len(parse(r.values["vpdq"])) < 12
+    assert r.values["md5"]
+
+    with pytest.raises(FileProblem, match="over the limit of 100 pixels"):
+        list(sample_frames(str(videos["listed"]), limits=VideoLimits(max_frame_pixels=100)))
+    with pytest.raises(FileProblem, match="over the limit of 5 s") as e:
+        list(sample_frames(str(videos["listed"]), limits=VideoLimits(max_seconds=5)))
+    assert e.value.code == "too_long"
+
+
+def test_frames_equal_the_reference_bit_for_bit() -> None:
+    """Meta's reference (`vpdq` 0.2.5 over Debian's FFmpeg) hashed the three conformance
+    videos once (tests/data/vpdq_reference.json, bench/vpdq_conformance.py): safeguard's
+    frames (PyAV's own FFmpeg) are the same frames, with the same PDQ, quality and time."""
+    reference = json.loads((DATA / "vpdq_reference.json").read_text())
+    assert len(reference["videos"]) == 3
+    for name, expected in reference["videos"].items():
+        ours = hash_video(str(DATA / "videos" / name))
+        assert [(f.pdq, f.quality) for f in ours] == [(e["pdq"], e["quality"]) for e in expected]
+        assert [f.seconds for f in ours] == pytest.approx([e["seconds"] for e in expected])
+        sampled = [f.number for f in sample_frames(str(DATA / "videos" / name))]
+        assert sampled == [e["frame"] for e in expected], name
+
+
+def test_a_broken_video_is_not_banked_by_its_digests(cli: Cli, tmp_path: Path) -> None:
+    fake = tmp_path / "broken.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)
+    assert cli("bank", "create", "videos").exit_code == 0
+    result = cli("bank", "add", "videos", str(fake))
+    assert result.exit_code != 0
+    assert cli.json("bank", "show", "videos")["content_count"] == 0  # type: ignore[index]
+
+
+def test_without_the_video_extra_a_video_gets_its_digests_and_says_why(
+    videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "av", None)  # as if PyAV were not installed
+    r = hash_file(str(videos["listed"]))
+    assert r.error_code == "needs_extra" and "'video' extra" in (r.error or "")
+    assert set(r.values) == {"md5", "sha256"}
