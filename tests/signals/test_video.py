@@ -175,3 +175,22 @@ def test_without_the_video_extra_a_video_gets_its_digests_and_says_why(
     r = hash_file(str(videos["listed"]))
     assert r.error_code == "needs_extra" and "'video' extra" in (r.error or "")
     assert set(r.values) == {"md5", "sha256"}
+
+
+def test_a_banked_video_travels_in_a_hash_list(
+    cli: Cli, videos: dict[str, Path], tmp_path: Path
+) -> None:
+    """Export a bank holding a video's vPDQ (a value of hundreds of characters, kept whole
+    apart from the signal table), import the list into another bank: copies match there."""
+    assert cli("bank", "create", "first").exit_code == 0
+    assert cli("bank", "add", "first", str(videos["listed"])).exit_code == 0
+    listed = tmp_path / "list.jsonl"
+    assert cli("bank", "export", "first", "-o", str(listed)).exit_code == 0
+    assert len(json.loads(listed.read_text().splitlines()[0])["signals"]["vpdq"]) > 200
+    assert cli("bank", "create", "second").exit_code == 0
+    assert cli("bank", "import", "second", str(listed)).exit_code == 0
+    assert cli("bank", "import", "second", str(listed)).exit_code == 0  # again: nothing new
+    assert cli.json("bank", "show", "second")["content_count"] == 1  # type: ignore[index]
+    [record] = cli.lines("match", str(videos["low_bitrate"]))
+    banks = sorted(m["bank"] for m in record["matches"] if m["signal_type"] == "vpdq")
+    assert banks == ["first", "second"]
