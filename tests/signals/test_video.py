@@ -18,7 +18,7 @@ from safeguard.signals import get_signal_type
 from safeguard.signals.files import hash_file
 from safeguard.signals.video import Frame, hash_video, match_percents, parse, serialize
 from safeguard.signals.video_decode import VideoLimits, looks_like_video, sample_frames
-from tests.conftest import DATA, Cli
+from tests.conftest import DATA, Cli, run_safeguard
 from tests.videogen import frames, write_video
 
 FPS = 10
@@ -194,3 +194,48 @@ def test_a_banked_video_travels_in_a_hash_list(
     [record] = cli.lines("match", str(videos["low_bitrate"]))
     banks = sorted(m["bank"] for m in record["matches"] if m["signal_type"] == "vpdq")
     assert banks == ["first", "second"]
+
+
+def test_the_video_evaluation_reports_each_edit_through_the_cli(tmp_path: Path) -> None:
+    """`safeguard eval video` on two videos (docs/evaluation.md has the 50-video run): the
+    edits vPDQ is expected to survive are found, nothing matches a video it is not. (It
+    uses no store: one run, not one per store.)"""
+    env = {"SAFEGUARD_HOME": str(tmp_path / "home")}
+    out = tmp_path / "r"
+    result = run_safeguard(["eval", "video", "--videos", "2", "--out", str(out), "--json"], env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["videos"] == 2 and report["distinct_pairs_matched"] == []
+    for name, r in report["edits"].items():
+        assert r["false_matches"] == 0, name
+        if r["expected_to_survive"]:
+            assert r["recall"] == 1.0, name
+    assert (out / "report.md").read_text().startswith("2 slideshows of synthetic scenes")
+
+
+def test_the_frame_index_finds_what_comparing_one_by_one_finds(videos: dict[str, Path]) -> None:
+    """Every listed video's frames in one multi-index-hashing index, votes per video: the
+    same (video, distance) pairs as comparing the query with each listed video, at every
+    threshold; and removals and additions take effect."""
+    from safeguard.index.frames import VpdqIndex
+
+    vpdq = get_signal_type("vpdq")
+    values = {i: serialize(hash_video(str(p))) for i, p in enumerate(videos.values(), 1)}
+    index = vpdq.make_index(list(values), list(values.values()))
+    assert isinstance(index, VpdqIndex) and len(index) == len(values)
+    for query in values.values():
+        for limit in (0, 20, 60, 99):
+            one_by_one = sorted(
+                ((i, d) for i, v in values.items() if (d := vpdq.distance(query, v)) <= limit),
+                key=lambda hit: (hit[1], hit[0]),
+            )
+            assert index.query(query, limit) == one_by_one
+    first = values[1]
+    assert [i for i, _ in index.query(first, 20)][:1] == [1]
+    index.remove([1])
+    assert 1 not in [i for i, _ in index.query(first, 99)]
+    index.add([(100, first)])
+    assert (100, 0) in index.query(first, 0)
+    assert sorted(index.items()) == sorted(
+        {**{k: v for k, v in values.items() if k != 1}, 100: first}.items()
+    )

@@ -54,3 +54,43 @@ def robustness(
     else:
         out_console.print(report_mod.markdown(result), markup=False, highlight=False)
     err_console.print("wrote " + ", ".join(str(f) for f in files), markup=False)
+
+
+@app.command("video")
+def video(
+    videos: int = typer.Option(50, "--videos", min=2, max=1000, help="Test videos to build."),
+    photos: Path | None = typer.Option(
+        None, "--photos", help="Build them of these photos (a folder), three to a video."
+    ),
+    out: Path = typer.Option(Path("video-report"), "--out", "-o", help="Report folder."),
+    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Build slideshow videos of the synthetic photos, bank them by vPDQ, edit each
+    (re-encode, resize, frame rate, trims, a cut, borders, mirror, caption), and report
+    recall per edit, false matches, and matching pairs among distinct videos."""
+    import json
+
+    from safeguard.evaluation import videos as bench
+    from safeguard.evaluation.robustness import find_images
+
+    pictures = find_images(photos) if photos is not None else []
+    if photos is not None and len(pictures) < 3:
+        raise InvalidRequest(f"{photos}: at least three photos are needed")
+    start = time.perf_counter()
+    hashed = []
+    with reporter() as rep:
+        rep.start(videos, "videos built, edited and hashed")
+        for item in bench.hash_all(videos, photos=pictures):
+            hashed.append(item)
+            rep.advance()
+    where = f"photos from {photos.name}" if photos is not None else "synthetic scenes"
+    result = bench.evaluate(hashed, where)
+    result["seconds_taken"] = round(time.perf_counter() - start, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "report.md").write_text(bench.markdown(result) + "\n")
+    if json_output:
+        print_json(result)
+    else:
+        out_console.print(bench.markdown(result), markup=False, highlight=False)
+    err_console.print(f"wrote {out / 'report.json'}, {out / 'report.md'}", markup=False)

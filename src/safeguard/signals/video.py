@@ -14,6 +14,8 @@ Compatible with the reference (facebook/ThreatExchange `vpdq`) and python-threat
   defaults). As one number for banks and thresholds, the distance between a query and a
   listed video is 100 minus the share of the query's frames that match, rounded up: the
   default threshold 20 is the 80% rule.
+- **Index**: all listed videos' frames in one PDQ multi-index-hashing index, with votes per
+  video (index/frames.py): one pass whatever the number of videos.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from safeguard.errors import InvalidSignal
 from safeguard.signals.base import Hashed, SignalType
 from safeguard.signals.pdq import pdq_from_rgb, pdq_to_words
 from safeguard.signals.video_decode import VideoLimits, sample_frames
+
+if TYPE_CHECKING:
+    from safeguard.index.base import SignalIndex
 
 #: a frame matches a frame of the other video within this Hamming distance
 FRAME_DISTANCE = 31
@@ -162,6 +167,15 @@ class VpdqSignal(SignalType):
         """100 minus the share (percent) of `a`'s frames that match `b`'s, rounded up."""
         query, _ = match_percents(parse(a), parse(b))
         return 100 - math.floor(query)
+
+    @classmethod
+    def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:
+        """Every listed video's frames in one PDQ multi-index-hashing index (index/frames.py)."""
+        from safeguard.index.frames import VpdqIndex
+
+        index = VpdqIndex()
+        index.add(zip(ids, values, strict=True))
+        return index
 
     @classmethod
     def hash_video(cls, path: str, limits: VideoLimits | None = None) -> Hashed | None:
