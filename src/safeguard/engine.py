@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, BinaryIO, Literal
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -383,6 +383,26 @@ class Safeguard:
         """Signals of in-memory content as `purpose` needs them: "hash" (to show), "match"
         (with the variants and local features lookups use), "add" (with local features)."""
         return self.hash_bytes(data, name, **_PURPOSES[purpose])
+
+    def hash_upload(
+        self, fh: BinaryIO, name: str, limit: int, purpose: Purpose = "hash"
+    ) -> FileSignals:
+        """Signals of an upload in an open binary file (spooled to disk by the web server):
+        a video is hashed from the file (digests and vPDQ, never whole in memory); anything
+        else is read, at most `limit` bytes (FileProblem `too_large` past it), and hashed
+        as in-memory content for `purpose`."""
+        from safeguard.signals.files import hash_video_file, video_kinds
+
+        fh.seek(0)
+        head = fh.read(512)
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size > limit:
+            raise FileProblem(f"upload is over the limit of {limit:,} bytes", "too_large")
+        if video_kinds(head):
+            return hash_video_file(fh, name)
+        fh.seek(0)
+        return self.hash_for(fh.read(limit + 1), name, purpose)
 
     def hash_paths(
         self,

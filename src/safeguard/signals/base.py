@@ -113,9 +113,10 @@ class SignalType:
         return None
 
     @classmethod
-    def hash_video(cls, path: str, limits: Any = None) -> Hashed | None:
-        """The value of the video file at `path`, for "video" types (None: not computed
-        from videos, or nothing to hash). `limits`: signals.video_decode.VideoLimits."""
+    def hash_video(cls, path: Any, limits: Any = None) -> Hashed | None:
+        """The value of a video, for "video" types (None: not computed from videos, or
+        nothing to hash): `path` is a file name or an open binary file (an upload spooled
+        to disk). `limits`: signals.video_decode.VideoLimits."""
         return None
 
     @classmethod

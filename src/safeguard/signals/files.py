@@ -183,8 +183,8 @@ def _hash_file(
         raise FileProblem(f"not a regular file ({_file_kind(st.st_mode)})", "not_a_file")
     try:
         with open(name, "rb") as fh:
-            kinds = _video_types()
-            if kinds and looks_like_video(fh.read(_HEAD)):
+            kinds = video_kinds(fh.read(_HEAD))
+            if kinds:
                 return _video_signals(name, fh, kinds)
             fh.seek(0)
             if st.st_size > max_image_bytes:
@@ -201,6 +201,26 @@ def _hash_file(
     if not data:
         raise FileProblem("empty file (0 bytes)", "empty_file")
     return _signals_of(name, data, quality_floor, max_pixels, variants, local, decode)
+
+
+def video_kinds(head: bytes) -> list[type[SignalType]]:
+    """The video signal types to compute for a file that starts with `head` (none when it
+    is not a video, or no video type is registered)."""
+    kinds = _video_types()
+    return kinds if kinds and looks_like_video(head) else []
+
+
+def hash_video_file(fh: BinaryIO, name: str) -> FileSignals:
+    """Signals of a video in an open binary file (an upload spooled to disk): its digests
+    and video signals, read from the file, never held whole in memory."""
+    fh.seek(0)
+    kinds = video_kinds(fh.read(_HEAD))
+    if not kinds:
+        raise ValueError("not a video (check with video_kinds first)")
+    try:
+        return _video_signals(name, fh, kinds)
+    except OSError as e:
+        return FileSignals(path=name, error=f"cannot read upload: {e}", error_code="unreadable")
 
 
 def _byte_types() -> list[type[SignalType]]:
@@ -235,14 +255,16 @@ def _streamed(fh: BinaryIO, head: bytes) -> tuple[dict[str, str], int]:
 
 
 def _video_signals(name: str, fh: BinaryIO, kinds: list[type[SignalType]]) -> FileSignals:
-    """A video: its digests streamed, then each video type's value from its frames. A video
-    that does not decode keeps its digests, with the error."""
+    """A video: its digests streamed, then each video type's value from its frames, read
+    from the same open file. A video that does not decode keeps its digests, with the
+    error."""
     fh.seek(0)
     values, size = _streamed(fh, b"")
     result = FileSignals(path=name, values=values, size=size)
     for t in kinds:
+        fh.seek(0)
         try:
-            hashed = t.hash_video(name)
+            hashed = t.hash_video(fh)
         except FileProblem as e:
             result.error, result.error_code = e.message, e.code
             return result

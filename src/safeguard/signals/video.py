@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 import numpy as np
 
@@ -58,8 +58,11 @@ class Frame:
         return f"{self.pdq},{self.quality},{self.seconds:.{3}}"
 
 
-def hash_video(path: str, every: float = 1.0, limits: VideoLimits | None = None) -> list[Frame]:
-    """The vPDQ frames of the video at `path` (FileProblem when it cannot be decoded)."""
+def hash_video(
+    path: str | BinaryIO, every: float = 1.0, limits: VideoLimits | None = None
+) -> list[Frame]:
+    """The vPDQ frames of the video at `path`, a file name or an open binary file
+    (FileProblem when it cannot be decoded)."""
     frames = []
     for f in sample_frames(path, every, limits):
         pdq, quality = pdq_from_rgb(f.pixels)
@@ -178,6 +181,6 @@ class VpdqSignal(SignalType):
         return index
 
     @classmethod
-    def hash_video(cls, path: str, limits: VideoLimits | None = None) -> Hashed | None:
+    def hash_video(cls, path: str | BinaryIO, limits: VideoLimits | None = None) -> Hashed | None:
         frames = hash_video(path, cls.every, limits)
         return Hashed(serialize(frames)) if frames else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -70,9 +70,10 @@ def looks_like_video(head: bytes) -> bool:
 
 
 def sample_frames(
-    path: str, every: float = 1.0, limits: VideoLimits | None = None
+    path: str | BinaryIO, every: float = 1.0, limits: VideoLimits | None = None
 ) -> Iterator[SampledFrame]:
-    """The frames of the video at `path`, one per `every` seconds of frames (see the
+    """The frames of the video at `path` (a file name, or a binary file open for reading and
+    seeking, such as an upload spooled to disk), one per `every` seconds of frames (see the
     module)."""
     av = require("av", "video", "hashing videos")
     limits = limits or VideoLimits()
@@ -80,8 +81,8 @@ def sample_frames(
         raise ValueError("every must be above 0 seconds")
     started = time.monotonic()
     try:
-        container = av.open(path, metadata_errors="ignore")
-    except av.error.FFmpegError as e:
+        container = av.open(path, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError, OSError) as e:
         raise FileProblem(
             f"not a video this decoder reads ({_said(e)})", "unsupported_format"
         ) from None

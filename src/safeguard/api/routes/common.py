@@ -11,9 +11,10 @@ from starlette.types import Send
 
 from safeguard.api.errors import ApiError, ErrorBody
 from safeguard.api.runtime import Runtime
-from safeguard.api.uploads import read_upload
+from safeguard.api.uploads import too_large
 from safeguard.banks import BankInfo, ContentInfo
 from safeguard.engine import Purpose
+from safeguard.errors import FileProblem
 from safeguard.matching import MatchResult
 from safeguard.signals.files import FileSignals
 
@@ -78,7 +79,11 @@ async def send_json(send: Send, body: bytes) -> None:
 async def hash_bytes(rt: Runtime, data: bytes, name: str, purpose: Purpose = "hash") -> FileSignals:
     """Signals of uploaded or fetched bytes, computed off the event loop, as `purpose` needs
     them (`Safeguard.hash_for`: "match" adds what lookups use, "add" what banks keep)."""
-    signals = await run_in_threadpool(rt.sg.hash_for, data, name, purpose)
+    return _unless_refused(await run_in_threadpool(rt.sg.hash_for, data, name, purpose))
+
+
+def _unless_refused(signals: FileSignals) -> FileSignals:
+    """The signals, or the HTTP error of a refused file (REFUSED)."""
     code = signals.error_code or ""
     refused_as = REFUSED.get(code)
     if refused_as is not None:
@@ -88,6 +93,13 @@ async def hash_bytes(rt: Runtime, data: bytes, name: str, purpose: Purpose = "ha
 
 
 async def hash_upload(rt: Runtime, upload: UploadFile, purpose: Purpose = "hash") -> FileSignals:
-    """Read an upload within the size limit and hash it."""
-    data = await read_upload(upload, rt.service.max_upload_bytes)
-    return await hash_bytes(rt, data, upload.filename or "upload", purpose)
+    """Hash an upload within the size limit, from the file the server spooled it to (a
+    video is read from there, never whole into memory), off the event loop."""
+    limit = rt.service.max_upload_bytes
+    name = upload.filename or "upload"
+    try:
+        signals = await run_in_threadpool(rt.sg.hash_upload, upload.file, name, limit, purpose)
+    except FileProblem as e:
+        problem = too_large(limit) if e.code == "too_large" else ApiError(400, e.message, e.code)
+        raise problem from None
+    return _unless_refused(signals)

@@ -55,9 +55,8 @@ HMA_CONTENT_TYPES = ("photo", "video")
 
 def _hma_types_of(content_type: str) -> tuple[str, ...]:
     """Our signal types HMA hashes `content_type` with (module docstring). Types computed
-    from video files only (vPDQ) are left out while uploads over HTTP are hashed in memory,
-    without them: HMA clients keep getting `video_md5` for videos, as from an HMA without
-    its vPDQ extension."""
+    from video files only (vPDQ) are left out for now: HMA clients keep getting `video_md5`
+    for videos, as from an HMA without its vPDQ extension."""
     applies = [
         t
         for t in LISTABLE.values()
