@@ -64,3 +64,24 @@ def test_the_upload_limit_holds_for_videos(
         assert len(clips["listed"]) > 60_000
         r = c.post("/v1/hash", files={"file": ("clip.mp4", clips["listed"], "video/mp4")})
         assert r.status_code == 413, r.text
+
+
+def test_a_video_uploaded_as_an_event_is_held_when_a_copy_is_banked(
+    deployment: Deployment, bank_name: str, clips: dict[str, bytes]
+) -> None:
+    """The default rules hold an upload that matches a bank: a re-encoded copy of a banked
+    video, sent as the file of an event, matches by vPDQ (its digests differ)."""
+    c = deployment.client()
+    c.post("/v1/banks", json={"name": bank_name})
+    added = c.post(f"/v1/banks/{bank_name}/files", files={"file": ("v.mp4", clips["listed"])})
+    assert added.status_code == 201, added.text
+    platform = deployment.client(deployment.key("events"))
+    r = platform.post(
+        "/v1/events/upload",
+        files={"file": ("upload.mp4", clips["reencoded"], "video/mp4")},
+        data={"account_id": f"acct-{bank_name}"},
+    )
+    assert r.status_code == 200, r.text
+    verdict = r.json()
+    assert verdict["verdict"] == "hold" and verdict["case_id"]
+    assert {m["signal_type"] for m in verdict["matches"] if m["bank"] == bank_name} == {"vpdq"}

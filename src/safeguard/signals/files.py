@@ -9,6 +9,7 @@ directories and hashes them on several processes, yielding results in input orde
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections import deque
@@ -136,6 +137,9 @@ def hash_bytes(
     (`Settings.decode`; None: from the environment)."""
     if not data:
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
+    kinds = video_kinds(data[:_HEAD])
+    if kinds:  # a video already in memory (an event's upload): read as a file
+        return _video_signals(path, io.BytesIO(data), kinds)
     return _signals_of(path, data, quality_floor, max_pixels, variants, local, decode)
 
 
