@@ -19,15 +19,7 @@ import numpy as np
 
 from safeguard.index.mih import MihPdqIndex
 from safeguard.signals.pdq import pdq_to_words
-from safeguard.signals.video import FRAME_DISTANCE, FRAME_QUALITY, Frame, parse
-
-
-def _usable(frames: Sequence[Frame]) -> list[str]:
-    """Distinct hashes (first kept), then those of quality 50 or more, in order."""
-    kept: dict[str, int] = {}
-    for f in frames:
-        kept.setdefault(f.pdq, f.quality)
-    return [h for h, q in kept.items() if q >= FRAME_QUALITY]
+from safeguard.signals.video import FRAME_DISTANCE, parse, usable_hashes
 
 
 class VpdqIndex:
@@ -45,7 +37,7 @@ class VpdqIndex:
                 raise ValueError(f"entry id {entry_id} is already in the index")
             self._values[entry_id] = value
             frame_ids = []
-            for h in _usable(parse(value)):
+            for h in usable_hashes(parse(value)):
                 frame_id, self._next = self._next, self._next + 1
                 self._video_of[frame_id] = entry_id
                 frame_ids.append(frame_id)
@@ -70,7 +62,7 @@ class VpdqIndex:
             self._frames.remove(gone)
 
     def query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
-        query = _usable(parse(value))
+        query = usable_hashes(parse(value))
         if not query or not self._values:
             return []
         votes: defaultdict[int, int] = defaultdict(int)

@@ -106,13 +106,17 @@ def parse(value: str) -> list[Frame]:
     return frames
 
 
-def _distinct_usable(frames: Sequence[Frame]) -> np.ndarray:
-    """As python-threatexchange: de-duplicate by exact hash (first kept), then drop frames
-    of quality below 50."""
+def usable_hashes(frames: Sequence[Frame]) -> list[str]:
+    """The frames matching counts, as python-threatexchange does: de-duplicated by exact
+    hash (first kept), then those of quality 50 or more, in order."""
     kept: dict[str, int] = {}
     for f in frames:
         kept.setdefault(f.pdq, f.quality)
-    usable = [h for h, q in kept.items() if q >= FRAME_QUALITY]
+    return [h for h, q in kept.items() if q >= FRAME_QUALITY]
+
+
+def _distinct_usable(frames: Sequence[Frame]) -> np.ndarray:
+    usable = usable_hashes(frames)
     return pdq_to_words(usable) if usable else np.zeros((0, 4), dtype=np.uint64)
 
 
