@@ -198,7 +198,11 @@ def test_media_upload_hash_add_and_lookup(c: httpx.Client, train_images: list[Pa
     img = train_images[5].read_bytes()
     h = c.post("/h/hash", files={"photo": ("x.jpg", img, "image/jpeg")})
     assert h.status_code == 200 and list(h.json()) == ["pdq"] and len(h.json()["pdq"]) == 64
-    v = c.post("/h/hash", files={"video": ("x.mp4", b"\x00\x01binary", "video/mp4")})
+    v = c.post(
+        "/h/hash",
+        params={"types": "video_md5"},
+        files={"video": ("x.mp4", b"\x00\x01binary", "video/mp4")},
+    )
     assert v.status_code == 200 and list(v.json()) == ["video_md5"]
     assert c.post("/h/hash", files={"file": ("x.jpg", img)}).status_code == 400
     two = c.post("/h/hash", files=[("photo", ("a.jpg", img)), ("photo", ("b.jpg", img))])

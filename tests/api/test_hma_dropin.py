@@ -34,10 +34,10 @@ def test_core_probes(deployment: Deployment) -> None:
 def test_index_status_has_hma_keys_only(deployment: Deployment) -> None:
     c = deployment.client()
     status = c.get("/m/index/status").json()
-    assert set(status) == {"pdq", "video_md5"}
+    assert set(status) == {"pdq", "video_md5", "vpdq"}
     assert all(set(v) == {"present", "built_to", "size"} for v in status.values())
     index = c.get("/c/signal_type/index").json()
-    assert set(index) == {"pdq", "video_md5"}
+    assert set(index) == {"pdq", "video_md5", "vpdq"}
     keys = {"db_size", "index_size", "index_out_of_date", "newest_db_item", "index_built_to"}
     assert all(set(v) == keys for v in index.values())
     assert index["pdq"]["index_out_of_date"] is False
@@ -49,6 +49,7 @@ def test_configuration_routes(deployment: Deployment) -> None:
     assert c.get("/c/signal_type").json() == [
         {"enabled_ratio": 1.0, "name": "pdq"},
         {"enabled_ratio": 1.0, "name": "video_md5"},
+        {"enabled_ratio": 1.0, "name": "vpdq"},
     ]
     assert c.get("/c/content_type").json() == [
         {"enabled": True, "name": "photo"},

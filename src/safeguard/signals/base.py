@@ -14,7 +14,7 @@ point group (third-party packages); see docs/architecture.md, "Adding a signal t
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -83,6 +83,12 @@ class SignalType:
     def distance(cls, a: str, b: str) -> int:
         """Distance between two canonical values: 0 means identical."""
         return 0 if a == b else 1
+
+    @classmethod
+    def similarity_text(cls, distance: int, query: str, listed: Callable[[], str | None]) -> str:
+        """How python-threatexchange (and HMA) shows a match: "-" for exact types, else the
+        distance. `listed()` reads the listed value, for types that show more."""
+        return "-" if cls.exact else str(distance)
 
     @classmethod
     def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:

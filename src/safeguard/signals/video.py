@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
@@ -174,6 +174,16 @@ class VpdqSignal(SignalType):
         """100 minus the share (percent) of `a`'s frames that match `b`'s, rounded up."""
         query, _ = match_percents(parse(a), parse(b))
         return 100 - math.floor(query)
+
+    @classmethod
+    def similarity_text(cls, distance: int, query: str, listed: Callable[[], str | None]) -> str:
+        """As python-threatexchange shows a vPDQ match: the share of the query's frames that
+        match and, in brackets, the share of the listed video's, in whole percent."""
+        value = listed()
+        if value is None:
+            return f"{100 - distance}%"
+        q, c = match_percents(parse(query), parse(value))
+        return f"{q:.0f}%[{c:.0f}%]"
 
     @classmethod
     def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:

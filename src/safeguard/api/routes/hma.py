@@ -5,10 +5,10 @@ codes: `{"message": ...}` errors, string distances, `bank_content_id`, 403 for a
 bank, 200 with `{"message": "Done"}` for any bank delete. What differs, and why, is in
 docs/api.md ("Switching from HMA"); above all, every route needs an API key here unless
 `SAFEGUARD_API_OPEN_HMA` is on. Signal types go by their HMA names (`hma_name`: `pdq`,
-`video_md5`); HMA hashes each content type with one kind of signal, so the types listed for
-photo and video are, from the registry, each content type's perceptual types where it has
-any, else its digests that HMA names itself (`video_md5`); the others (`sha256`) are
-accepted but not listed. HMA's configuration routes answer as an HMA with those signal
+`video_md5`, `vpdq`); the types listed for photo and video are, from the registry, each
+content type's perceptual types and the digests HMA names after it (`pdq` for photos,
+`video_md5` and `vpdq` for videos, as HMA with its vPDQ extension); the others (`sha256`)
+are accepted but not listed. HMA's configuration routes answer as an HMA with those signal
 types, photo and video, and no exchange types installed.
 """
 
@@ -54,15 +54,11 @@ HMA_CONTENT_TYPES = ("photo", "video")
 
 
 def _hma_types_of(content_type: str) -> tuple[str, ...]:
-    """Our signal types HMA hashes `content_type` with (module docstring). Types computed
-    from video files only (vPDQ) are left out for now: HMA clients keep getting `video_md5`
-    for videos, as from an HMA without its vPDQ extension."""
-    applies = [
-        t
-        for t in LISTABLE.values()
-        if content_type in t.content_types and set(t.content_types) != {"video"}
-    ]
-    chosen = [t for t in applies if not t.exact] or [t for t in applies if t.hma_name != t.name]
+    """Our signal types HMA hashes `content_type` with (module docstring): its perceptual
+    types and the digests HMA names after it (`video_md5`), else all that apply. Videos get
+    `video_md5` and `vpdq`, as from an HMA with its vPDQ extension."""
+    applies = [t for t in LISTABLE.values() if content_type in t.content_types]
+    chosen = [t for t in applies if not t.exact or t.hma_name.startswith(f"{content_type}_")]
     return tuple(t.name for t in chosen or applies)
 
 
@@ -106,7 +102,8 @@ _ANY_TYPE = spec(enum=sorted({*HMA_NAME.values(), *LISTABLE}))
 _NOTE = {"anyOf": [{"type": "string", "maxLength": NOTE_MAX}, {"enum": [None, False, 0, {}, []]}]}
 _ONE_TYPE = "|".join(re.escape(n) for n in HMA_TYPES)
 _TYPES = spec(pattern=rf"^\s*(?:{_ONE_TYPE})\s*(?:,\s*(?:{_ONE_TYPE})?\s*)*$")
-_HASH = spec(pattern="^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$")
+#: a hex digest or PDQ, or a vPDQ (a JSON array)
+_HASH = spec(pattern=r"^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64}|\s*\[[\s\S]*)$")
 #: {HMA signal type: value}: at least one, with an optional note
 _SIGNALS = spec(
     type="object",
@@ -257,7 +254,11 @@ async def hash_post(
 # -- matching --------------------------------------------------------------------------------
 
 
-def _raw(result: MatchResult, raw: bool) -> list[tuple[str, int, int]]:
+#: (bank, content id, distance) of a match
+Hit = tuple[str, int, int]
+
+
+def _raw(result: MatchResult, raw: bool) -> list[Hit]:
     """(bank, content id, distance) of a result's matches (`raw`: all it found)."""
     found = result.matches + (result.suppressed + result.negative_matches if raw else [])
     return [(m.bank, m.content_id, m.distance) for m in found]
@@ -272,28 +273,35 @@ def _hits(
     *,
     coinflip: float | None,
     raw: bool,
-) -> list[tuple[str, int, int]]:
-    """(bank, content id, distance) of every match of one hash (on a thread: a match may
-    read external ids from the database)."""
+) -> tuple[str, list[Hit]]:
+    """The canonical signal and (bank, content id, distance) of every match of it (on a
+    thread: a match may read external ids from the database)."""
     t = _signal_type(signal_type)
     query = {t: _validate(t, signal)}
     result = rt.sg.match(
         query, banks=banks, coinflip=coinflip, include_disabled=raw, actor=who.actor
     )
     count_lookups([query], [result])
-    return _raw(result, raw)
+    return query[t], _raw(result, raw)
 
 
-def _distance(signal_type: str, d: int) -> str:
-    """HMA shows PDQ distances as numbers in strings, exact matches as "-"."""
-    return "-" if get_signal_type(signal_type).exact else str(d)
+def _distance(rt: Runtime, who: Principal, signal_type: str, query: str, hit: Hit) -> str:
+    """HMA's distance text: PDQ distances as numbers in strings, exact matches as "-", vPDQ
+    as shares of frames matched (the type's `similarity_text`)."""
+    bank, cid, d = hit
+    st = get_signal_type(signal_type)
+    return st.similarity_text(
+        d, query, lambda: rt.banks(who.actor).get_content(cid, bank).signals.get(st.name)
+    )
 
 
-def _by_bank(hits: list[tuple[str, int, int]], signal_type: str) -> dict[str, list[Json]]:
+def _by_bank(
+    rt: Runtime, who: Principal, hits: list[Hit], signal_type: str, query: str
+) -> dict[str, list[Json]]:
     out: dict[str, list[Json]] = {}
-    for bank, cid, d in hits:
-        out.setdefault(bank, []).append(
-            {"bank_content_id": cid, "distance": _distance(signal_type, d)}
+    for hit in hits:
+        out.setdefault(hit[0], []).append(
+            {"bank_content_id": hit[1], "distance": _distance(rt, who, signal_type, query, hit)}
         )
     return out
 
@@ -312,11 +320,12 @@ def raw_lookup(
     who: Principal = Depends(match_scope),
 ) -> Json:
     """Content ids matching a hash, in every enabled bank (HMA `GET /m/raw_lookup`)."""
-    hits = _hits(rt, who, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
+    value, hits = _hits(rt, who, signal, signal_type, _bank_names(banks), coinflip=None, raw=True)
     if include_distance:
         return {
             "matches": [
-                {"bank_content_id": c, "distance": _distance(signal_type, d)} for _, c, d in hits
+                {"bank_content_id": h[1], "distance": _distance(rt, who, signal_type, value, h)}
+                for h in hits
             ]
         }
     return {"matches": [c for _, c, _ in hits]}
@@ -343,11 +352,12 @@ async def lookup_get(
         return out.get(signal_type, {}) if signal_type else out
     if not signal or not signal_type:
         raise _bad("Either url or both signal and signal_type are required")
-    return await run_in_threadpool(
-        lambda: _by_bank(
-            _hits(rt, who, signal, signal_type, only, coinflip=flip, raw=False), signal_type
-        )
-    )
+
+    def found() -> dict[str, list[Json]]:
+        value, hits = _hits(rt, who, signal, signal_type, only, coinflip=flip, raw=False)
+        return _by_bank(rt, who, hits, signal_type, value)
+
+    return await run_in_threadpool(found)
 
 
 @matching.post("/lookup", responses=errors(400, 413, 503), openapi_extra=_UPLOAD_BODY)
@@ -381,7 +391,7 @@ def _media_hits(
     results = rt.sg.match_by_type(fs, types, banks=only, coinflip=flip, actor=who.actor)
     count_lookups([{t: fs.values[t]} for t in results], list(results.values()))
     return {
-        n: _by_bank(_raw(results[t], False), n) if t in results else {}
+        n: _by_bank(rt, who, _raw(results[t], False), n, fs.values[t]) if t in results else {}
         for n, t in zip(hma_names, types, strict=True)
     }
 

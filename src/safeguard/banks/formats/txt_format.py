@@ -1,5 +1,6 @@
-"""Plain-text hash lists: `TYPE VALUE` per line (python-threatexchange's format) or bare values,
-and `item` blocks: one item with several signals and its provenance.
+"""Plain-text hash lists: `TYPE VALUE` per line (python-threatexchange's format: the value is
+the rest of the line, so a vPDQ's JSON array may hold spaces) or bare values, and `item`
+blocks: one item with several signals and its provenance.
 
 An `item` line (one word: `item`, or `item?` and URL-encoded `external_id`, `source`, `note`
 and repeated `tag` fields) starts an item; the signal lines after it, up to a blank line, the
@@ -49,15 +50,12 @@ def _rows(text: str, signal_type: str | None) -> Iterator[tuple[int | None, Hash
                 block, empty = (n, fields), True
             continue
         empty = False
-        parts = line.split()
+        parts = line.split(None, 1)  # the value is the rest of the line, as threatexchange reads it
         if len(parts) == 1 and signal_type is None:
             yield (
                 None,
                 (n, "bare value with no signal type; write `TYPE VALUE` or pass --signal-type"),
             )
-            continue
-        if len(parts) > 2:
-            yield None, (n, f"expected `TYPE VALUE`, got {len(parts)} fields")
             continue
         pair = (signal_type, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
         provenance = block[1] if block is not None else {}
