@@ -12,6 +12,11 @@ SAFEGUARD_MAX_IMAGE_BYTES    files larger than this get digests but no PDQ (defa
 SAFEGUARD_DECODE_MEMORY   MiB that image decodes in one process may hold at once (default 384);
                           larger images are decoded at reduced size or refused
 SAFEGUARD_DECODE_WAIT     seconds a decode waits for that memory before giving up (default 5)
+SAFEGUARD_MAX_VIDEO_SECONDS  videos playing longer are refused, declared or reached (default
+                          14400: 4 hours)
+SAFEGUARD_MAX_VIDEO_PIXELS   videos with larger frames are refused (default 33177600: 8K UHD)
+SAFEGUARD_MAX_VIDEO_DECODE_SECONDS  wall-clock seconds one video may take to decode and hash
+                          (default 600)
 SAFEGUARD_WORKERS         processes used to hash many files (default: number of CPUs)
 SAFEGUARD_ACTOR           who is recorded as making changes (default: cli:<login name>)
 SAFEGUARD_USER            the user (`safeguard users`) the CLI acts for, with that user's
@@ -44,6 +49,12 @@ DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
 DEFAULT_DECODE_MEMORY_MIB = 384
 DEFAULT_DECODE_WAIT = 5.0
+#: the longest video hashed, in seconds of playing time
+DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600.0
+#: the largest video frame decoded (8K UHD)
+DEFAULT_MAX_VIDEO_PIXELS = 7680 * 4320
+#: the most wall-clock seconds one video may take to decode and hash
+DEFAULT_MAX_VIDEO_DECODE_SECONDS = 600.0
 
 
 def decode_memory_from_env() -> int:
@@ -63,11 +74,34 @@ class DecodeLimits:
 
     memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes
     wait: float = DEFAULT_DECODE_WAIT  #: seconds
+    video: VideoLimits = field(default_factory=lambda: VideoLimits())
 
     @classmethod
     def from_env(cls) -> DecodeLimits:
-        """SAFEGUARD_DECODE_MEMORY and SAFEGUARD_DECODE_WAIT (for callers given no settings)."""
-        return cls(decode_memory_from_env(), decode_wait_from_env())
+        """SAFEGUARD_DECODE_MEMORY, SAFEGUARD_DECODE_WAIT and the video limits (for callers
+        given no settings)."""
+        return cls(decode_memory_from_env(), decode_wait_from_env(), VideoLimits.from_env())
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What a video may cost to hash (signals/video_decode.py): its playing time, its frame
+    size and the wall-clock time of decoding it."""
+
+    max_seconds: float = DEFAULT_MAX_VIDEO_SECONDS
+    max_frame_pixels: int = DEFAULT_MAX_VIDEO_PIXELS
+    max_decode_seconds: float = DEFAULT_MAX_VIDEO_DECODE_SECONDS
+
+    @classmethod
+    def from_env(cls) -> VideoLimits:
+        """SAFEGUARD_MAX_VIDEO_SECONDS, _PIXELS and _DECODE_SECONDS."""
+        return cls(
+            _env.seconds("SAFEGUARD_MAX_VIDEO_SECONDS", DEFAULT_MAX_VIDEO_SECONDS, 7 * 86400),
+            _env.integer("SAFEGUARD_MAX_VIDEO_PIXELS", DEFAULT_MAX_VIDEO_PIXELS, 1),
+            _env.seconds(
+                "SAFEGUARD_MAX_VIDEO_DECODE_SECONDS", DEFAULT_MAX_VIDEO_DECODE_SECONDS, 86400
+            ),
+        )
 
 
 def _default_actor() -> str:
@@ -96,6 +130,7 @@ class Settings:
     record_matches: bool = True
     decode_memory: int = DEFAULT_DECODE_MEMORY_MIB << 20  #: bytes (SAFEGUARD_DECODE_MEMORY)
     decode_wait: float = DEFAULT_DECODE_WAIT  #: seconds (SAFEGUARD_DECODE_WAIT)
+    video: VideoLimits = field(default_factory=lambda: VideoLimits())  #: SAFEGUARD_MAX_VIDEO_*
 
     @classmethod
     def from_env(
@@ -135,12 +170,13 @@ class Settings:
             record_matches=_env.boolean("SAFEGUARD_RECORD_MATCHES", True),
             decode_memory=decode_memory_from_env(),
             decode_wait=decode_wait_from_env(),
+            video=VideoLimits.from_env(),
         )
 
     @property
     def decode(self) -> DecodeLimits:
-        """The decode memory and wait, as hashing takes them."""
-        return DecodeLimits(self.decode_memory, self.decode_wait)
+        """The decode memory and wait and the video limits, as hashing takes them."""
+        return DecodeLimits(self.decode_memory, self.decode_wait, self.video)
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (`settings.with_(workers=1)`)."""

@@ -400,7 +400,9 @@ class Safeguard:
         if size > limit:
             raise FileProblem(f"upload is over the limit of {limit:,} bytes", "too_large")
         if video_kinds(head):
-            return hash_video_file(fh, name)
+            return hash_video_file(
+                fh, name, variants=_PURPOSES[purpose]["variants"], decode=self.settings.decode
+            )
         fh.seek(0)
         return self.hash_for(fh.read(limit + 1), name, purpose)
 

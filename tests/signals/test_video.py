@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pdqhash
 import pytest
 from PIL import Image
 
@@ -29,10 +30,12 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("videos")
     shown = frames(1, 12, FPS, (320, 240))
     small = [np.asarray(Image.fromarray(f).resize((192, 144))) for f in shown]
+    half = [np.asarray(Image.fromarray(f).resize((160, 120))) for f in shown]
     made = {
         "listed": write_video(d / "listed.mp4", shown, FPS),
         "low_bitrate": write_video(d / "low.mp4", shown, FPS, bitrate=60_000),
         "resized": write_video(d / "resized.mp4", small, FPS),
+        "half_size": write_video(d / "half_size.mp4", half, FPS),
         "half_rate": write_video(d / "half_rate.mp4", shown[::2], FPS // 2),
         "trimmed": write_video(d / "trimmed.mp4", shown[25:95], FPS),
         "vp9_webm": write_video(d / "other_codec.webm", shown, FPS, codec="libvpx-vp9"),
@@ -81,6 +84,58 @@ def test_hash_prints_the_vpdq_of_a_video_beside_its_digests(
     frames_ = parse(record["vpdq"])
     assert len(frames_) == 12 and all(f.quality >= 50 for f in frames_)
     assert len(record["md5"]) == 32 and record.get("error") is None
+
+
+def test_a_video_of_small_frames_is_also_looked_up_by_its_upscaled_frames(
+    videos: dict[str, Path],
+) -> None:
+    """PDQ's box filter does not smooth a side of 128 pixels or less, so lookups of such a
+    video also try each frame enlarged (bicubic, a whole factor past 128): the variant's
+    frames are the PDQ of exactly those pictures; the stored value stays the reference's;
+    larger videos have no variant; hashing for a bank computes none."""
+    small = hash_file(str(videos["half_size"]), variants=True)
+    [(name, value)] = small.variants["vpdq"].items()
+    assert name == "upscaled"
+    expected = []
+    for f in sample_frames(str(videos["half_size"])):
+        big = Image.fromarray(f.pixels).resize((320, 240), Image.Resampling.BICUBIC)
+        bits, quality = pdqhash.compute(np.asarray(big))
+        expected.append(np.packbits(bits.astype(np.uint8)).tobytes().hex())
+    assert [f.pdq for f in parse(value)] == expected
+    assert small.values["vpdq"] == serialize(hash_video(str(videos["half_size"])))
+    assert "vpdq" not in hash_file(str(videos["listed"]), variants=True).variants
+    assert hash_file(str(videos["half_size"])).variants == {}
+
+
+def _remux(source: Path, target: Path) -> Path:
+    """Copy a video's stream into another container without re-encoding it."""
+    import av
+
+    with av.open(str(source)) as given, av.open(str(target), mode="w") as out:
+        stream = given.streams.video[0]
+        copied = out.add_stream_from_template(stream)
+        for packet in given.demux(stream):
+            if packet.dts is not None:
+                packet.stream = copied
+                out.mux(packet)
+    return target
+
+
+def test_a_remuxed_copy_matches_by_its_stream_digest(
+    cli: Cli, videos: dict[str, Path], tmp_path: Path
+) -> None:
+    """MP4 to Matroska without re-encoding: the file's digests change, the video stream's
+    MD5 does not; a re-encode changes it."""
+    remuxed = _remux(videos["listed"], tmp_path / "remuxed.mkv")
+    [listed] = cli.lines("hash", str(videos["listed"]))
+    [copy] = cli.lines("hash", str(remuxed))
+    [reencoded] = cli.lines("hash", str(videos["low_bitrate"]))
+    assert copy["md5"] != listed["md5"] and len(listed["stream_md5"]) == 32
+    assert copy["stream_md5"] == listed["stream_md5"] != reencoded["stream_md5"]
+    assert cli("bank", "create", "streams").exit_code == 0
+    assert cli("bank", "add", "streams", str(videos["listed"])).exit_code == 0
+    [record] = cli.lines("match", str(remuxed))
+    assert {m["signal_type"] for m in record["matches"]} == {"stream_md5", "vpdq"}
 
 
 def test_distance_is_the_share_of_the_query_not_matched(videos: dict[str, Path]) -> None:

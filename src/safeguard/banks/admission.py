@@ -27,6 +27,7 @@ BROKEN_IMAGE = frozenset(
         "unsupported_format",
         "too_long",
         "too_slow",
+        "frames_too_large",
     }
 )
 

@@ -60,7 +60,10 @@ def robustness(
 def video(
     videos: int = typer.Option(50, "--videos", min=2, max=1000, help="Test videos to build."),
     photos: Path | None = typer.Option(
-        None, "--photos", help="Build them of these photos (a folder), three to a video."
+        None,
+        "--photos",
+        help="Build them of these photos (a folder, searched recursively), three to a video, "
+        "none in two videos.",
     ),
     out: Path = typer.Option(Path("video-report"), "--out", "-o", help="Report folder."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -74,8 +77,6 @@ def video(
     from safeguard.evaluation.robustness import find_images
 
     pictures = find_images(photos) if photos is not None else []
-    if photos is not None and len(pictures) < 3:
-        raise InvalidRequest(f"{photos}: at least three photos are needed")
     start = time.perf_counter()
     hashed = []
     with reporter() as rep:

@@ -119,10 +119,11 @@ class SignalType:
         return None
 
     @classmethod
-    def hash_video(cls, path: Any, limits: Any = None) -> Hashed | None:
+    def hash_video(cls, path: Any, limits: Any = None, *, variants: bool = False) -> Hashed | None:
         """The value of a video, for "video" types (None: not computed from videos, or
         nothing to hash): `path` is a file name or an open binary file (an upload spooled
-        to disk). `limits`: signals.video_decode.VideoLimits."""
+        to disk). `limits`: signals.video_decode.VideoLimits; `variants`: with the values of
+        the video's variants for lookups."""
         return None
 
     @classmethod

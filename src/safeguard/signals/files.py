@@ -139,7 +139,7 @@ def hash_bytes(
         return FileSignals(path=path, size=0, error="empty file (0 bytes)", error_code="empty_file")
     kinds = video_kinds(data[:_HEAD])
     if kinds:  # a video already in memory (an event's upload): read as a file
-        return _video_signals(path, io.BytesIO(data), kinds)
+        return _video_signals(path, io.BytesIO(data), kinds, variants, decode)
     return _signals_of(path, data, quality_floor, max_pixels, variants, local, decode)
 
 
@@ -189,7 +189,7 @@ def _hash_file(
         with open(name, "rb") as fh:
             kinds = video_kinds(fh.read(_HEAD))
             if kinds:
-                return _video_signals(name, fh, kinds)
+                return _video_signals(name, fh, kinds, variants, decode)
             fh.seek(0)
             if st.st_size > max_image_bytes:
                 return _digest_only(name, fh, b"", max_image_bytes)
@@ -214,15 +214,18 @@ def video_kinds(head: bytes) -> list[type[SignalType]]:
     return kinds if kinds and looks_like_video(head) else []
 
 
-def hash_video_file(fh: BinaryIO, name: str) -> FileSignals:
+def hash_video_file(
+    fh: BinaryIO, name: str, *, variants: bool = False, decode: DecodeLimits | None = None
+) -> FileSignals:
     """Signals of a video in an open binary file (an upload spooled to disk): its digests
-    and video signals, read from the file, never held whole in memory."""
+    and video signals (with `variants`, their lookup variants), read from the file, never
+    held whole in memory, within `decode.video` (None: the limits from the environment)."""
     fh.seek(0)
     kinds = video_kinds(fh.read(_HEAD))
     if not kinds:
         raise ValueError("not a video (check with video_kinds first)")
     try:
-        return _video_signals(name, fh, kinds)
+        return _video_signals(name, fh, kinds, variants, decode)
     except OSError as e:
         return FileSignals(path=name, error=f"cannot read upload: {e}", error_code="unreadable")
 
@@ -258,17 +261,24 @@ def _streamed(fh: BinaryIO, head: bytes) -> tuple[dict[str, str], int]:
     return {t: h.hexdigest() for t, h in streams.items()}, size
 
 
-def _video_signals(name: str, fh: BinaryIO, kinds: list[type[SignalType]]) -> FileSignals:
+def _video_signals(
+    name: str,
+    fh: BinaryIO,
+    kinds: list[type[SignalType]],
+    variants: bool,
+    decode: DecodeLimits | None,
+) -> FileSignals:
     """A video: its digests streamed, then each video type's value from its frames, read
     from the same open file. A video that does not decode keeps its digests, with the
     error."""
     fh.seek(0)
     values, size = _streamed(fh, b"")
     result = FileSignals(path=name, values=values, size=size)
+    limits = (decode or DecodeLimits.from_env()).video
     for t in kinds:
         fh.seek(0)
         try:
-            hashed = t.hash_video(fh)
+            hashed = t.hash_video(fh, limits, variants=variants)
         except FileProblem as e:
             result.error, result.error_code = e.message, e.code
             return result
@@ -277,6 +287,8 @@ def _video_signals(name: str, fh: BinaryIO, kinds: list[type[SignalType]]) -> Fi
             return result
         if hashed is not None:
             result.values[t.name] = hashed.value
+            if hashed.variants:
+                result.variants[t.name] = dict(hashed.variants)
     return result
 
 

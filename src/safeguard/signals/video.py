@@ -14,6 +14,10 @@ Compatible with the reference (facebook/ThreatExchange `vpdq`) and python-threat
   defaults). As one number for banks and thresholds, the distance between a query and a
   listed video is 100 minus the share of the query's frames that match, rounded up: the
   default threshold 20 is the 80% rule.
+- **Lookups** of a video of small frames (a side of 128 pixels or less) also try its
+  `upscaled` variant: each frame enlarged (bicubic) by a whole factor past 128 pixels before
+  its PDQ, as PDQ's box filter does not smooth so small a side; the better of the two
+  shares counts. The value stored and exchanged is always the reference's.
 - **Index**: all listed videos' frames in one PDQ multi-index-hashing index, with votes per
   video (index/frames.py): one pass whatever the number of videos.
 """
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 import numpy as np
+from PIL import Image
 
 from safeguard.errors import InvalidSignal
 from safeguard.signals.base import Hashed, SignalType
@@ -44,6 +49,10 @@ FRAME_QUALITY = 50
 QUERY_MATCH_PERCENT = 80.0
 #: the most frames one value may hold (four hours at one a second)
 MAX_FRAMES = 4 * 3600
+#: frames with a side of at most this many pixels get the `upscaled` lookup variant: PDQ's
+#: box filter is one pixel wide on such a side (no smoothing before it keeps 64 of its
+#: rows or columns), so a small copy of a video aliases where the larger original did not
+SMALL_SIDE = 128
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,33 @@ def hash_video(
 ) -> list[Frame]:
     """The vPDQ frames of the video at `path`, a file name or an open binary file
     (FileProblem when it cannot be decoded)."""
-    frames = []
+    return hash_video_with_variant(path, every, limits, variant=False)[0]
+
+
+def hash_video_with_variant(
+    path: str | BinaryIO,
+    every: float = 1.0,
+    limits: VideoLimits | None = None,
+    *,
+    variant: bool = True,
+) -> tuple[list[Frame], list[Frame] | None]:
+    """The vPDQ frames of a video and, with `variant`, for a video of small frames (a side
+    of at most SMALL_SIDE pixels), the frames of its `upscaled` lookup variant (None for
+    others): each frame enlarged by a whole factor past SMALL_SIDE before its PDQ."""
+    frames: list[Frame] = []
+    larger: list[Frame] | None = None
     for f in sample_frames(path, every, limits):
         pdq, quality = pdq_from_rgb(f.pixels)
         frames.append(Frame(pdq, quality, f.seconds))
-    return frames
+        height, width = f.pixels.shape[:2]
+        if variant and min(height, width) <= SMALL_SIDE:
+            k = SMALL_SIDE // min(height, width) + 1
+            big = Image.fromarray(f.pixels).resize(
+                (width * k, height * k), Image.Resampling.BICUBIC
+            )
+            pdq, quality = pdq_from_rgb(np.asarray(big))
+            larger = (larger or []) + [Frame(pdq, quality, f.seconds)]
+    return frames, larger
 
 
 def serialize(frames: Sequence[Frame]) -> str:
@@ -195,6 +226,10 @@ class VpdqSignal(SignalType):
         return index
 
     @classmethod
-    def hash_video(cls, path: str | BinaryIO, limits: VideoLimits | None = None) -> Hashed | None:
-        frames = hash_video(path, cls.every, limits)
-        return Hashed(serialize(frames)) if frames else None
+    def hash_video(
+        cls, path: str | BinaryIO, limits: VideoLimits | None = None, *, variants: bool = False
+    ) -> Hashed | None:
+        frames, larger = hash_video_with_variant(path, cls.every, limits, variant=variants)
+        if not frames:
+            return None
+        return Hashed(serialize(frames), variants={"upscaled": serialize(larger)} if larger else {})

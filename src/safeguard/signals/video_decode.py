@@ -8,11 +8,13 @@ converted to RGB at its own size with an area filter; unlike the reference, a st
 rotation metadata is applied (a phone video is hashed the way it is shown). What would cost
 unbounded time or memory is refused before or while decoding, with a FileProblem naming it:
 a file that is not a video, no video stream, frames over the pixel limit, a duration over
-the limit (declared or reached), more decoding time than the limit, or a broken stream.
+the limit (declared or reached), more decoding time than the limit, or a broken stream
+(the limits: config.VideoLimits, set by SAFEGUARD_MAX_VIDEO_*).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,22 +22,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from safeguard.config import VideoLimits
 from safeguard.errors import FileProblem
 from safeguard.extras import require
-
-#: the longest video hashed, in seconds of playing time
-DEFAULT_MAX_SECONDS = 4 * 3600.0
-#: the largest frame decoded (8K UHD)
-DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
-#: the most wall-clock seconds one video may take to decode and hash
-DEFAULT_MAX_DECODE_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class VideoLimits:
-    max_seconds: float = DEFAULT_MAX_SECONDS
-    max_frame_pixels: int = DEFAULT_MAX_FRAME_PIXELS
-    max_decode_seconds: float = DEFAULT_MAX_DECODE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -96,7 +85,7 @@ def sample_frames(
             raise FileProblem(
                 f"frames of {width}x{height} are over the limit of {limits.max_frame_pixels:,} "
                 "pixels",
-                "too_many_pixels",
+                "frames_too_large",
             )
         declared = _duration(container, stream)
         if declared is not None and declared > limits.max_seconds:
@@ -115,7 +104,7 @@ def sample_frames(
                 if frame.width * frame.height > limits.max_frame_pixels:
                     raise FileProblem(
                         f"a frame of {frame.width}x{frame.height} is over the pixel limit",
-                        "too_many_pixels",
+                        "frames_too_large",
                     )
                 seconds = float(np.float32(number) / np.float32(rate))
                 if seconds > limits.max_seconds:
@@ -131,6 +120,45 @@ def sample_frames(
             raise FileProblem(
                 f"the video stream is damaged ({_said(e)})", "corrupt_video"
             ) from None
+
+
+def stream_digest(path: str | BinaryIO, limits: VideoLimits | None = None) -> str | None:
+    """The MD5 of the first video stream as stored: its packets' bytes in file order, read
+    without decoding (None when the file has no video stream). A FileProblem as for
+    `sample_frames` when the file is not a video, is too long, or takes too long to read."""
+    av = require("av", "video", "hashing videos")
+    limits = limits or VideoLimits()
+    started = time.monotonic()
+    try:
+        container = av.open(path, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError, OSError) as e:
+        raise FileProblem(
+            f"not a video this decoder reads ({_said(e)})", "unsupported_format"
+        ) from None
+    with container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        declared = _duration(container, stream)
+        if declared is not None and declared > limits.max_seconds:
+            raise FileProblem(
+                f"the video lasts {declared:,.0f} s, over the limit of {limits.max_seconds:,.0f} s",
+                "too_long",
+            )
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            for packet in container.demux(stream):
+                if time.monotonic() - started > limits.max_decode_seconds:
+                    raise FileProblem(
+                        f"reading took over {limits.max_decode_seconds:,.0f} s", "too_slow"
+                    )
+                if packet.size:
+                    digest.update(memoryview(packet))
+        except av.error.FFmpegError as e:
+            raise FileProblem(
+                f"the video stream is damaged ({_said(e)})", "corrupt_video"
+            ) from None
+    return digest.hexdigest()
 
 
 def _duration(container: object, stream: object) -> float | None:

@@ -46,11 +46,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorBody, "description": _WHY[c]} for c in wanted}
 
 
-#: hashing results that fail the request (docs/api.md): an image too large to decode within
-#: the limits (413), or no decode memory free within SAFEGUARD_DECODE_WAIT (503)
+#: hashing results that fail the request (docs/api.md): an image or a video too large to
+#: decode within the limits (413), or no decode memory free within SAFEGUARD_DECODE_WAIT (503)
 REFUSED: dict[str, tuple[int, dict[str, str] | None]] = {
     "too_many_pixels": (413, None),
     "over_decode_budget": (413, None),
+    "frames_too_large": (413, None),
+    "too_long": (413, None),
     "busy": (503, {"Retry-After": "1"}),
 }
 
