@@ -17,8 +17,14 @@ from PIL import Image
 from safeguard.errors import FileProblem, InvalidSignal
 from safeguard.signals import get_signal_type
 from safeguard.signals.files import hash_file
+from safeguard.signals.pdq import pdq_from_rgb
 from safeguard.signals.video import Frame, hash_video, match_percents, parse, serialize
-from safeguard.signals.video_decode import VideoLimits, looks_like_video, sample_frames
+from safeguard.signals.video_decode import (
+    UntrustedTimestamps,
+    VideoLimits,
+    looks_like_video,
+    sample_frames,
+)
 from tests.conftest import DATA, Cli, run_safeguard
 from tests.videogen import frames, write_video
 
@@ -84,6 +90,59 @@ def test_hash_prints_the_vpdq_of_a_video_beside_its_digests(
     frames_ = parse(record["vpdq"])
     assert len(frames_) == 12 and all(f.quality >= 50 for f in frames_)
     assert len(record["md5"]) == 32 and record.get("error") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "options"),
+    [
+        ("bframes.mp4", "libx264", {"x264-params": "bframes=3:b-pyramid=normal"}),
+        ("open_gop.mkv", "libx264", {"x264-params": "bframes=8:open-gop=1:keyint=48"}),
+        ("bframes.ts", "libx264", {}),
+        ("hevc.mp4", "libx265", {"x265-params": "bframes=4:b-pyramid=1:log-level=error"}),
+        ("mpeg4.avi", "mpeg4", {"bf": "2"}),
+    ],
+)
+def test_quick_sampling_gives_the_frames_of_decoding_every_frame(
+    tmp_path: Path, name: str, codec: str, options: dict[str, str]
+) -> None:
+    """Skipping the frames nothing refers to (numbered by timestamp) samples exactly the
+    frames that decoding every frame samples, over B-frames, open GOPs, MPEG-TS, HEVC and
+    MPEG-4 Part 2 (bench: 20 encodings, all equal to the reference, docs/benchmarks.md)."""
+    import av
+
+    path = tmp_path / name
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = options
+        for picture in frames(5, 5, 30, (320, 240)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    quick = [(f.number, f.pixels.tobytes()) for f in sample_frames(str(path), quick=True)]
+    full = [(f.number, f.pixels.tobytes()) for f in sample_frames(str(path))]
+    assert [n for n, _ in quick] == [0, 30, 60, 90, 120] and quick == full
+
+
+def test_a_stream_without_timestamps_is_sampled_by_decoding_every_frame(tmp_path: Path) -> None:
+    """A raw H.264 stream has no timestamps: the quick way refuses it, and hashing falls back
+    to decoding every frame."""
+    import av
+
+    raw = tmp_path / "raw.h264"
+    with av.open(str(raw), mode="w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for picture in frames(6, 4, 10, (320, 240)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with pytest.raises(UntrustedTimestamps):
+        list(sample_frames(str(raw), quick=True))
+    full = [pdq_from_rgb(f.pixels)[0] for f in sample_frames(str(raw))]
+    assert full and [f.pdq for f in hash_video(str(raw))] == full
 
 
 def test_a_video_of_small_frames_is_also_looked_up_by_its_upscaled_frames(

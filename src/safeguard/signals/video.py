@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
@@ -36,7 +36,12 @@ from PIL import Image
 from safeguard.errors import InvalidSignal
 from safeguard.signals.base import Hashed, SignalType
 from safeguard.signals.pdq import pdq_from_rgb, pdq_to_words
-from safeguard.signals.video_decode import VideoLimits, sample_frames
+from safeguard.signals.video_decode import (
+    SampledFrame,
+    UntrustedTimestamps,
+    VideoLimits,
+    sample_frames,
+)
 
 if TYPE_CHECKING:
     from safeguard.index.base import SignalIndex
@@ -85,9 +90,18 @@ def hash_video_with_variant(
     """The vPDQ frames of a video and, with `variant`, for a video of small frames (a side
     of at most SMALL_SIDE pixels), the frames of its `upscaled` lookup variant (None for
     others): each frame enlarged by a whole factor past SMALL_SIDE before its PDQ."""
+    try:
+        return _hashed(sample_frames(path, every, limits, quick=True), variant)
+    except UntrustedTimestamps:
+        return _hashed(sample_frames(path, every, limits), variant)
+
+
+def _hashed(
+    sampled: Iterable[SampledFrame], variant: bool
+) -> tuple[list[Frame], list[Frame] | None]:
     frames: list[Frame] = []
-    larger: list[Frame] | None = None
-    for f in sample_frames(path, every, limits):
+    larger: list[Frame] = []
+    for f in sampled:
         pdq, quality = pdq_from_rgb(f.pixels)
         frames.append(Frame(pdq, quality, f.seconds))
         height, width = f.pixels.shape[:2]
@@ -97,8 +111,8 @@ def hash_video_with_variant(
                 (width * k, height * k), Image.Resampling.BICUBIC
             )
             pdq, quality = pdq_from_rgb(np.asarray(big))
-            larger = (larger or []) + [Frame(pdq, quality, f.seconds)]
-    return frames, larger
+            larger.append(Frame(pdq, quality, f.seconds))
+    return frames, larger or None
 
 
 def serialize(frames: Sequence[Frame]) -> str:

@@ -58,23 +58,39 @@ def looks_like_video(head: bytes) -> bool:
     return any(head[at : at + len(magic)] == magic for at, magic in _MAGIC)
 
 
+class UntrustedTimestamps(Exception):
+    """Sampling by timestamps (`sample_frames(..., quick=True)`) cannot be sure of the frame
+    numbers of this video: sample it again decoding every frame."""
+
+
 def sample_frames(
-    path: str | BinaryIO, every: float = 1.0, limits: VideoLimits | None = None
+    path: str | BinaryIO,
+    every: float = 1.0,
+    limits: VideoLimits | None = None,
+    *,
+    quick: bool = False,
 ) -> Iterator[SampledFrame]:
     """The frames of the video at `path` (a file name, or a binary file open for reading and
     seeking, such as an upload spooled to disk), one per `every` seconds of frames (see the
-    module)."""
+    module).
+
+    With `quick`, frames are numbered by their timestamp's rank among the stream's packets
+    (read first, without decoding), and a frame that is neither sampled nor referred to by
+    any other frame is not decoded at all (FFmpeg's `skip_frame`): the same frames, with
+    less decoding where a codec has such frames (H.264's and HEVC's B-frames, half the
+    frames in a typical encode). Where that numbering cannot be trusted (a packet without a
+    timestamp or one repeated, packets the container discards, a frame that does not come
+    out in order or a sampled frame that never comes out), it raises UntrustedTimestamps,
+    before any frame or part way, and the caller samples again without `quick`."""
     av = require("av", "video", "hashing videos")
     limits = limits or VideoLimits()
     if not every > 0:
         raise ValueError("every must be above 0 seconds")
     started = time.monotonic()
-    try:
-        container = av.open(path, mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, ValueError, OSError) as e:
-        raise FileProblem(
-            f"not a video this decoder reads ({_said(e)})", "unsupported_format"
-        ) from None
+    ranks = _timestamp_ranks(av, path, limits, started) if quick else None
+    if quick and ranks is None:
+        raise UntrustedTimestamps
+    container = _open(av, path)
     with container:
         if not container.streams.video:
             raise FileProblem("no video stream in the file", "unsupported_format")
@@ -95,8 +111,13 @@ def sample_frames(
             )
         rate = _rate(stream)
         step = max(1, int(every * rate))
+        decoded = (
+            enumerate(container.decode(stream))
+            if ranks is None
+            else _skipping(container, stream, ranks, step)
+        )
         try:
-            for number, frame in enumerate(container.decode(stream)):
+            for number, frame in decoded:
                 if time.monotonic() - started > limits.max_decode_seconds:
                     raise FileProblem(
                         f"decoding took over {limits.max_decode_seconds:,.0f} s", "too_slow"
@@ -122,6 +143,68 @@ def sample_frames(
             ) from None
 
 
+def _open(av: Any, path: str | BinaryIO) -> Any:
+    if not isinstance(path, str):
+        path.seek(0)
+    try:
+        return av.open(path, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError, OSError) as e:
+        raise FileProblem(
+            f"not a video this decoder reads ({_said(e)})", "unsupported_format"
+        ) from None
+
+
+def _timestamp_ranks(
+    av: Any, path: str | BinaryIO, limits: VideoLimits, started: float
+) -> dict[int, int] | None:
+    """{timestamp: its rank} of the first video stream's packets, read without decoding;
+    None when a packet has no timestamp, is one the container discards, or repeats one."""
+    with _open(av, path) as container:
+        if not container.streams.video:
+            return None
+        seen: list[int] = []
+        try:
+            for packet in container.demux(container.streams.video[0]):
+                if not packet.size:  # the empty packet that ends the stream
+                    continue
+                if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                    return None
+                seen.append(packet.pts)
+                if time.monotonic() - started > limits.max_decode_seconds:
+                    raise FileProblem(
+                        f"reading took over {limits.max_decode_seconds:,.0f} s", "too_slow"
+                    )
+        except av.error.FFmpegError:
+            return None  # the full decode says what is wrong
+    ranks = {pts: n for n, pts in enumerate(sorted(seen))}
+    return ranks if len(ranks) == len(seen) else None
+
+
+def _skipping(
+    container: Any, stream: Any, ranks: dict[int, int], step: int
+) -> Iterator[tuple[int, Any]]:
+    """(number, frame) of the frames decoded, numbered by timestamp rank, each packet sent
+    to the decoder with `skip_frame` NONREF unless its frame is sampled (see
+    sample_frames); UntrustedTimestamps as soon as the numbers disagree."""
+    context = stream.codec_context
+    wanted = 0  # the next sampled number: it must come out before any later frame
+    last = -1
+    for packet in container.demux(stream):
+        if packet.size:
+            rank = ranks.get(packet.pts) if packet.pts is not None else None
+            context.skip_frame = "DEFAULT" if rank is None or rank % step == 0 else "NONREF"
+        for frame in packet.decode():
+            number = ranks.get(frame.pts) if frame.pts is not None else None
+            if number is None or number <= last or number > wanted:
+                raise UntrustedTimestamps
+            last = number
+            if number == wanted:
+                wanted += step
+            yield number, frame
+    if wanted < len(ranks):
+        raise UntrustedTimestamps
+
+
 def stream_digest(path: str | BinaryIO, limits: VideoLimits | None = None) -> str | None:
     """The MD5 of the first video stream as stored: its packets' bytes in file order, read
     without decoding (None when the file has no video stream). A FileProblem as for
@@ -129,13 +212,7 @@ def stream_digest(path: str | BinaryIO, limits: VideoLimits | None = None) -> st
     av = require("av", "video", "hashing videos")
     limits = limits or VideoLimits()
     started = time.monotonic()
-    try:
-        container = av.open(path, mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, ValueError, OSError) as e:
-        raise FileProblem(
-            f"not a video this decoder reads ({_said(e)})", "unsupported_format"
-        ) from None
-    with container:
+    with _open(av, path) as container:
         if not container.streams.video:
             return None
         stream = container.streams.video[0]
