@@ -235,7 +235,12 @@ def test_roles_deploy_apart(deployment: Deployment, start_server) -> None:  # ty
     hasher = start_server({**deployment.env, "SAFEGUARD_API_ROLES": "hash"})
     c = hasher.client(deployment.admin_key)
     assert httpx.get(hasher.url + "/status").text == "I-AM-ALIVE"  # no index to load
-    assert c.post("/h/hash", files={"video": ("v.bin", b"bytes")}).status_code == 200
+    assert (
+        c.post(
+            "/h/hash", params={"types": "video_md5"}, files={"video": ("v.bin", b"x")}
+        ).status_code
+        == 200
+    )
     assert c.get("/m/raw_lookup", params={"signal": PDQ, "signal_type": "pdq"}).status_code == 404
     assert c.get("/v1/banks").status_code == 404
     paths = c.get("/openapi.json").json()["paths"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -154,15 +155,39 @@ def _open(av: Any, path: str | BinaryIO) -> Any:
         ) from None
 
 
+#: the most packets a second the quick way reads before leaving a video to the full decode
+#: (whose limits then decide): bounds what the timestamps of a hostile file can hold
+_MAX_PACKET_RATE = 300
+
+
+class _Ranks:
+    """Every packet timestamp of a stream, sorted (8 bytes each): a timestamp's rank is the
+    display number of its frame."""
+
+    def __init__(self, timestamps: np.ndarray) -> None:
+        self.sorted = timestamps
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def of(self, pts: int | None) -> int | None:
+        if pts is None:
+            return None
+        at = int(np.searchsorted(self.sorted, pts))
+        return at if at < len(self.sorted) and int(self.sorted[at]) == pts else None
+
+
 def _timestamp_ranks(
     av: Any, path: str | BinaryIO, limits: VideoLimits, started: float
-) -> dict[int, int] | None:
-    """{timestamp: its rank} of the first video stream's packets, read without decoding;
-    None when a packet has no timestamp, is one the container discards, or repeats one."""
+) -> _Ranks | None:
+    """The ranks of the first video stream's packet timestamps, read without decoding; None
+    when a packet has no timestamp, is one the container discards, or repeats one, or the
+    stream has more packets than its playing-time limit allows."""
+    most = int(limits.max_seconds * _MAX_PACKET_RATE) + 1
     with _open(av, path) as container:
         if not container.streams.video:
             return None
-        seen: list[int] = []
+        seen = array("q")
         try:
             for packet in container.demux(container.streams.video[0]):
                 if not packet.size:  # the empty packet that ends the stream
@@ -170,19 +195,19 @@ def _timestamp_ranks(
                 if packet.pts is None or packet.is_discard or packet.is_corrupt:
                     return None
                 seen.append(packet.pts)
+                if len(seen) > most:
+                    return None
                 if time.monotonic() - started > limits.max_decode_seconds:
                     raise FileProblem(
                         f"reading took over {limits.max_decode_seconds:,.0f} s", "too_slow"
                     )
         except av.error.FFmpegError:
             return None  # the full decode says what is wrong
-    ranks = {pts: n for n, pts in enumerate(sorted(seen))}
-    return ranks if len(ranks) == len(seen) else None
+    ordered = np.sort(np.frombuffer(seen, dtype=np.int64))
+    return _Ranks(ordered) if not len(ordered) or np.all(np.diff(ordered) > 0) else None
 
 
-def _skipping(
-    container: Any, stream: Any, ranks: dict[int, int], step: int
-) -> Iterator[tuple[int, Any]]:
+def _skipping(container: Any, stream: Any, ranks: _Ranks, step: int) -> Iterator[tuple[int, Any]]:
     """(number, frame) of the frames decoded, numbered by timestamp rank, each packet sent
     to the decoder with `skip_frame` NONREF unless its frame is sampled (see
     sample_frames); UntrustedTimestamps as soon as the numbers disagree."""
@@ -191,10 +216,10 @@ def _skipping(
     last = -1
     for packet in container.demux(stream):
         if packet.size:
-            rank = ranks.get(packet.pts) if packet.pts is not None else None
+            rank = ranks.of(packet.pts)
             context.skip_frame = "DEFAULT" if rank is None or rank % step == 0 else "NONREF"
         for frame in packet.decode():
-            number = ranks.get(frame.pts) if frame.pts is not None else None
+            number = ranks.of(frame.pts)
             if number is None or number <= last or number > wanted:
                 raise UntrustedTimestamps
             last = number

@@ -19,6 +19,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -254,14 +255,14 @@ async def hash_post(
 # -- matching --------------------------------------------------------------------------------
 
 
-#: (bank, content id, distance) of a match
-Hit = tuple[str, int, int]
+#: (bank, content id, distance, the query variant that matched or "") of a match
+Hit = tuple[str, int, int, str]
 
 
 def _raw(result: MatchResult, raw: bool) -> list[Hit]:
-    """(bank, content id, distance) of a result's matches (`raw`: all it found)."""
+    """The matches of a result (`raw`: all it found)."""
     found = result.matches + (result.suppressed + result.negative_matches if raw else [])
-    return [(m.bank, m.content_id, m.distance) for m in found]
+    return [(m.bank, m.content_id, m.distance, m.variant or "") for m in found]
 
 
 def _hits(
@@ -285,23 +286,28 @@ def _hits(
     return query[t], _raw(result, raw)
 
 
-def _distance(rt: Runtime, who: Principal, signal_type: str, query: str, hit: Hit) -> str:
+def _distance(
+    rt: Runtime, who: Principal, signal_type: str, queries: Mapping[str, str], hit: Hit
+) -> str:
     """HMA's distance text: PDQ distances as numbers in strings, exact matches as "-", vPDQ
-    as shares of frames matched (the type's `similarity_text`)."""
-    bank, cid, d = hit
+    as shares of frames matched (the type's `similarity_text`), from the value that matched
+    (`queries`: {variant or "": value})."""
+    bank, cid, d, variant = hit
     st = get_signal_type(signal_type)
     return st.similarity_text(
-        d, query, lambda: rt.banks(who.actor).get_content(cid, bank).signals.get(st.name)
+        d,
+        queries[variant],
+        lambda: rt.banks(who.actor).get_content(cid, bank).signals.get(st.name),
     )
 
 
 def _by_bank(
-    rt: Runtime, who: Principal, hits: list[Hit], signal_type: str, query: str
+    rt: Runtime, who: Principal, hits: list[Hit], signal_type: str, queries: Mapping[str, str]
 ) -> dict[str, list[Json]]:
     out: dict[str, list[Json]] = {}
     for hit in hits:
         out.setdefault(hit[0], []).append(
-            {"bank_content_id": hit[1], "distance": _distance(rt, who, signal_type, query, hit)}
+            {"bank_content_id": hit[1], "distance": _distance(rt, who, signal_type, queries, hit)}
         )
     return out
 
@@ -324,11 +330,14 @@ def raw_lookup(
     if include_distance:
         return {
             "matches": [
-                {"bank_content_id": h[1], "distance": _distance(rt, who, signal_type, value, h)}
+                {
+                    "bank_content_id": h[1],
+                    "distance": _distance(rt, who, signal_type, {"": value}, h),
+                }
                 for h in hits
             ]
         }
-    return {"matches": [c for _, c, _ in hits]}
+    return {"matches": [h[1] for h in hits]}
 
 
 @matching.get("/lookup", responses=errors(400, 413, 503))
@@ -355,7 +364,7 @@ async def lookup_get(
 
     def found() -> dict[str, list[Json]]:
         value, hits = _hits(rt, who, signal, signal_type, only, coinflip=flip, raw=False)
-        return _by_bank(rt, who, hits, signal_type, value)
+        return _by_bank(rt, who, hits, signal_type, {"": value})
 
     return await run_in_threadpool(found)
 
@@ -375,6 +384,11 @@ async def lookup_post(
     return await run_in_threadpool(_media_hits, rt, who, fs, ctype, _bank_names(banks), flip)
 
 
+def _queries(fs: FileSignals, signal_type: str) -> dict[str, str]:
+    """{variant or "": value} of one signal type of a hashed file."""
+    return {"": fs.values[signal_type], **fs.variants.get(signal_type, {})}
+
+
 def _media_hits(
     rt: Runtime,
     who: Principal,
@@ -391,7 +405,7 @@ def _media_hits(
     results = rt.sg.match_by_type(fs, types, banks=only, coinflip=flip, actor=who.actor)
     count_lookups([{t: fs.values[t]} for t in results], list(results.values()))
     return {
-        n: _by_bank(rt, who, _raw(results[t], False), n, fs.values[t]) if t in results else {}
+        n: _by_bank(rt, who, _raw(results[t], False), n, _queries(fs, t)) if t in results else {}
         for n, t in zip(hma_names, types, strict=True)
     }
 
