@@ -125,6 +125,37 @@ def test_quick_sampling_gives_the_frames_of_decoding_every_frame(
     assert [n for n, _ in quick] == [0, 30, 60, 90, 120] and quick == full
 
 
+def test_a_stream_cut_mid_gop_is_sampled_by_decoding_every_frame(tmp_path: Path) -> None:
+    """A stream copied from part way through a group of pictures starts with frames the
+    decoder cannot show (it drops them, and the reference numbers frames from the first it
+    shows): numbering by timestamp would be off, so the quick way gives up, and hashing
+    decodes every frame (checked equal to the reference on such a file, bench notes)."""
+    import av
+
+    whole = tmp_path / "whole.mkv"
+    with av.open(str(whole), mode="w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"x264-params": "bframes=3:keyint=45:min-keyint=45:scenecut=0"}
+        for picture in frames(8, 6, 30, (320, 240)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    cut = tmp_path / "cut.mkv"
+    with av.open(str(whole)) as given, av.open(str(cut), mode="w") as out:
+        source = given.streams.video[0]
+        copied = out.add_stream_from_template(source)
+        packets = [p for p in given.demux(source) if p.dts is not None]
+        for packet in packets[5:]:  # from inside the first group of pictures
+            packet.stream = copied
+            out.mux(packet)
+    with pytest.raises(UntrustedTimestamps):
+        list(sample_frames(str(cut), quick=True))
+    full = [pdq_from_rgb(f.pixels)[0] for f in sample_frames(str(cut))]
+    assert len(full) == 5 and [f.pdq for f in hash_video(str(cut))] == full
+
+
 def test_a_stream_without_timestamps_is_sampled_by_decoding_every_frame(tmp_path: Path) -> None:
     """A raw H.264 stream has no timestamps: the quick way refuses it, and hashing falls back
     to decoding every frame."""
