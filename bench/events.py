@@ -288,4 +288,9 @@ def _postgres_store(url: str, home: Path, size: int) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from safeguard.errors import SafeguardError
+
+    try:
+        main()
+    except SafeguardError as e:  # a store that cannot be opened: say why, no traceback
+        sys.exit(f"error: {e.message}")

@@ -358,6 +358,31 @@ def test_the_video_evaluation_reports_each_edit_through_the_cli(tmp_path: Path) 
     assert (out / "report.md").read_text().startswith("2 slideshows of synthetic scenes")
 
 
+def test_the_video_evaluation_uses_each_photo_once(tmp_path: Path) -> None:
+    """With --photos, no photo is in two videos (copies of one would rightly match the
+    other): without --videos as many videos as the photos allow, at most 50; asking for
+    more, or too few photos, is refused with the reason."""
+    from safeguard.samples import scene
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for n in range(7):
+        scene(9000 + n, (320, 240)).save(photos / f"p{n}.jpg")
+    env = {"SAFEGUARD_HOME": str(tmp_path / "home")}
+    out = tmp_path / "r"
+    args = ["eval", "video", "--photos", str(photos), "--out", str(out), "--json"]
+    result = run_safeguard(args, env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["videos"] == 2  # 7 photos, three to a video
+    more = run_safeguard([*args, "--videos", "3"], env)
+    assert more.returncode != 0 and "need 9 distinct photos" in more.stderr
+    assert "Traceback" not in more.stderr
+    (photos / "p6.jpg").unlink()
+    (photos / "p5.jpg").unlink()
+    few = run_safeguard(args, env)
+    assert few.returncode != 0 and "fewer than two videos" in few.stderr
+
+
 def test_the_frame_index_finds_what_comparing_one_by_one_finds(videos: dict[str, Path]) -> None:
     """Every listed video's frames in one multi-index-hashing index, votes per video: the
     same (video, distance) pairs as comparing the query with each listed video, at every

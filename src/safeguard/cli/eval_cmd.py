@@ -58,7 +58,14 @@ def robustness(
 
 @app.command("video")
 def video(
-    videos: int = typer.Option(50, "--videos", min=2, max=1000, help="Test videos to build."),
+    videos: int | None = typer.Option(
+        None,
+        "--videos",
+        min=2,
+        max=1000,
+        help="Test videos to build (default 50, or with --photos as many as they allow, at "
+        "most 50).",
+    ),
     photos: Path | None = typer.Option(
         None,
         "--photos",
@@ -77,6 +84,13 @@ def video(
     from safeguard.evaluation.robustness import find_images
 
     pictures = find_images(photos) if photos is not None else []
+    if videos is None:
+        videos = min(50, len(pictures) // bench.PHOTOS_PER_VIDEO) if pictures else 50
+        if videos < 2:
+            raise InvalidRequest(
+                f"{photos}: {len(pictures)} photos make fewer than two videos of "
+                f"{bench.PHOTOS_PER_VIDEO} (no photo is used twice)"
+            )
     start = time.perf_counter()
     hashed = []
     with reporter() as rep:
