@@ -25,3 +25,25 @@ class SignalIndex(Protocol):
         """`query` for many values at once."""
 
     def __len__(self) -> int: ...
+
+
+class KeptValues:
+    """What the indexes that keep each entry's value share (exact, scan, video frames):
+    `items` (what an index snapshot saves, matching/snapshots.py), the entry count, and
+    `query_many` as one `query` per value. Subclasses fill `_values` and define `query`."""
+
+    def __init__(self) -> None:
+        self._values: dict[int, str] = {}
+
+    def query(self, value: str, max_distance: int) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
+        return [self.query(v, max_distance) for v in values]
+
+    def items(self) -> list[tuple[int, str]]:
+        """Every (entry id, value)."""
+        return list(self._values.items())
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
+from safeguard.index.base import KeptValues
 from safeguard.index.mih import MihPdqIndex
 from safeguard.signals.pdq import pdq_to_words
 from safeguard.signals.video import FRAME_DISTANCE, parse, usable_hashes
 
 
-class VpdqIndex:
+class VpdqIndex(KeptValues):
     def __init__(self) -> None:
+        super().__init__()
         self._frames = MihPdqIndex(design_radius=FRAME_DISTANCE)
-        self._values: dict[int, str] = {}
         self._frame_ids: dict[int, list[int]] = {}
         self._video_of: dict[int, int] = {}
         self._next = 0
@@ -75,13 +76,3 @@ class VpdqIndex:
             if distance <= max_distance:
                 found.append((video, distance))
         return sorted(found, key=lambda hit: (hit[1], hit[0]))
-
-    def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
-        return [self.query(v, max_distance) for v in values]
-
-    def items(self) -> list[tuple[int, str]]:
-        """Every (entry id, value): what an index snapshot saves (matching/snapshots.py)."""
-        return list(self._values.items())
-
-    def __len__(self) -> int:
-        return len(self._values)

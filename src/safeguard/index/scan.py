@@ -4,13 +4,15 @@ should bring its own `make_index` once its banks grow past tens of thousands of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+
+from safeguard.index.base import KeptValues
 
 
-class ScanIndex:
+class ScanIndex(KeptValues):
     def __init__(self, distance: Callable[[str, str], int]) -> None:
+        super().__init__()
         self._distance = distance
-        self._values: dict[int, str] = {}
 
     def add(self, entries: Iterable[tuple[int, str]]) -> None:
         for entry_id, value in entries:
@@ -27,13 +29,3 @@ class ScanIndex:
             if d <= max_distance:
                 found.append((entry_id, d))
         return sorted(found, key=lambda hit: (hit[1], hit[0]))
-
-    def query_many(self, values: Sequence[str], max_distance: int) -> list[list[tuple[int, int]]]:
-        return [self.query(v, max_distance) for v in values]
-
-    def items(self) -> list[tuple[int, str]]:
-        """Every (entry id, value): what an index snapshot saves (matching/snapshots.py)."""
-        return list(self._values.items())
-
-    def __len__(self) -> int:
-        return len(self._values)
