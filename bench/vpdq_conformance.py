@@ -30,6 +30,7 @@ import sys
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -65,12 +66,17 @@ def make_videos() -> None:
         print(f"wrote {name}: {(VIDEOS / name).stat().st_size:,} bytes", file=sys.stderr)
 
 
-def reference(python: str) -> dict[str, object]:
-    paths = [str(VIDEOS / n) for n in sorted(MADE)]
+def _run_reference(python: str, paths: list[str]) -> dict[str, Any]:
+    """The reference's frames of each file ({"vpdq": version, "frames": {path: [...]}})."""
     done = subprocess.run(
         [python, "-c", _REFERENCE_SCRIPT, *paths], capture_output=True, text=True, check=True
     )
-    found = json.loads(done.stdout)
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def reference(python: str) -> dict[str, object]:
+    found = _run_reference(python, [str(VIDEOS / n) for n in sorted(MADE)])
     ffmpeg = subprocess.run(
         ["pkg-config", "--modversion", "libavcodec"], capture_output=True, text=True
     ).stdout.strip()
@@ -194,13 +200,8 @@ def compare_encodings(python: str | None) -> dict[str, object]:
         paths = make_encodings(Path(tmp))
         theirs: dict[str, list[list[object]]] = {}
         if python:
-            done = subprocess.run(
-                [python, "-c", _REFERENCE_SCRIPT, *map(str, paths)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            theirs = {Path(k).name: v for k, v in json.loads(done.stdout)["frames"].items()}
+            found = _run_reference(python, [str(p) for p in paths])
+            theirs = {Path(k).name: v for k, v in found["frames"].items()}
         for path in paths:
             full = _hashed(sample_frames(str(path)), False)[0]
             try:
