@@ -1,4 +1,5 @@
-"""Build the compiled multi-index hashing kernels (all other metadata is in pyproject.toml)."""
+"""Build the compiled kernels: multi-index hashing, and PDQ of video frames (all other
+metadata is in pyproject.toml)."""
 
 import platform
 
@@ -14,6 +15,13 @@ setup(
             "safeguard.index._mih",
             sources=["src/safeguard/index/_mih.c"],
             extra_compile_args=flags,
-        )
+        ),
+        Extension(
+            "safeguard.signals._pdq",
+            sources=["src/safeguard/signals/_pdq.c"],
+            # a fused multiply-add rounds differently from the reference: never contract
+            extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"],
+            libraries=["m"],
+        ),
     ]
 )

@@ -2,9 +2,11 @@
 files, one core each, and matching a long video against a bank of listed videos. Prints JSON.
 
 Hashing: test videos are built here (slideshows of panned and zoomed photos, H.264 in MP4,
-by default 60 s at 30 fps at 640x360 and 1280x720; `--photos DIR` takes photos from a
+by default 60 s at 30 fps at 640x360 and 1280x720, each with x264's default B-frames and
+without any, as many phones and live encoders write; `--photos DIR` takes photos from a
 folder, e.g. ../shared/datasets/images/coco, else synthetic scenes). Each file is hashed by
-safeguard (`safeguard.signals.video.hash_video`: PyAV's FFmpeg and `pdqhash`) and, with
+safeguard (`safeguard.signals.video.hash_video`: PyAV's FFmpeg and the compiled frame
+hasher, signals/_pdq.c) and, with
 `--reference-python`, by the reference (`vpdq.computeHash(..., thread_count=1)`), each in a
 process of its own pinned to one CPU (`taskset -c 0`), alternating, `--rounds` times; the
 time is the hashing call's own (interpreter start and imports excluded). The figure is
@@ -13,6 +15,10 @@ reference lives in its own Python environment (see bench/vpdq_conformance.py for
 is built):
 
     python bench/video.py --reference-python /tmp/vpdqenv/bin/python
+
+Per frame: `frame_pdq` (the compiled frame hasher) against `pdqhash.compute` on the same
+RGB frames (the first photo, or a synthetic scene, at each size), in this process: median
+milliseconds a call over `--frame-calls` calls, and whether the two hashes are equal.
 
 Matching: `--bank` synthetic listed videos of `--listed-frames` frames each (random PDQs,
 as far apart as unrelated videos' frames) in the frame index (index/frames.py); the query
@@ -63,14 +69,22 @@ print(json.dumps({"seconds": took, "frames": [[f.hex, f.quality] for f in frames
 
 
 def make_videos(
-    folder: Path, sizes: list[tuple[int, int]], seconds: int, fps: int, photos: list[Path]
+    folder: Path,
+    sizes: list[tuple[int, int]],
+    seconds: int,
+    fps: int,
+    photos: list[Path],
+    bframes: list[str],
 ) -> list[Path]:
     made = []
     for n, size in enumerate(sizes):
-        path = folder / f"slideshow_{size[0]}x{size[1]}_{fps}fps_{seconds}s.mp4"
-        write_video(path, slideshow(900 + n, seconds, fps, size, photos), fps)
-        made.append(path)
-        print(f"built {path.name}: {path.stat().st_size:,} bytes", file=sys.stderr)
+        for b in bframes:
+            name = f"slideshow_{size[0]}x{size[1]}_{fps}fps_{seconds}s_bframes-{b}.mp4"
+            options = {} if b == "default" else {"x264-params": f"bframes={int(b)}"}
+            pictures = slideshow(900 + n, seconds, fps, size, photos)
+            write_video(folder / name, pictures, fps, options=options)
+            made.append(folder / name)
+            print(f"built {name}: {(folder / name).stat().st_size:,} bytes", file=sys.stderr)
     return made
 
 
@@ -116,6 +130,38 @@ def hashing(videos: list[Path], reference: str | None, rounds: int) -> list[dict
                 statistics.median(theirs) / statistics.median(ours), 2
             )
             row["same_frames_as_reference"] = same
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    return rows
+
+
+def frame_hashing(
+    sizes: list[tuple[int, int]], photos: list[Path], calls: int
+) -> list[dict[str, object]]:
+    import numpy as np
+    import pdqhash
+    from PIL import Image
+
+    from safeguard.signals.video import frame_pdq
+
+    rows = []
+    for width, height in sizes:
+        picture = next(iter(slideshow(901, 1, 1, (width, height), photos)))
+        pixels = np.ascontiguousarray(np.asarray(Image.fromarray(picture).convert("RGB")))
+        bits, quality = pdqhash.compute(pixels)
+        theirs = (np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality))
+        times: dict[str, list[float]] = {"frame_pdq": [], "pdqhash": []}
+        for _ in range(calls):
+            for name, call in (("frame_pdq", frame_pdq), ("pdqhash", pdqhash.compute)):
+                start = time.perf_counter()
+                call(pixels)
+                times[name].append(time.perf_counter() - start)
+        row: dict[str, object] = {
+            "size": f"{width}x{height}",
+            "frame_pdq_ms": round(statistics.median(times["frame_pdq"]) * 1000, 2),
+            "pdqhash_ms": round(statistics.median(times["pdqhash"]) * 1000, 2),
+            "equal": frame_pdq(pixels) == theirs,
+        }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows
@@ -168,11 +214,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reference-python", help="A Python with Meta's `vpdq` installed.")
     ap.add_argument("--sizes", default="640x360,1280x720")
+    ap.add_argument(
+        "--bframes",
+        default="default,0",
+        help="B-frames per built file: x264's default, or a number (comma-separated).",
+    )
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--photos", type=Path, help="Folder of photos for the slideshows.")
     ap.add_argument("--videos", type=Path, help="Hash these video files instead of building.")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--frame-calls", type=int, default=100)
     ap.add_argument("--bank", type=int, default=100_000)
     ap.add_argument("--listed-frames", type=int, default=30)
     ap.add_argument("--query-minutes", type=float, default=10)
@@ -181,14 +233,16 @@ def main() -> None:
     ap.add_argument("--skip-matching", action="store_true")
     args = ap.parse_args()
     out: dict[str, object] = {}
+    photos = sorted(args.photos.glob("*.jpg")) if args.photos else []
+    sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
     if not args.skip_hashing:
+        out["per_frame"] = frame_hashing(sizes, photos, args.frame_calls)  # type: ignore[arg-type]
         with tempfile.TemporaryDirectory(prefix="safeguard-bench-video-") as tmp:
             if args.videos:
                 videos = sorted(p for p in args.videos.iterdir() if p.is_file())
             else:
-                photos = sorted(args.photos.glob("*.jpg")) if args.photos else []
-                sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
-                videos = make_videos(Path(tmp), sizes, args.seconds, args.fps, photos)  # type: ignore[arg-type]
+                bframes = args.bframes.split(",")
+                videos = make_videos(Path(tmp), sizes, args.seconds, args.fps, photos, bframes)  # type: ignore[arg-type]
             out["hashing"] = hashing(videos, args.reference_python, args.rounds)
     if not args.skip_matching:
         out["matching"] = matching(

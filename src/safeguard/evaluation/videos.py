@@ -91,9 +91,10 @@ def write_video(
     *,
     codec: str = "libx264",
     bitrate: int | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB frames (a list, or an iterator for long videos) into a video file
-    (yuv420p; even sizes for H.264)."""
+    (yuv420p; even sizes for H.264); `options` go to the encoder (e.g. x264-params)."""
     av = require("av", "video", "building test videos")
     frames = iter(pictures)
     first = next(frames)
@@ -104,6 +105,8 @@ def write_video(
         stream.pix_fmt = "yuv420p"
         if bitrate is not None:
             stream.bit_rate = bitrate
+        if options:
+            stream.options = options
         for picture in itertools.chain([first], frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             for packet in stream.encode(frame):

@@ -3,8 +3,9 @@
 Compatible with the reference (facebook/ThreatExchange `vpdq`) and python-threatexchange's
 `vpdq` signal type:
 - **Hashing**: frames sampled as the reference samples them (signals/video_decode.py), each
-  hashed with PDQ (`pdqhash`, the C++ reference) over its RGB pixels; every frame is kept,
-  none pruned.
+  hashed with PDQ over its RGB pixels as the reference hashes frames, in single precision
+  (`frame_pdq`, compiled in signals/_pdq.c: `pdqhash` takes longer converting a frame to
+  luma than the reference takes to hash it); every frame is kept, none pruned.
 - **Value**: python-threatexchange's serialisation, a JSON array with one string per frame,
   `"<64 hex PDQ>,<quality>,<seconds>"`, the seconds written with three significant digits.
 - **Matching**: each side's frames are de-duplicated by exact hash and those of quality
@@ -34,8 +35,9 @@ import numpy as np
 from PIL import Image
 
 from safeguard.errors import InvalidSignal
+from safeguard.signals import _pdq
 from safeguard.signals.base import Hashed, SignalType
-from safeguard.signals.pdq import pdq_from_rgb, pdq_to_words
+from safeguard.signals.pdq import pdq_to_words
 from safeguard.signals.video_decode import (
     SampledFrame,
     UntrustedTimestamps,
@@ -102,7 +104,7 @@ def _hashed(
     frames: list[Frame] = []
     larger: list[Frame] = []
     for f in sampled:
-        pdq, quality = pdq_from_rgb(f.pixels)
+        pdq, quality = frame_pdq(f.pixels)
         frames.append(Frame(pdq, quality, f.seconds))
         height, width = f.pixels.shape[:2]
         if variant and min(height, width) <= SMALL_SIDE:
@@ -110,9 +112,20 @@ def _hashed(
             big = Image.fromarray(f.pixels).resize(
                 (width * k, height * k), Image.Resampling.BICUBIC
             )
-            pdq, quality = pdq_from_rgb(np.asarray(big))
+            pdq, quality = frame_pdq(np.asarray(big))
             larger.append(Frame(pdq, quality, f.seconds))
     return frames, larger or None
+
+
+def frame_pdq(pixels: np.ndarray) -> tuple[str, int]:
+    """PDQ (64 hex digits) and quality (0-100) of an HxWx3 uint8 RGB frame, computed as
+    vPDQ's reference computes it (signals/_pdq.c)."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"a frame is HxWx3 RGB, not {pixels.shape}")
+    height, width = pixels.shape[:2]
+    value, quality = _pdq.rgb(pixels, height, width, width * 3)
+    return value.hex(), quality
 
 
 def serialize(frames: Sequence[Frame]) -> str:
