@@ -310,31 +310,6 @@ def test_frames_equal_the_reference_bit_for_bit() -> None:
         assert sampled == [e["frame"] for e in expected], name
 
 
-def test_the_frame_hasher_gives_the_reference_pdq_of_photos_and_odd_shapes() -> None:
-    """The compiled frame hasher (signals/_pdq.c) against the C++ reference through
-    `pdqhash`: the reference images (every size they come in), frames with a side of 5 to 7
-    pixels, odd widths, and a frame under 5 pixels (zero, quality 0); a frame given as a
-    view of a wider buffer is hashed from its own pixels only."""
-    from safeguard.signals import _pdq
-
-    images = sorted((DATA / "pdq-reference" / "images").rglob("*.jpg"))
-    assert len(images) >= 10
-    pictures = [np.asarray(Image.open(p).convert("RGB")) for p in images]
-    rng = np.random.default_rng(7)
-    shapes = [(5, 5), (7, 300), (300, 6), (129, 257), (360, 641), (64, 64)]
-    pictures += [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in shapes]
-    for pixels in pictures:
-        bits, quality = pdqhash.compute(pixels)
-        assert frame_pdq(pixels) == (np.packbits(bits.astype(np.uint8)).tobytes().hex(), quality)
-    assert frame_pdq(np.zeros((4, 90, 3), np.uint8)) == ("0" * 64, 0)
-    wide = rng.integers(0, 256, (50, 120, 3), dtype=np.uint8)
-    assert frame_pdq(wide[:, :80]) == frame_pdq(wide[:, :80].copy())
-    with pytest.raises(ValueError, match="smaller than the frame"):
-        _pdq.rgb(b"\0" * 100, 10, 10, 30)
-    with pytest.raises(ValueError, match="row stride"):
-        _pdq.rgb(b"\0" * 300, 10, 10, 20)
-
-
 def test_a_broken_video_is_not_banked_by_its_digests(cli: Cli, tmp_path: Path) -> None:
     fake = tmp_path / "broken.mp4"
     fake.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)

@@ -1,25 +1,34 @@
 /*
- * PDQ of one RGB video frame, computed as Meta's vPDQ reference computes it (see
- * signals/video.py): luma in single precision from the RGB bytes, two passes of PDQ's box
- * filter (the "Jarosz" filter) along rows and columns, 64x64 samples at the block centres,
- * a 16x16 DCT, each coefficient above the median one bit; quality from the gradients of
- * the 64x64 samples.
+ * PDQ of RGB pixels, computed as Meta's reference computes it: luma from the RGB bytes, two
+ * passes of PDQ's box filter (the "Jarosz" filter) along rows and columns, 64x64 samples at
+ * the block centres, a 16x16 DCT, each coefficient above the median one bit; quality from
+ * the gradients of the 64x64 samples (signals/pdq.py for photos, signals/video.py for
+ * frames).
  *
- * Why not `pdqhash`: it takes an RGB array and converts it to luma in double precision with
- * NumPy, which costs more than the rest of the hash on video frames and rounds differently
- * from vPDQ, which works in single precision throughout. Every arithmetic step below is the
- * same operation, on the same type, in the same order as the algorithm's published
- * description and the reference, so results are equal bit for bit (tests compare with
- * vectors made by the reference, tests/data/vpdq_reference.json). Only the order in which
- * independent values are computed differs: a filter pass runs over many rows or columns at
- * once, which the compiler turns into vector instructions. Compiled with
- * -ffp-contract=off: a fused multiply-add would round differently.
+ * Luma comes two ways: in double precision, rounded to float, as `pdqhash` (the binding
+ * python-threatexchange and HMA hash photos with) computes it, or in single precision as
+ * vPDQ's reference computes it for video frames; everything after is single precision in
+ * both. Every arithmetic step is the same operation, on the same type, in the same order
+ * as the reference, so results are equal bit for bit (tests: the PDQ reference images,
+ * vectors made by the vPDQ reference, and `pdqhash` itself on photos and odd shapes).
+ * Only the order in which independent values are computed differs: a filter pass runs over
+ * eight rows or a whole row of columns at once, which the compiler turns into vector
+ * instructions. Compiled with -ffp-contract=off: a fused multiply-add would round
+ * differently.
+ *
+ * Why not `pdqhash` itself: it converts to luma with NumPy, in double precision with
+ * temporaries of 8 bytes a pixel, which costs more than the rest of the hash (on a video
+ * frame more than the reference's whole hash of it), and it cannot do vPDQ's single
+ * precision.
  *
  * Function:
- *   rgb(pixels, height, width, row_stride) -> (32 bytes, quality)
- *       pixels: a buffer of RGB triples, row r starting at byte r * row_stride. The bytes
- *       are the hash as its 64 hex digits read (most significant first); a frame with a
- *       side under 5 pixels hashes to zero with quality 0, as in the reference.
+ *   rgb(pixels, height, width, row_stride, single, dihedral) -> (bytes, quality)
+ *       pixels: a buffer of RGB triples, row r starting at byte r * row_stride; single:
+ *       luma in single precision (vPDQ) rather than double (`pdqhash`). The bytes are the
+ *       hash as its 64 hex digits read (most significant first), 32 of them; with
+ *       `dihedral`, 8 x 32: the hashes of the pixels and of their rotations and flips,
+ *       from one DCT as the reference derives them, in `pdqhash.compute_dihedral`'s order.
+ *       Pixels with a side under 5 hash to zero with quality 0, as in the reference.
  * The GIL is released while hashing.
  */
 #define PY_SSIZE_T_CLEAN
@@ -43,24 +52,38 @@ static void init_dct(void) {
                                             (double)(i + 1) * (double)(2 * j + 1)));
 }
 
-/* cr * v for every byte v (and so for G and B): the products the reference computes. */
-static float luma_r[256], luma_g[256], luma_b[256];
+/*
+ * Luma, two ways, each from a table of its products (the same values the arithmetic would
+ * give): in single precision as vPDQ's reference computes it (0.299f * R + 0.587f * G +
+ * 0.114f * B, in float), or in double precision and then rounded to float, as `pdqhash`
+ * (and so python-threatexchange and HMA) computes it for photos.
+ */
+static float single_r[256], single_g[256], single_b[256];
+static double double_r[256], double_g[256], double_b[256];
 
 static void init_luma(void) {
     const float cr = 0.299f, cg = 0.587f, cb = 0.114f;
     for (int v = 0; v < 256; v++) {
-        luma_r[v] = cr * (float)v;
-        luma_g[v] = cg * (float)v;
-        luma_b[v] = cb * (float)v;
+        single_r[v] = cr * (float)v;
+        single_g[v] = cg * (float)v;
+        single_b[v] = cb * (float)v;
+        double_r[v] = (double)v * 0.299;
+        double_g[v] = (double)v * 0.587;
+        double_b[v] = (double)v * 0.114;
     }
 }
 
-static void luma(const uint8_t *px, int rows, int cols, Py_ssize_t stride,
+static void luma(const uint8_t *px, int rows, int cols, Py_ssize_t stride, int single,
                  float *restrict out) {
     for (int i = 0; i < rows; i++) {
         const uint8_t *p = px + (Py_ssize_t)i * stride;
         float *o = out + (size_t)i * cols;
-        for (int j = 0; j < cols; j++, p += 3) o[j] = luma_r[p[0]] + luma_g[p[1]] + luma_b[p[2]];
+        if (single)
+            for (int j = 0; j < cols; j++, p += 3)
+                o[j] = single_r[p[0]] + single_g[p[1]] + single_b[p[2]];
+        else
+            for (int j = 0; j < cols; j++, p += 3)
+                o[j] = (float)(double_r[p[0]] + double_g[p[1]] + double_b[p[2]]);
     }
 }
 
@@ -202,6 +225,41 @@ static void dct16(float a[64][64], float b[16][16]) {
         }
 }
 
+/* Each coefficient above the median one bit; the bytes as the 64 hex digits read. */
+static void to_bits(float b[16][16], uint8_t out[32]) {
+    const float mid = median(&b[0][0], 256);
+    uint16_t words[16] = {0};
+    for (int k = 0; k < 256; k++)
+        if (b[k >> 4][k & 15] > mid) words[k >> 4] |= (uint16_t)(1u << (k & 15));
+    for (int w = 0; w < 16; w++) {
+        out[2 * (15 - w)] = (uint8_t)(words[w] >> 8);
+        out[2 * (15 - w) + 1] = (uint8_t)(words[w] & 0xff);
+    }
+}
+
+/*
+ * The DCT of the picture turned or flipped, from the picture's own (the reference's rules:
+ * a transpose and signs). t: 0 as it is, 1-3 turned a quarter, a half and three quarters,
+ * 4 and 5 flipped top to bottom and left to right, 6 and 7 about either diagonal; the
+ * order of `pdqhash.compute_dihedral`.
+ */
+static void turn(int t, float a[16][16], float b[16][16]) {
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            const float v = a[i][j];
+            switch (t) {
+            case 0: b[i][j] = v; break;
+            case 1: b[j][i] = (j & 1) ? v : -v; break;
+            case 2: b[i][j] = ((i + j) & 1) ? -v : v; break;
+            case 3: b[j][i] = (i & 1) ? v : -v; break;
+            case 4: b[i][j] = (i & 1) ? v : -v; break;
+            case 5: b[i][j] = (j & 1) ? v : -v; break;
+            case 6: b[j][i] = v; break;
+            default: b[j][i] = ((i + j) & 1) ? -v : v; break;
+            }
+        }
+}
+
 /*
  * Working memory: two frame-sized float buffers and the running sums. One
  * area is kept between calls (taken and given back under the GIL), as fresh pages for every
@@ -239,34 +297,40 @@ static void give_area(Area *a) {
     }
 }
 
-static void hash_rgb(const uint8_t *px, int rows, int cols, Py_ssize_t stride, float *mem,
-                     uint8_t out[32], int *quality) {
-    memset(out, 0, 32);
+static void hash_rgb(const uint8_t *px, int rows, int cols, Py_ssize_t stride, int single,
+                     int dihedral, float *mem, uint8_t *out, int *quality) {
+    memset(out, 0, dihedral ? 256 : 32);
     *quality = 0;
     if (rows < MIN_SIDE || cols < MIN_SIDE) return;
     size_t n = (size_t)rows * cols;
     float *b1 = mem, *b2 = mem + n, *sum = mem + 2 * n;
-    luma(px, rows, cols, stride, b1);
-    const int along_rows = (cols + 2 * 64 - 1) / (2 * 64);
-    const int along_cols = (rows + 2 * 64 - 1) / (2 * 64);
-    for (int p = 0; p < PASSES; p++) {
-        box_rows(b1, b2, rows, cols, along_rows, sum);
-        box_cols(b2, b1, rows, cols, along_cols, sum);
-    }
+    luma(px, rows, cols, stride, single, b1);
     float a[64][64], b[16][16];
-    for (int i = 0; i < 64; i++) {
-        size_t r = (size_t)(((i + 0.5) * rows) / 64);
-        for (int j = 0; j < 64; j++) a[i][j] = b1[r * cols + (size_t)(((j + 0.5) * cols) / 64)];
+    if (rows == 64 && cols == 64) {  /* already the grid: the reference filters nothing */
+        memcpy(a, b1, sizeof a);
+    } else {
+        const int along_rows = (cols + 2 * 64 - 1) / (2 * 64);
+        const int along_cols = (rows + 2 * 64 - 1) / (2 * 64);
+        for (int p = 0; p < PASSES; p++) {
+            box_rows(b1, b2, rows, cols, along_rows, sum);
+            box_cols(b2, b1, rows, cols, along_cols, sum);
+        }
+        for (int i = 0; i < 64; i++) {
+            size_t r = (size_t)(((i + 0.5) * rows) / 64);
+            for (int j = 0; j < 64; j++)
+                a[i][j] = b1[r * cols + (size_t)(((j + 0.5) * cols) / 64)];
+        }
     }
     *quality = quality_of(a);
     dct16(a, b);
-    const float mid = median(&b[0][0], 256);
-    uint16_t words[16] = {0};
-    for (int k = 0; k < 256; k++)
-        if (b[k >> 4][k & 15] > mid) words[k >> 4] |= (uint16_t)(1u << (k & 15));
-    for (int w = 0; w < 16; w++) {
-        out[2 * (15 - w)] = (uint8_t)(words[w] >> 8);
-        out[2 * (15 - w) + 1] = (uint8_t)(words[w] & 0xff);
+    if (!dihedral) {
+        to_bits(b, out);
+        return;
+    }
+    float turned[16][16];
+    for (int t = 0; t < 8; t++) {
+        turn(t, b, turned);
+        to_bits(turned, out + 32 * t);
     }
 }
 
@@ -274,16 +338,18 @@ static PyObject *py_rgb(PyObject *self, PyObject *args) {
     PyObject *po;
     int rows, cols;
     Py_ssize_t stride;
-    if (!PyArg_ParseTuple(args, "Oiin", &po, &rows, &cols, &stride)) return NULL;
+    int single, dihedral;
+    if (!PyArg_ParseTuple(args, "Oiinpp", &po, &rows, &cols, &stride, &single, &dihedral))
+        return NULL;
     if (rows < 0 || cols < 0 || stride < (Py_ssize_t)cols * 3) {
-        PyErr_SetString(PyExc_ValueError, "bad frame shape or row stride");
+        PyErr_SetString(PyExc_ValueError, "bad picture size or row stride");
         return NULL;
     }
     Py_buffer view;
     if (PyObject_GetBuffer(po, &view, PyBUF_SIMPLE) < 0) return NULL;
     if (rows > 0 && view.len < (rows - 1) * stride + (Py_ssize_t)cols * 3) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "pixel buffer is smaller than the frame");
+        PyErr_SetString(PyExc_ValueError, "pixel buffer is smaller than the picture");
         return NULL;
     }
     Area area;
@@ -291,25 +357,27 @@ static PyObject *py_rgb(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
-    uint8_t hash[32];
+    uint8_t hash[256];
     int quality;
     Py_BEGIN_ALLOW_THREADS;
-    hash_rgb(view.buf, rows, cols, stride, area.mem, hash, &quality);
+    hash_rgb(view.buf, rows, cols, stride, single, dihedral, area.mem, hash, &quality);
     Py_END_ALLOW_THREADS;
     give_area(&area);
     PyBuffer_Release(&view);
-    return Py_BuildValue("(y#i)", (const char *)hash, (Py_ssize_t)32, quality);
+    return Py_BuildValue("(y#i)", (const char *)hash, (Py_ssize_t)(dihedral ? 256 : 32),
+                         quality);
 }
 
 static PyMethodDef methods[] = {
     {"rgb", py_rgb, METH_VARARGS,
-     "rgb(pixels, height, width, row_stride) -> (hash bytes, quality): PDQ of an RGB frame "
-     "as vPDQ computes it"},
+     "rgb(pixels, height, width, row_stride, single, dihedral) -> (hash bytes, quality): "
+     "PDQ of RGB pixels (and of their 8 rotations and flips), luma in single precision "
+     "(vPDQ) or double (pdqhash)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_pdq",
-                                    "PDQ of RGB video frames, as vPDQ computes it.", -1,
+                                    "PDQ of RGB pixels, as Meta's reference computes it.", -1,
                                     methods};
 
 PyMODINIT_FUNC PyInit__pdq(void) {

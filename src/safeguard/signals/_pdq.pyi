@@ -1,4 +1,11 @@
-# Types of the compiled frame hasher in _pdq.c (PDQ of RGB video frames as vPDQ computes it).
+# Types of the compiled PDQ hasher in _pdq.c (PDQ of RGB pixels, as the reference computes it).
 import numpy as np
 
-def rgb(pixels: np.ndarray, height: int, width: int, row_stride: int) -> tuple[bytes, int]: ...
+def rgb(
+    pixels: np.ndarray | bytes,
+    height: int,
+    width: int,
+    row_stride: int,
+    single: bool,
+    dihedral: bool,
+) -> tuple[bytes, int]: ...

@@ -5,8 +5,8 @@ PDQ survives re-compression, resizing and colour changes, but not mirroring, rot
 added border: each gives a hash about 128 bits away from the original's. So a query image is
 hashed the ways it may have been altered, and the matcher looks up each:
 
-- **dihedral**: `pdqhash.compute_dihedral` gives the hashes of all eight rotations and flips
-  in one pass (the reference algorithm transforms the DCT, not the pixels). If a listed
+- **dihedral**: the hashes of all eight rotations and flips come from one pass
+  (`pdq_dihedral_from_rgb`: the reference algorithm transforms the DCT, not the pixels). If a listed
   image was mirrored or rotated, one of the eight is within a few bits of its hash.
 - **trimmed**: borders (letterbox, pillarbox, frames of any uniform or noisy colour) are found
   by walking in from each edge while the line is one colour within a tolerance, and the
@@ -19,9 +19,10 @@ Measured in docs/evaluation.md.
 from __future__ import annotations
 
 import numpy as np
-import pdqhash
 
-#: pdqhash.compute_dihedral's order
+from safeguard.signals.pdq import pdq_dihedral_from_rgb
+
+#: the order of the reference's dihedral hashes (and `pdqhash.compute_dihedral`'s)
 DIHEDRAL = ("", "rot90", "rot180", "rot270", "flip_v", "flip_h", "transpose", "transverse")
 TRIM = "trim"
 
@@ -33,15 +34,11 @@ MIN_SIDE = 0.01
 MAX_SIDE = 0.45
 
 
-def _hex(bits: np.ndarray) -> str:
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
-
-
 def dihedral_hashes(pixels: np.ndarray) -> tuple[dict[str, str], int]:
     """{variant name: PDQ hex} for the eight rotations and flips ('' is the image as it is),
     and the PDQ quality."""
-    hashes, quality = pdqhash.compute_dihedral(np.ascontiguousarray(pixels))
-    return {name: _hex(h) for name, h in zip(DIHEDRAL, hashes, strict=True)}, int(quality)
+    hashes, quality = pdq_dihedral_from_rgb(pixels)
+    return dict(zip(DIHEDRAL, hashes, strict=True)), quality
 
 
 def _lines(pixels: np.ndarray, side: str, start: int, stop: int) -> np.ndarray:

@@ -3,9 +3,8 @@
 Compatible with the reference (facebook/ThreatExchange `vpdq`) and python-threatexchange's
 `vpdq` signal type:
 - **Hashing**: frames sampled as the reference samples them (signals/video_decode.py), each
-  hashed with PDQ over its RGB pixels as the reference hashes frames, in single precision
-  (`frame_pdq`, compiled in signals/_pdq.c: `pdqhash` takes longer converting a frame to
-  luma than the reference takes to hash it); every frame is kept, none pruned.
+  hashed with PDQ over its RGB pixels as the reference hashes frames, luma in single
+  precision (`frame_pdq`: signals/_pdq.c); every frame is kept, none pruned.
 - **Value**: python-threatexchange's serialisation, a JSON array with one string per frame,
   `"<64 hex PDQ>,<quality>,<seconds>"`, the seconds written with three significant digits.
 - **Matching**: each side's frames are de-duplicated by exact hash and those of quality
@@ -35,9 +34,8 @@ import numpy as np
 from PIL import Image
 
 from safeguard.errors import InvalidSignal
-from safeguard.signals import _pdq
 from safeguard.signals.base import Hashed, SignalType
-from safeguard.signals.pdq import pdq_to_words
+from safeguard.signals.pdq import pdq_from_rgb, pdq_to_words
 from safeguard.signals.video_decode import (
     SampledFrame,
     UntrustedTimestamps,
@@ -119,13 +117,8 @@ def _hashed(
 
 def frame_pdq(pixels: np.ndarray) -> tuple[str, int]:
     """PDQ (64 hex digits) and quality (0-100) of an HxWx3 uint8 RGB frame, computed as
-    vPDQ's reference computes it (signals/_pdq.c)."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    if pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise ValueError(f"a frame is HxWx3 RGB, not {pixels.shape}")
-    height, width = pixels.shape[:2]
-    value, quality = _pdq.rgb(pixels, height, width, width * 3)
-    return value.hex(), quality
+    vPDQ's reference computes it: luma in single precision (signals/_pdq.c)."""
+    return pdq_from_rgb(pixels, single_precision=True)
 
 
 def serialize(frames: Sequence[Frame]) -> str:
