@@ -19,7 +19,13 @@ from PIL import Image
 
 from safeguard import hash_bytes
 from safeguard.samples import scene
-from safeguard.signals.images import REDUCED_PIXELS, _png_strips, decode_budget, decoded
+from safeguard.signals.images import (
+    HASH_BYTES_PER_PIXEL,
+    REDUCED_PIXELS,
+    _png_strips,
+    decode_budget,
+    decoded,
+)
 from safeguard.signals.pdq import PdqSignal, pdq_from_rgb
 from tests.imagegen import flat_jpeg, flat_png
 
@@ -39,7 +45,7 @@ def test_a_twelve_megapixel_photo_is_hashed_exactly_as_python_threatexchange() -
     from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes
 
     data = _encode(scene(7, (4032, 3024)), "JPEG", quality=90)
-    assert decode_budget() > 4032 * 3024 * 28  # a phone photo fits the default budget
+    assert decode_budget() > 4032 * 3024 * HASH_BYTES_PER_PIXEL  # a phone photo fits
     result = hash_bytes(data)
     assert result.ok and (result.width, result.height) == (4032, 3024)
     assert result.pdq == pdq_from_bytes(data)[0] == _reference_pdq(data)
@@ -66,16 +72,16 @@ def test_png_strips_are_the_pixels_of_a_full_decode_reduced(mode: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_a_large_image_is_reduced_and_pdq_stays_close(fmt: str) -> None:
-    im = scene(11, (1500, 1000)).resize((6000, 4000), Image.Resampling.BICUBIC)  # 24 MP
+    im = scene(11, (1500, 1000)).resize((9000, 6000), Image.Resampling.BICUBIC)  # 54 MP
     data = _encode(im, fmt, **({"compress_level": 1} if fmt == "PNG" else {"quality": 90}))
     del im
-    assert decode_budget() < 6000 * 4000 * 28  # too large to decode in full
+    assert decode_budget() < 9000 * 6000 * HASH_BYTES_PER_PIXEL  # too large to decode in full
     with decoded(data, 10**8) as image:
-        assert (image.width, image.height) == (6000, 4000) and image.reduced
+        assert (image.width, image.height) == (9000, 6000) and image.reduced
         h, w, _ = image.pixels.shape
         assert w * h <= REDUCED_PIXELS and max(w, h) >= 1024
     result = hash_bytes(data, variants=True, local=True)
-    assert result.ok and (result.width, result.height) == (6000, 4000)
+    assert result.ok and (result.width, result.height) == (9000, 6000)
     assert result.local is not None  # local features see a 512-pixel side or more
     # measured over 18 photos: mean 2 (PNG) to 4 (JPEG) bits, at most 8; matching allows 31
     assert PdqSignal.distance(result.pdq, _reference_pdq(data)) <= 12

@@ -54,10 +54,11 @@ from safeguard.errors import FileProblem
 #: lowers it to what half the budget can hash, but never below MIN_REDUCED_PIXELS
 REDUCED_PIXELS = 1 << 22
 MIN_REDUCED_PIXELS = 1 << 20
-#: peak bytes per pixel of hashing decoded RGB pixels (the array, the luma buffers, local
-#: features), measured on 12-megapixel photos when PDQ went through pdqhash's NumPy
-#: temporaries; the compiled PDQ (signals/_pdq.c) needs less: kept until measured again
-HASH_BYTES_PER_PIXEL = 28
+#: peak bytes per pixel of hashing decoded RGB pixels (the array, the compiled PDQ's two
+#: float buffers, the dihedral variants, trimming, local features): 12.3 measured on a
+#: 12-megapixel photo with every signal and variant (27 when PDQ went through pdqhash's
+#: NumPy temporaries), with a margin
+HASH_BYTES_PER_PIXEL = 14
 #: bytes per pixel of Pillow's in-memory modes (others: 4)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 #: PNG raw modes whose strips can be decoded and packed back (8-bit and palette, not 16-bit)
