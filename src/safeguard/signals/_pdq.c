@@ -261,10 +261,12 @@ static void turn(int t, float a[16][16], float b[16][16]) {
 }
 
 /*
- * Working memory: two frame-sized float buffers and the running sums. One
- * area is kept between calls (taken and given back under the GIL), as fresh pages for every
- * frame would cost more than the filter itself.
+ * Working memory: two picture-sized float buffers and the running sums. One area, of at
+ * most KEEP_FLOATS, is kept between calls (taken and given back under the GIL): fresh pages
+ * for every video frame would cost more than the filter itself. Larger areas (photos over
+ * about two megapixels) are freed at once, so a server never holds on to a big picture's.
  */
+#define KEEP_FLOATS ((size_t)1 << 22) /* 16 MiB: a 1920x1080 frame's */
 typedef struct {
     size_t floats;
     float *mem;
@@ -289,7 +291,7 @@ static int take_area(Area *a, size_t floats) {
 }
 
 static void give_area(Area *a) {
-    if (a->floats > kept.floats) {
+    if (a->floats <= KEEP_FLOATS && a->floats > kept.floats) {
         free(kept.mem);
         kept = *a;
     } else {
@@ -341,7 +343,8 @@ static PyObject *py_rgb(PyObject *self, PyObject *args) {
     int single, dihedral;
     if (!PyArg_ParseTuple(args, "Oiinpp", &po, &rows, &cols, &stride, &single, &dihedral))
         return NULL;
-    if (rows < 0 || cols < 0 || stride < (Py_ssize_t)cols * 3) {
+    if (rows < 0 || cols < 0 || stride < (Py_ssize_t)cols * 3 ||
+        (rows > 0 && stride > PY_SSIZE_T_MAX / rows)) {
         PyErr_SetString(PyExc_ValueError, "bad picture size or row stride");
         return NULL;
     }
