@@ -6,8 +6,9 @@ added border: each gives a hash about 128 bits away from the original's. So a qu
 hashed the ways it may have been altered, and the matcher looks up each:
 
 - **dihedral**: the hashes of all eight rotations and flips come from one pass
-  (`pdq_dihedral_from_rgb`: the reference algorithm transforms the DCT, not the pixels). If a listed
-  image was mirrored or rotated, one of the eight is within a few bits of its hash.
+  (`pdq_dihedral_from_rgb`: the reference algorithm transforms the DCT, not the pixels).
+  If a listed image was mirrored or rotated, one of the eight is within a few bits of its
+  hash.
 - **trimmed**: borders (letterbox, pillarbox, frames of any uniform or noisy colour) are found
   by walking in from each edge while the line is one colour within a tolerance, and the
   picture inside is hashed too (with its own eight variants).
