@@ -54,11 +54,12 @@ from safeguard.errors import FileProblem
 #: lowers it to what half the budget can hash, but never below MIN_REDUCED_PIXELS
 REDUCED_PIXELS = 1 << 22
 MIN_REDUCED_PIXELS = 1 << 20
-#: peak bytes per pixel of hashing decoded RGB pixels (the array, the compiled PDQ's two
-#: float buffers, the dihedral variants, trimming, local features): 12.3 measured on a
-#: 12-megapixel photo with every signal and variant (27 when PDQ went through pdqhash's
-#: NumPy temporaries), with a margin
-HASH_BYTES_PER_PIXEL = 14
+#: peak bytes per pixel of decoding and hashing a picture in full (Pillow's image, the RGB
+#: array, the compiled PDQ's two float buffers, the dihedral variants, trimming, local
+#: features), measured over the idle process on 12-megapixel pictures with every signal and
+#: variant: JPEG 11.0, PNG 11.2-12.0 (L, P, RGB), TIFF 13.9, PNG RGBA 14.8, WebP 17.4
+#: (27 for JPEG when PDQ went through pdqhash's NumPy temporaries); the worst, with a margin
+HASH_BYTES_PER_PIXEL = 18
 #: bytes per pixel of Pillow's in-memory modes (others: 4)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 #: PNG raw modes whose strips can be decoded and packed back (8-bit and palette, not 16-bit)
