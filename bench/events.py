@@ -78,6 +78,8 @@ def main() -> None:
         help="record each server worker with py-spy (must be installed) while verdicts run",
     )
     args = ap.parse_args()
+    if args.profile and shutil.which("py-spy") is None:
+        sys.exit("error: --profile needs py-spy on PATH (pip install py-spy)")
 
     tmp = Path(tempfile.mkdtemp(prefix="sg-bench-events-"))
     home = tmp / "home"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+from sqlalchemy import insert
+
 from safeguard import Safeguard
 from safeguard.api.follower import IndexFollower
 from safeguard.events import MATCH_RECORDED, MatchRecorder
 from safeguard.matching.feed import ChangeFeed, ChangeRow
+from safeguard.store import Change
 from tests.events.helpers import bank_of, lookup, synthetic_hashes
 
 
@@ -72,3 +76,26 @@ def test_every_listener_gets_the_rows_and_a_failing_one_harms_no_other(sg: Safeg
     assert actions == [MATCH_RECORDED, "bank.create"]  # registered after the import
     assert [r.id for r in got["a"]] == [r.id for r in got["b"]]
     assert follower.matcher.status().ready
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_skipping_feed_waits_for_a_change_committing_late(sg: Safeguard, db_url: str) -> None:
+    """Ids above the cursor with a hole (a transaction still in flight) take the row-by-row
+    path: the late change arrives once it commits, the match records never do."""
+    banked = synthetic_hashes(1)
+    bank_of(sg, "known", banked)
+    feed = ChangeFeed(sg.db, skip=("match.",))
+    feed.reset_to_head()
+    with sg.db.engine.connect() as slow:
+        tx = slow.begin()
+        slow.execute(insert(Change).values(actor="slow", action="bank.update", detail={}))
+        with MatchRecorder(sg.db) as rec:
+            rec.record(lookup(sg, banked[0]), "key:fast")
+        early = feed.poll()
+        feed.advance(early)
+        assert early.rows == [] and early.scanned >= 1 and len(feed.gaps) == 1
+        tx.commit()
+    late = feed.poll()
+    feed.advance(late)
+    assert [(r.action, r.actor) for r in late.rows] == [("bank.update", "slow")]
+    assert feed.gaps == [] and feed.poll().scanned == 0

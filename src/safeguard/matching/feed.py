@@ -9,8 +9,10 @@ was a rolled-back transaction and is forgotten.
 A feed can be narrowed to the rows its owner wants (`actions`: these action names only;
 `skip`: never actions starting with these prefixes, e.g. `"match."` for a matcher that
 has no use for match records). The rows it does not want still move the cursor, but the
-query leaves their payload (who, when, bank name, details) in the database, so a log that
-is mostly match records stays cheap to follow. Its position can be saved and resumed
+query leaves their payload (who, when, bank name, details) in the database, and when the
+ids above the cursor are contiguous (no transaction in flight below the newest) it counts
+them there and fetches only the wanted rows, so a log that is mostly match records stays
+cheap to follow. Its position can be saved and resumed
 (`state`, `resume`): that is how a durable subscription (safeguard.events) works. Gaps
 are queried as id ranges, so a large batch committing late costs one condition, not one
 parameter per id.
@@ -31,6 +33,9 @@ from safeguard.store import Change, Database
 
 #: how far below the head a build looks for ids still in flight
 _BUILD_WINDOW = 10_000
+
+#: the columns of a row beyond id, action, bank and content
+_PAYLOAD = (Change.detail, Change.at, Change.actor, Change.bank_name)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,11 @@ class ChangeFeed:
         the same rows again from the next poll."""
         now = time.monotonic()
         gaps = {i: t for i, t in self._gaps.items() if now - t < self.gap_ttl}
+        keep = self._wanted()
+        if keep is not None and not gaps:
+            quick = self._poll_contiguous(keep)
+            if quick is not None:
+                return quick
         cond = Change.id > self.cursor
         if gaps:
             cond = or_(cond, *_id_ranges(sorted(gaps)))
@@ -134,18 +144,52 @@ class ChangeFeed:
                 del gaps[i]
         return FeedBatch(out, cursor, gaps, len(rows))
 
-    def _payload(self) -> list[Any]:
-        """The columns beyond id and action; NULL for rows this feed does not want, so
-        the database sends (and the driver decodes) nothing for them."""
-        cols: list[Any] = [Change.detail, Change.at, Change.actor, Change.bank_name]
+    def _poll_contiguous(self, keep: ColumnElement[bool]) -> FeedBatch | None:
+        """The poll of a narrowed feed with no gaps to watch, when the ids above the cursor
+        leave none either (always on SQLite, whose writers take turns; usual on
+        PostgreSQL): count them in the database, then fetch only the wanted rows, so rows
+        this feed skips (a log that is mostly match records) cost nothing in Python.
+        None when the ids are not contiguous: the caller scans them one by one."""
+        ids = (
+            select(Change.id)
+            .where(Change.id > self.cursor)
+            .order_by(Change.id)
+            .limit(self.batch)
+            .subquery()
+        )
+        with self.db.transaction() as s:
+            n, top = s.execute(select(func.count(), func.max(ids.c.id))).one()
+            if not n:
+                return FeedBatch([], self.cursor, {}, 0)
+            if top - self.cursor != n:
+                return None
+            # every id up to `top` has committed, so this later statement sees the same set
+            rows = s.execute(
+                select(Change.id, Change.action, Change.bank_id, Change.content_id, *_PAYLOAD)
+                .where(Change.id > self.cursor, Change.id <= top, keep)
+                .order_by(Change.id)
+            ).all()
+        out = [
+            ChangeRow(cid, action, bank_id, content_id, dict(detail or {}), at, actor, bank_name)
+            for cid, action, bank_id, content_id, detail, at, actor, bank_name in rows
+        ]
+        return FeedBatch(out, top, {}, n)
+
+    def _wanted(self) -> ColumnElement[bool] | None:
+        """The SQL condition for the rows this feed wants; None when it wants all."""
         wanted: list[ColumnElement[bool]] = []
         if self.actions is not None:
             wanted.append(Change.action.in_(sorted(self.actions)))
         wanted.extend(not_(Change.action.startswith(p, autoescape=True)) for p in self.skip)
-        if not wanted:
-            return cols
-        keep = and_(*wanted)
-        return [case((keep, c), else_=null()).label(c.key) for c in cols]
+        return and_(*wanted) if wanted else None
+
+    def _payload(self) -> list[Any]:
+        """The columns beyond id and action; NULL for rows this feed does not want, so
+        the database sends (and the driver decodes) nothing for them."""
+        keep = self._wanted()
+        if keep is None:
+            return list(_PAYLOAD)
+        return [case((keep, c), else_=null()).label(c.key) for c in _PAYLOAD]
 
     def advance(self, batch: FeedBatch) -> None:
         """Mark a polled batch as applied."""
