@@ -30,6 +30,15 @@ deployment instead (issue #14): in its own schema it banks `--size` hashes, then
 
     python bench/service.py --join --size 1000000 \
         --database-url postgresql://postgres@127.0.0.1:5432/test --json
+
+With `--recording-rounds N` (SQLite) it measures what recording matches costs (issue #14):
+two servers on two copies of the store, one with SAFEGUARD_RECORD_MATCHES=1 and one with 0,
+driven in turn for `--seconds` each, N rounds (on-off, off-on, ...), with `GET /livez` after
+each round; it prints every round and the medians, and each round's ratio on/off (lookups/s
+and the server's CPU per request), which a change in the machine's speed between rounds
+does not move.
+
+    python bench/service.py --size 1000000 --seconds 8 --recording-rounds 8 --json
 """
 
 from __future__ import annotations
@@ -239,6 +248,12 @@ def main() -> None:
     ap.add_argument("--drive", help=argparse.SUPPRESS)
     ap.add_argument("--join", action="store_true", help="time a server joining (see above)")
     ap.add_argument("--schema", help="--join: keep the store in this schema and reuse it")
+    ap.add_argument(
+        "--recording-rounds",
+        type=int,
+        default=0,
+        help="compare match recording on and off on two servers, this many rounds (see above)",
+    )
     args = ap.parse_args()
     if args.drive:
         driver_main(args)
@@ -291,6 +306,14 @@ def main() -> None:
         shutil.rmtree(cached, ignore_errors=True)
         shutil.copytree(home, cached / "home")
         (cached / "token").write_text(token)
+    if args.recording_rounds:
+        if args.database_url is not None:
+            raise SystemExit("error: --recording-rounds runs on the SQLite store only")
+        try:
+            compare_recording(args, home, token, queries, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
 
     port = free_port()
     env = {**os.environ, "SAFEGUARD_HOME": str(home), "SAFEGUARD_DATABASE_URL": url}
@@ -375,6 +398,83 @@ def main() -> None:
         "baseline_in_process_per_s": round(in_process, 1),
         "ratio_vs_health": round(lookups["per_s"] / health["per_s"], 3),
         "ratio_vs_in_process": round(lookups["per_s"] / in_process, 3),
+    }
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+# -- match recording on against off (--recording-rounds) ------------------------------------
+
+
+def compare_recording(
+    args: argparse.Namespace, home: Path, token: str, queries: list[str], tmp: Path
+) -> None:
+    """Two servers on two copies of the store, one recording matches and one not, driven in
+    turn for `--seconds` each, `--recording-rounds` times (on-off, then off-on, ...), so a
+    change in the machine's speed falls on both alike. Prints each round and the medians,
+    with the ratio on/off of each round."""
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for setting, flag in (("on", "1"), ("off", "0")):
+            copy = tmp / f"home-{setting}"
+            shutil.copytree(home, copy)
+            env = {
+                **os.environ,
+                "SAFEGUARD_HOME": str(copy),
+                "SAFEGUARD_DATABASE_URL": f"sqlite:///{copy / 'safeguard.db'}",
+                "SAFEGUARD_RECORD_MATCHES": flag,
+            }
+            proc, port, _ = _start_server(env, args.workers, tmp / f"{setting}.log")
+            servers[setting] = (proc, port)
+        paths = [f"/v1/match?pdq={q}" for q in queries]
+
+        def phase(setting: str, seconds: float, health: bool = False) -> dict:
+            proc, port = servers[setting]
+            spec = {
+                "host": "127.0.0.1",
+                "port": port,
+                "token": "" if health else token,
+                "clients": args.clients,
+                "paths": ["/livez"] if health else paths,
+                "seconds": seconds,
+            }
+            cpu0 = cpu_s(proc.pid)
+            out = drive(spec, tmp)
+            out["cpu_us"] = 1e6 * (cpu_s(proc.pid) - cpu0) / max(1, out["requests"])
+            return out
+
+        for setting in servers:
+            phase(setting, 3)  # warm up
+        rounds = []
+        for n in range(args.recording_rounds):
+            order = ("on", "off") if n % 2 == 0 else ("off", "on")
+            got = {s: phase(s, args.seconds) for s in order}
+            health = phase(order[1], min(5.0, args.seconds), health=True)["per_s"]
+            row: dict[str, object] = {"order": "-".join(order), "livez_per_s": health}
+            for s in ("on", "off"):
+                row[f"{s}_lookups_per_s"] = got[s]["per_s"]
+                row[f"{s}_cpu_us_per_request"] = round(got[s]["cpu_us"], 1)
+                row[f"{s}_p99_ms"] = got[s]["p99_ms"]
+                row[f"{s}_errors"] = got[s]["errors"]
+                row[f"{s}_ratio_vs_health"] = round(got[s]["per_s"] / health, 3)
+            row["on_vs_off_lookups"] = round(got["on"]["per_s"] / got["off"]["per_s"], 3)
+            row["on_vs_off_cpu"] = round(got["on"]["cpu_us"] / got["off"]["cpu_us"], 3)
+            rounds.append(row)
+    finally:
+        for proc, _ in servers.values():
+            _stop(proc)
+
+    def med(key: str) -> float:
+        return round(statistics.median(float(r[key]) for r in rounds), 3)  # type: ignore[arg-type]
+
+    keys = [k for k in rounds[0] if k != "order"]
+    result = {
+        "size": args.size,
+        "workers": args.workers,
+        "clients": args.clients,
+        "seconds_per_phase": args.seconds,
+        "rounds": len(rounds),
+        **{f"median_{k}": med(k) for k in keys},
+        "per_round": rounds,
     }
     print(json.dumps(result, indent=None if args.json else 2))
 
