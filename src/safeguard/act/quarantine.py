@@ -28,12 +28,12 @@ from safeguard.outbox import enqueue
 from safeguard.store import Database
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import (
-    ACTIVE_CASE_STATES,
     ENTRY_ACCOUNT,
     Case,
     CaseItem,
     Event,
     QuarantinedEntry,
+    case_is_active,
 )
 
 
@@ -184,7 +184,7 @@ class FloodGuard:
                     .where(
                         CaseItem.content_id == content_id,
                         Event.verdict == "block",
-                        Case.state.in_(ACTIVE_CASE_STATES),
+                        case_is_active(),
                     )
                     .with_for_update(of=Event)
                 )
@@ -205,7 +205,7 @@ class FloodGuard:
                 }
                 enqueue(s, "verdict", payload, f"verdict:{event.id}:quarantine:{now.timestamp()}")
             account = f"{ENTRY_ACCOUNT}{content_id}"
-            q = select(Case).where(Case.account_id == account, Case.state.in_(ACTIVE_CASE_STATES))
+            q = select(Case).where(Case.account_id == account, case_is_active())
             case = s.scalar(q)
             if case is None:
                 case = Case(

@@ -35,6 +35,7 @@ from safeguard.store.review_tables import (
     Case,
     CaseItem,
     QuarantinedEntry,
+    case_is_active,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ _ACTIVE_CASES = (
     select(Case.id, Case.account_id, Case.priority, Case.child_safety)
     .where(
         Case.account_id.in_(bindparam("accounts", expanding=True)),
-        Case.state.in_(ACTIVE_CASE_STATES),
+        case_is_active(),
     )
     .order_by(Case.account_id)
     .with_for_update()
@@ -281,10 +282,7 @@ class CaseService:
         if scope.others_only:
             q = q.where(Case.child_safety.is_(False))
         if state is not None:
-            if state == "active":
-                q = q.where(Case.state.in_(ACTIVE_CASE_STATES))
-            else:
-                q = q.where(Case.state == state)
+            q = q.where(case_is_active() if state == "active" else Case.state == state)
         if account_id is not None:
             q = q.where(Case.account_id == account_id)
         if after:

@@ -27,7 +27,7 @@ from safeguard.access.people import Actor
 from safeguard.errors import Forbidden, InvalidRequest
 from safeguard.outbox import JobInfo, WebhookService
 from safeguard.store import Database
-from safeguard.store.review_tables import ACTIVE_CASE_STATES, Case, Event
+from safeguard.store.review_tables import ACTIVE_CASE_STATES, Case, Event, case_is_active
 
 if TYPE_CHECKING:
     from safeguard.refer.service import ReferralInfo, ReferralService
@@ -208,7 +208,7 @@ def _open_cases(
         func.count(case((Case.state == "in_review", 1))),
         func.min(Case.opened_at),
         *bands,
-    ).where(Case.state.in_(ACTIVE_CASE_STATES))
+    ).where(case_is_active())
     row = s.execute(_visible(q, others_only)).one()
     total, in_review, oldest, *per_band = row
     if isinstance(oldest, str):  # SQLite hands back min() of a timestamp as its text

@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 
 from safeguard.errors import InvalidRequest
 from safeguard.review.records import CaseInfo
-from safeguard.store.review_tables import ACTIVE_CASE_STATES, Case, CaseItem
+from safeguard.store.review_tables import Case, CaseItem, case_is_active
 
 AGE_BANDS = ("under_13", "13_15", "16_17", "adult")
 PAGE_LIMIT = 200
@@ -65,7 +65,7 @@ def _in_detail(key: str, value: str) -> str:
 
 
 def _filtered(q: Select[Any], f: QueueFilter, others_only: bool) -> Select[Any]:
-    q = q.where(Case.state.in_(ACTIVE_CASE_STATES))
+    q = q.where(case_is_active())
     if others_only:
         q = q.where(Case.child_safety.is_(False))
     items = select(CaseItem.id).where(CaseItem.case_id == Case.id)

@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -256,20 +257,23 @@ def _begin_immediate(session: Session) -> None:
     that loses a few rounds would wait far longer than the lock is held). Writers that do
     not queue on the writers' file lock (short writes in a plain transaction, such as the
     match recorder's, or another program) can still hold it."""
-    conn = session.connection()
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    # straight on the driver's connection: three statements through SQLAlchemy cost more
+    # than a small write itself
+    raw = session.connection().connection.dbapi_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.execute("PRAGMA busy_timeout = 0")
     deadline = time.monotonic() + _SQLITE_WRITE_WAIT
     try:
         while True:
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 return
-            except OperationalError as e:
-                if "locked" not in str(e.orig) or time.monotonic() > deadline:
-                    raise
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, e) from e
                 time.sleep(random.uniform(0.0002, _SQLITE_NAP))
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(_SQLITE_WRITE_WAIT * 1000)}")
+        raw.execute(f"PRAGMA busy_timeout = {int(_SQLITE_WRITE_WAIT * 1000)}")
 
 
 def _concurrency_error(e: DBAPIError) -> bool:
