@@ -267,3 +267,19 @@ def test_cli_help_of_stats_and_pathways_loads_no_detection_stack(
         "    assert not e.code, e.code\n"
     )
     assert _loaded_after(code, tmp_path) == []
+
+
+def test_a_server_loads_no_pathways_stack(tmp_path: Path) -> None:
+    """The HTTP service (with its web UI) starts without the pathways package and polars:
+    a case page loads them only when it shows a pathways flag."""
+    code = (
+        "import json, sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from safeguard.api.app import create_app\n"
+        "with TestClient(create_app()) as client:\n"
+        "    assert client.get('/livez').status_code == 200\n"
+        "    assert client.get('/ui/login').status_code == 200\n"
+        "names = ('polars', 'safeguard.pathways')\n"
+        "print(json.dumps(sorted(m for m in names if m in sys.modules)))\n"
+    )
+    assert json.loads(_python(code, tmp_path).strip().splitlines()[-1]) == []

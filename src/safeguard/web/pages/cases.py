@@ -11,7 +11,6 @@ from safeguard.banks.records import ContentInfo
 from safeguard.errors import ContentNotFound, Forbidden, SafeguardError
 from safeguard.evidence import EvidenceStore
 from safeguard.evidence.previews import render
-from safeguard.pathways.rules import plain_words
 from safeguard.review.records import DECISIONS
 from safeguard.web.render import HtmlRoute, after_post, page
 from safeguard.web.session import Posted, Viewer, posted, viewer
@@ -56,7 +55,7 @@ def case_page(request: Request, case_id: int, who: Viewer = Depends(viewer)) -> 
         media_note=media_note,
         revealed=who.session.revealed,
         blur=who.session.preferences.get("blur", 16),
-        plain_words=plain_words,
+        plain_words=_plain_words,
         decisions=[(d, DECISION_WORDS[d]) for d in DECISIONS],
         banks=[b.name for b in all_banks if not b.negative],
         negative_banks=[b.name for b in all_banks if b.negative],
@@ -139,3 +138,11 @@ def _item_of_case(who: Viewer, case_id: int, evidence_id: int) -> EvidenceStore:
     if store.get(evidence_id).case_id != case_id:
         raise ContentNotFound(f"case {case_id} has no media item {evidence_id}")
     return store
+
+
+def _plain_words(code: str) -> str:
+    """A pathways reason code in words. The pathways package (and polars with it) is
+    loaded when a case first shows a flag, not by every server that serves the UI."""
+    from safeguard.pathways.rules import plain_words
+
+    return plain_words(code)
