@@ -9,6 +9,7 @@ one caller; `safeguard users password` and `safeguard users totp` are the others
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -44,8 +45,15 @@ ISSUER = "safeguard"
 PREFERENCES = {"blur": (0, 40, 16)}  # name: (lowest, highest, default)
 
 _hasher = PasswordHasher()
-#: checked against when the user is unknown, so a wrong name takes as long as a wrong password
-_DUMMY = _hasher.hash("not a password of anyone's")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Checked against when the user is unknown, so a wrong name takes as long as a wrong
+    password (made at the first login, not at import: an argon2 hash is deliberately slow)."""
+    return _hasher.hash("not a password of anyone's")
+
+
 _WRONG = "wrong user name, password or code"
 
 
@@ -154,7 +162,7 @@ class LoginService:
         by, whom = f"web:{client[:100]}", f"user:{name[:100]}"
         row = s.scalar(select(User).where(User.name == name).with_for_update())
         if row is None or not row.password_hash or row.disabled_at is not None:
-            _check(_DUMMY, password)
+            _check(_dummy(), password)
             audit(s, by, "user.login_failed", whom, why="unknown")
             return _WRONG, None
         if row.locked_until is not None and row.locked_until > now:

@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-import xmlschema
 from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
 from defusedxml.ElementTree import fromstring as safe_fromstring  # type: ignore[import-untyped]
 
@@ -32,6 +32,9 @@ from safeguard.refer.model import (
     ReportFile,
     Victim,
 )
+
+if TYPE_CHECKING:  # xmlschema is loaded when a document is first validated
+    import xmlschema
 
 #: NCMEC's schema, bundled with safeguard (schemas/README.md says where it comes from)
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "cyber_tipline.xsd"
@@ -91,6 +94,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 @functools.cache
 def schema() -> xmlschema.XMLSchema:
     """NCMEC's schema, loaded once (loading takes about a second)."""
+    import xmlschema
+
     return xmlschema.XMLSchema(str(SCHEMA_PATH))
 
 
@@ -392,6 +397,8 @@ def validate(xml: bytes) -> list[str]:
         return [f"refused XML (DTDs and entities are not allowed): {exc}"]
     if root.tag not in _ROOTS:
         return [f"/{root.tag}: not a CyberTipline document (expected <report> or <fileDetails>)"]
+    import xmlschema
+
     try:
         return [f"{e.path or '/'}: {e.reason or e.message}" for e in schema().iter_errors(root)]
     except xmlschema.XMLSchemaException as exc:  # defensive: the validator itself gave up
