@@ -127,18 +127,15 @@ class ChangeFeed:
             ).all()
         cursor = self.cursor
         out = []
-        for cid, action, bank_id, content_id, detail, at, actor, bank_name in rows:
+        for row in rows:
+            cid = row[0]
             if cid > cursor:
                 low = max(cursor + 1, cid - self.max_gaps)
                 gaps.update((i, now) for i in range(low, cid))
                 cursor = cid
             gaps.pop(cid, None)
-            if self.wants(action):
-                out.append(
-                    ChangeRow(
-                        cid, action, bank_id, content_id, dict(detail or {}), at, actor, bank_name
-                    )
-                )
+            if self.wants(row[1]):
+                out.append(_change_row(row))
         if len(gaps) > self.max_gaps:
             for i in sorted(gaps)[: len(gaps) - self.max_gaps]:
                 del gaps[i]
@@ -169,11 +166,7 @@ class ChangeFeed:
                 .where(Change.id > self.cursor, Change.id <= top, keep)
                 .order_by(Change.id)
             ).all()
-        out = [
-            ChangeRow(cid, action, bank_id, content_id, dict(detail or {}), at, actor, bank_name)
-            for cid, action, bank_id, content_id, detail, at, actor, bank_name in rows
-        ]
-        return FeedBatch(out, top, {}, n)
+        return FeedBatch([_change_row(row) for row in rows], top, {}, n)
 
     def _wanted(self) -> ColumnElement[bool] | None:
         """The SQL condition for the rows this feed wants; None when it wants all."""
@@ -212,6 +205,12 @@ class FeedBatch:
     def __post_init__(self) -> None:
         if self.scanned < len(self.rows):
             object.__setattr__(self, "scanned", len(self.rows))
+
+
+def _change_row(row: Any) -> ChangeRow:
+    """A `ChangeRow` from a selected (id, action, bank, content, *_PAYLOAD) row."""
+    cid, action, bank_id, content_id, detail, at, actor, bank_name = row
+    return ChangeRow(cid, action, bank_id, content_id, dict(detail or {}), at, actor, bank_name)
 
 
 def _id_ranges(ids: list[int]) -> list[Any]:
