@@ -46,6 +46,7 @@ from safeguard.rules import (
 )
 from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
+from safeguard.store.driver import DriverStatement
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import Event, WatchlistEntry
 
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from safeguard.engine import Safeguard
 
 log = logging.getLogger("safeguard.act")
-_NEW_EVENTS = insert(Event).returning(Event.id, sort_by_parameter_order=True)
+_NEW_EVENT = DriverStatement(insert(Event).returning(Event.id))  # store/driver.py: why
 
 #: what an upload is matched by: its hashed file, or its validated precomputed hashes
 _Query = FileSignals | Mapping[str, str]
@@ -435,6 +436,7 @@ class EventService:
                 for j in judged
             ]
             case_ids = cases_for_events(s, wants, at)
+            matches = [[m.to_json() for m in j.found] for j in judged]
             rows = [
                 {
                     "kind": j.pending.event.kind,
@@ -448,17 +450,17 @@ class EventService:
                     "detail": {
                         "event": j.pending.event.to_json(),
                         "signals": j.pending.signals or {},
-                        "matches": [m.to_json() for m in j.found],
+                        "matches": found,
                         "shadow_rules": [h.rule for h in j.evaluation.shadow],
                     },
                 }
-                for j, case_id in zip(judged, case_ids, strict=True)
+                for j, case_id, found in zip(judged, case_ids, matches, strict=True)
             ]
-            event_ids = list(s.connection().execute(_NEW_EVENTS, rows).scalars())
+            event_ids = [_NEW_EVENT.rows(s, row)[0][0] for row in rows]
             hits: list[dict[str, object]] = []
             items: list[dict[str, object]] = []
             out = []
-            for j, row, event_id in zip(judged, rows, event_ids, strict=True):
+            for j, row, event_id, found in zip(judged, rows, event_ids, matches, strict=True):
                 e, evaluation, case_id = j.pending.event, j.evaluation, row["case_id"]
                 hits += hit_rows(event_id, e.account_id, ruleset, evaluation, at)
                 if isinstance(case_id, int):
@@ -488,7 +490,7 @@ class EventService:
                         case_id=case_id if isinstance(case_id, int) else None,
                         event_id=event_id,
                         external_id=e.external_id,
-                        matches=tuple(m.to_json() for m in j.found),
+                        matches=tuple(found),
                     )
                 )
             insert_hits(s, hits)

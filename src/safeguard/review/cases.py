@@ -28,6 +28,7 @@ from safeguard.review.queue import QueueFilter, QueuePage, queue_page
 from safeguard.review.records import DECISIONS, CaseDetail, CaseInfo, CaseItemInfo, Decision
 from safeguard.signals import get_signal_type
 from safeguard.store import Database
+from safeguard.store.driver import DriverStatement
 from safeguard.store.models import Bank, utcnow
 from safeguard.store.review_tables import (
     ACTIVE_CASE_STATES,
@@ -53,17 +54,19 @@ DEFAULT_NEGATIVE_BANK = "not-abuse"
 
 
 #: the statements of the verdict path, built once (building them costs more than running them)
-_ACTIVE_CASES = (
+#: (on the driver itself: SQLAlchemy's work per statement is most of such a small write)
+_ACTIVE_CASES = DriverStatement(
     select(Case.id, Case.account_id, Case.priority, Case.child_safety)
     .where(
         Case.account_id.in_(bindparam("accounts", expanding=True)),
         case_is_active(),
     )
     .order_by(Case.account_id)
-    .with_for_update()
+    .with_for_update(),
+    expanding="accounts",
 )
-_NEW_CASES = insert(Case).returning(Case.id, sort_by_parameter_order=True)
-_TOUCH_CASE = (
+_NEW_CASE = DriverStatement(insert(Case).returning(Case.id))
+_TOUCH_CASE = DriverStatement(
     update(Case)
     .where(Case.id == bindparam("case_id"))
     .values(
@@ -73,7 +76,7 @@ _TOUCH_CASE = (
         child_safety=bindparam("child_safety"),
     )
 )
-_NEW_ITEMS = insert(CaseItem)
+_NEW_ITEMS = DriverStatement(insert(CaseItem))
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,9 @@ def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> lis
     conn = s.connection()
     accounts = sorted({w.account_id for w in wants})  # one lock order for every writer
     cases = {
-        account: _Joined(account, case_id, priority, child_safety)
-        for case_id, account, priority, child_safety in conn.execute(
-            _ACTIVE_CASES, {"accounts": accounts}
+        account: _Joined(account, case_id, priority, bool(child_safety))
+        for case_id, account, priority, child_safety in _ACTIVE_CASES.rows(
+            conn, {"accounts": accounts}
         )
     }
     joined: list[_Joined | None] = []
@@ -131,13 +134,10 @@ def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> lis
         for c in touched
         if c.id is not None
     ]
-    if updates:
-        conn.execute(_TOUCH_CASE, updates)
-    new = [c for c in touched if c.id is None]
-    if new:
-        ids = conn.execute(_NEW_CASES, [_new_case(c, at) for c in new]).scalars()
-        for c, case_id in zip(new, ids, strict=True):
-            c.id = case_id
+    _TOUCH_CASE.many(conn, updates)
+    for c in touched:
+        if c.id is None:
+            ((c.id,),) = _NEW_CASE.rows(conn, _new_case(c, at))
     return [c.id if c is not None else None for c in joined]
 
 
@@ -225,8 +225,7 @@ def case_item_rows(
 
 def insert_case_items(s: Session, rows: list[dict[str, object]]) -> None:
     """Insert case items (from `case_item_rows`) in the caller's transaction."""
-    if rows:
-        s.connection().execute(_NEW_ITEMS, rows)
+    _NEW_ITEMS.many(s, rows)
 
 
 @dataclass(frozen=True)

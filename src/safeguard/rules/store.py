@@ -24,6 +24,7 @@ from safeguard.rules.parse import parse_rules
 from safeguard.rules.report import RuleReport, rule_report
 from safeguard.rules.shadow import with_shadow
 from safeguard.store import Database
+from safeguard.store.driver import DriverStatement
 from safeguard.store.models import Bank
 from safeguard.store.rules_tables import RuleHit as RuleHitRow
 from safeguard.store.rules_tables import RuleSetVersion
@@ -287,7 +288,9 @@ def hit_rows(
     ]
 
 
+_NEW_HITS = DriverStatement(insert(RuleHitRow))  # the verdict path's: store/driver.py
+
+
 def insert_hits(session: Session, rows: list[dict[str, object]]) -> None:
     """Insert `hit_rows` (of one event or many) in the caller's transaction, one statement."""
-    if rows:
-        session.connection().execute(insert(RuleHitRow), rows)
+    _NEW_HITS.many(session, rows)

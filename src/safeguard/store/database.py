@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import queue
 import random
 import sqlite3
 import threading
@@ -84,6 +85,55 @@ class _SqliteWriters:
             self._lock.release()
 
 
+class _LockRequest:
+    """A writer waiting for the writers' file lock on descriptor `fd`."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.got = threading.Event()
+        self.decided = threading.Lock()
+        self.gave_up = False
+        self.failed = False
+
+
+class _LockWaiter:
+    """The thread that waits in the kernel for writers' file locks, one request after the
+    other (the writers of a process queue on a lock before they ask, so there is seldom more
+    than one). One thread for the process, not one per wait: starting a thread cost more
+    than the small write it let through. A request whose writer gave up is closed as soon
+    as its lock comes, which lets it go at once."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[_LockRequest] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def submit(self, request: _LockRequest) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():  # first use, or a fork
+                self._thread = threading.Thread(
+                    target=self._run, name="sqlite-writers-lock", daemon=True
+                )
+                self._thread.start()
+        self._requests.put(request)
+
+    def _run(self) -> None:
+        while True:
+            r = self._requests.get()
+            try:
+                fcntl.flock(r.fd, fcntl.LOCK_EX)
+            except OSError:
+                r.failed = True
+            with r.decided:
+                if r.gave_up or r.failed:
+                    os.close(r.fd)
+                if not r.gave_up:
+                    r.got.set()
+
+
+_WAITER = _LockWaiter()
+
+
 def _file_lock(path: str, wait: float) -> int | None:
     """An open descriptor of `path` holding its exclusive advisory lock (close it to let
     go), waiting up to `wait` seconds; None after that, or when the file cannot be opened
@@ -100,30 +150,16 @@ def _file_lock(path: str, wait: float) -> int | None:
     except OSError:
         os.close(fd)
         return None
-    # a blocking wait cannot be cut short, so it runs on a thread of its own, which gives
-    # the lock up at once if it comes after this writer stopped waiting
-    got, decided = threading.Event(), threading.Lock()
-    gave_up = failed = False
-
-    def take() -> None:
-        nonlocal failed
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            failed = True
-        with decided:
-            if gave_up or failed:
-                os.close(fd)
-            if not gave_up:
-                got.set()
-
-    threading.Thread(target=take, name="sqlite-writers-lock", daemon=True).start()
-    if got.wait(wait):
-        return None if failed else fd
-    with decided:
-        if got.is_set():
-            return None if failed else fd
-        gave_up = True
+    # a blocking wait cannot be cut short, so it runs on the waiter thread, which gives the
+    # lock up at once if it comes after this writer stopped waiting
+    request = _LockRequest(fd)
+    _WAITER.submit(request)
+    if request.got.wait(wait):
+        return None if request.failed else fd
+    with request.decided:
+        if request.got.is_set():
+            return None if request.failed else fd
+        request.gave_up = True
     _log.warning("waited %.0f s for the SQLite writers' lock (%s); going on without it", wait, path)
     return None
 
