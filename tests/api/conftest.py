@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, run_safeguard, safeguard_exe, temporary_database
+from tests.conftest import BACKENDS, Cli, safeguard_exe, temporary_database
 
 ALL_SCOPES = "hash,match,curate,events,review,audit,admin,exchange"
 
@@ -79,8 +79,10 @@ class Server:
 
 
 def make_key(env: dict[str, str], name: str, scopes: str, *extra: str) -> str:
-    result = run_safeguard(["keys", "create", name, "--scope", scopes, *extra, "--json"], env)
-    assert result.returncode == 0, result.stderr
+    """A new API key, made through the CLI (in this process: the tests that need the
+    command as a real process run it so themselves)."""
+    result = Cli(env)("keys", "create", name, "--scope", scopes, *extra, "--json")
+    assert result.exit_code == 0, result.output
     return str(json.loads(result.stdout)["key"])
 
 

@@ -1,8 +1,9 @@
 """A real `safeguard serve` with the web UI, a store seeded through the CLI, and clients
 that log in through the login form (tests drive the UI as a browser would, over HTTP).
 
-`site` (one per module, SQLite unless a test asks `pg_site`): users alice (child_safety),
-mo (moderator), ada (admin), aud (auditor), all with the password PASSWORD; a bank "known"
+`site` (one per module, SQLite unless a test asks `pg_site`; seeded through the CLI, run in
+this process): users alice (child_safety), mo (moderator), ada (admin), aud (auditor), all
+with the password PASSWORD; a bank "known"
 holding three generated photos and an empty bank "reviewed"; uploads of those photos by
 acct-1..3 (child-safety cases with preserved, encrypted media), a report on acct-4 and a
 pathways flag on acct-5 (cases a moderator may see, opened by the rule set below).
@@ -18,7 +19,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import pytest
 
 from safeguard.samples import scene
 from tests.api.conftest import Server, store_env
-from tests.conftest import run_safeguard, safeguard_exe, temporary_database
+from tests.conftest import Cli, temporary_database
 
 PASSWORD = "correct horse battery staple"
 USERS = {"alice": "child_safety", "mo": "moderator", "ada": "admin", "aud": "auditor"}
@@ -58,24 +58,18 @@ rules:
 """
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    result = run_safeguard(list(args), env)
-    assert result.returncode == 0, f"safeguard {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result.stdout
+def cli(env: dict[str, str], *args: str, input: str | None = None) -> str:
+    """`safeguard ARGS` through the CLI, in this process (Typer's runner: a process per
+    command cost a second or two of imports, a dozen times per site); its stdout."""
+    result = Cli(env)(*args, input=input)
+    assert result.exit_code == 0, f"safeguard {' '.join(args)}: {result.output}"
+    return str(result.stdout)
 
 
 def add_user(env: dict[str, str], name: str, role: str, password: str = PASSWORD) -> None:
     """A user with a role and a password, made through the CLI."""
     cli(env, "users", "add", name, "--role", role)
-    done = subprocess.run(
-        [safeguard_exe(), "users", "password", name, "--stdin"],
-        input=password + "\n",
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    cli(env, "users", "password", name, "--stdin", input=password + "\n")
 
 
 def csrf(html: str) -> str:
