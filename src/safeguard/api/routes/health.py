@@ -5,7 +5,9 @@
 (`INDEX-NOT-LOADED`), has not caught up with the change log for `stale_after` seconds
 (`INDEX-STALE`), or once the process has been told to stop (`DRAINING`), so a load
 balancer sends lookups only to processes that can answer them. `/livez` and `/status/live`
-say only that the process serves HTTP.
+say only that the process serves HTTP. They run on the event loop (nothing here waits: the
+index status is a lock-free snapshot), so a health check never queues for a worker thread
+behind slow requests and costs no thread hop.
 """
 
 from __future__ import annotations
@@ -51,20 +53,20 @@ def _state(rt: Runtime) -> str | None:
 
 
 @router.get("/status", response_class=PlainTextResponse, responses=_TEXT)
-def status(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
+async def status(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
     """`I-AM-ALIVE` when this process can answer lookups (HMA's health check)."""
     problem = _state(rt)
     return PlainTextResponse(problem or "I-AM-ALIVE", status_code=503 if problem else 200)
 
 
 @router.get("/status/live", response_class=PlainTextResponse, responses={200: _TEXT[200]})
-def status_live() -> PlainTextResponse:
+async def status_live() -> PlainTextResponse:
     """`I-AM-ALIVE` while the process serves HTTP, whatever its index (HMA's liveness check)."""
     return PlainTextResponse("I-AM-ALIVE")
 
 
 @router.get("/", include_in_schema=False)
-def home() -> RedirectResponse:
+async def home() -> RedirectResponse:
     """To `/status`, as HMA without its UI."""
     return RedirectResponse("/status", status_code=302)
 
@@ -78,13 +80,13 @@ def site_map(request: Request) -> list[str]:
 
 
 @router.get("/livez", response_class=PlainTextResponse, responses={200: _TEXT[200]})
-def livez() -> PlainTextResponse:
+async def livez() -> PlainTextResponse:
     """The process is up."""
     return PlainTextResponse("OK")
 
 
 @router.get("/readyz", response_class=PlainTextResponse, responses=_TEXT)
-def readyz(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
+async def readyz(rt: Runtime = Depends(runtime)) -> PlainTextResponse:
     """`READY` when lookups can be answered, else 503 with the reason."""
     problem = _state(rt)
     return PlainTextResponse(problem or "READY", status_code=503 if problem else 200)
