@@ -18,6 +18,7 @@ With `--database-url` (PostgreSQL, the production store) the bank `bench` of tha
 filled once with `--size` hashes and reused by later runs (give it its own schema).
 
     python bench/events.py --size 1000000 --json
+    psql -h 127.0.0.1 -U postgres test -c 'CREATE SCHEMA IF NOT EXISTS bench_events_1m'
     python bench/events.py --size 1000000 --json \
         --database-url "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_events_1m"
 

@@ -56,6 +56,19 @@ def test_rows_written_on_the_driver_read_back_as_sqlalchemy_writes_them(db_url: 
         db.close()
 
 
+def test_many_rows_return_their_ids_in_order(db_url: str) -> None:
+    db = Database.open(db_url)
+    try:
+        accounts = [f"acct-{n}" for n in range(40)]
+        with db.write_transaction() as s:
+            ids = [i for (i,) in _NEW_EVENT.returning(s, [_event(a) for a in accounts])]
+        with db.transaction() as s:
+            stored = {i: a for i, a in s.execute(select(Event.id, Event.account_id))}
+        assert [stored[i] for i in ids] == accounts and len(set(ids)) == 40
+    finally:
+        db.close()
+
+
 def test_a_driver_error_is_sqlalchemys_and_undoes_the_whole_transaction(db_url: str) -> None:
     db = Database.open(db_url)
     try:
@@ -64,6 +77,9 @@ def test_a_driver_error_is_sqlalchemys_and_undoes_the_whole_transaction(db_url: 
         with pytest.raises(IntegrityError), db.write_transaction() as s:
             _NEW_EVENT.rows(s, _event("b"))
             _NEW_EVENT.rows(s, _event("c", external_id="same"))  # a unique index says no
+        with pytest.raises(IntegrityError), db.write_transaction() as s:
+            rows = [_event("d"), _event("e", external_id="same"), _event("f")]
+            _NEW_EVENT.returning(s, rows)
         with db.transaction() as s:
             assert s.scalars(select(Event.account_id)).all() == ["a"]
     finally:

@@ -456,7 +456,7 @@ class EventService:
                 }
                 for j, case_id, found in zip(judged, case_ids, matches, strict=True)
             ]
-            event_ids = [_NEW_EVENT.rows(s, row)[0][0] for row in rows]
+            event_ids = [event_id for (event_id,) in _NEW_EVENT.returning(s, rows)]
             hits: list[dict[str, object]] = []
             items: list[dict[str, object]] = []
             out = []

@@ -135,9 +135,10 @@ def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> lis
         if c.id is not None
     ]
     _TOUCH_CASE.many(conn, updates)
-    for c in touched:
-        if c.id is None:
-            ((c.id,),) = _NEW_CASE.rows(conn, _new_case(c, at))
+    new = [c for c in touched if c.id is None]
+    ids = _NEW_CASE.returning(conn, [_new_case(c, at) for c in new])
+    for c, (case_id,) in zip(new, ids, strict=True):
+        c.id = case_id
     return [c.id if c is not None else None for c in joined]
 
 

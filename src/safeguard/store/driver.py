@@ -66,6 +66,32 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def returning(
+        self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Execute an INSERT ... RETURNING once per row and return the row each gives, in
+        order: pipelined where the driver can (psycopg's executemany with `returning`), else
+        one execute per row (SQLite's are in-process calls)."""
+        if not rows:
+            return []
+        conn = _connection(bind)
+        if conn.dialect.driver != "psycopg":
+            return [self.rows(conn, r)[0] for r in rows]
+        compiled = self._for(conn.dialect, rows[0])
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = [_values(compiled, r) for r in rows]
+        try:
+            cursor.executemany(compiled.sql, values, returning=True)  # type: ignore[call-arg]
+            out: list[tuple[Any, ...]] = []
+            while True:
+                out.append(cursor.fetchone())  # type: ignore[arg-type]
+                if not cursor.nextset():
+                    return out
+        except conn.dialect.loaded_dbapi.Error as e:
+            raise _wrapped(conn.dialect, compiled.sql, values, e) from e
+        finally:
+            cursor.close()
+
     def many(self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row (the driver's executemany); every row has the same keys."""
         if not rows:
