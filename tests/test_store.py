@@ -177,6 +177,21 @@ def test_sqlite_writers_queue_on_a_file_lock_that_never_waits_past_its_limit(
     os.close(free)
 
 
+def test_a_file_lock_held_for_long_delays_no_other_databases_writers(tmp_path: Path) -> None:
+    stuck = _file_lock(str(tmp_path / "a.db-writers"), 1.0)  # held by "another process"
+    assert stuck is not None
+    assert _file_lock(str(tmp_path / "a.db-writers"), 0.1) is None  # its waiter still waits
+    other = str(tmp_path / "b.db-writers")
+    held = _file_lock(other, 1.0)
+    assert held is not None
+    threading.Timer(0.1, os.close, [held]).start()
+    started = time.monotonic()
+    got = _file_lock(other, 5.0)  # waited for on its own file's waiter
+    assert got is not None and time.monotonic() - started < 1
+    os.close(got)
+    os.close(stuck)
+
+
 def test_writers_of_two_processes_take_turns_on_one_sqlite_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sg.db'}"
     db = Database.open(url)

@@ -97,11 +97,12 @@ class _LockRequest:
 
 
 class _LockWaiter:
-    """The thread that waits in the kernel for writers' file locks, one request after the
-    other (the writers of a process queue on a lock before they ask, so there is seldom more
-    than one). One thread for the process, not one per wait: starting a thread cost more
-    than the small write it let through. A request whose writer gave up is closed as soon
-    as its lock comes, which lets it go at once."""
+    """The thread that waits in the kernel for one file's writers' lock, one request after
+    the other (the writers of a process queue on a lock before they ask, so there is seldom
+    more than one). One thread per file and process, not one per wait: starting a thread
+    cost more than the small write it let through; per file, so a lock held for long
+    elsewhere delays no other database's writers. A request whose writer gave up is closed
+    as soon as its lock comes, which lets it go at once."""
 
     def __init__(self) -> None:
         self._requests: queue.SimpleQueue[_LockRequest] = queue.SimpleQueue()
@@ -131,7 +132,13 @@ class _LockWaiter:
                     r.got.set()
 
 
-_WAITER = _LockWaiter()
+_WAITERS: dict[str, _LockWaiter] = {}
+_WAITERS_LOCK = threading.Lock()
+
+
+def _waiter(path: str) -> _LockWaiter:
+    with _WAITERS_LOCK:
+        return _WAITERS.setdefault(path, _LockWaiter())
 
 
 def _file_lock(path: str, wait: float) -> int | None:
@@ -150,10 +157,10 @@ def _file_lock(path: str, wait: float) -> int | None:
     except OSError:
         os.close(fd)
         return None
-    # a blocking wait cannot be cut short, so it runs on the waiter thread, which gives the
-    # lock up at once if it comes after this writer stopped waiting
+    # a blocking wait cannot be cut short, so it runs on the file's waiter thread, which gives
+    # the lock up at once if it comes after this writer stopped waiting
     request = _LockRequest(fd)
-    _WAITER.submit(request)
+    _waiter(path).submit(request)
     if request.got.wait(wait):
         return None if request.failed else fd
     with request.decided:
