@@ -102,3 +102,13 @@ def test_only_an_admin_or_the_user_changes_credentials(sg: Safeguard, logins: Lo
     with pytest.raises(InvalidRequest, match="from 0 to 40"):
         as_ann.set_preference("ann", "blur", 99)
     assert as_ann.set_preference("ann", "blur", 4) == {"blur": 4}
+
+
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_real_one() -> None:
+    from argon2 import extract_parameters
+
+    from safeguard.access.logins import DUMMY_HASH, _hasher
+
+    real = _hasher.hash(PASSWORD)
+    assert extract_parameters(DUMMY_HASH) == extract_parameters(real)
+    assert not _hasher.check_needs_rehash(DUMMY_HASH)

@@ -9,7 +9,6 @@ one caller; `safeguard users password` and `safeguard users totp` are the others
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -47,11 +46,14 @@ PREFERENCES = {"blur": (0, 40, 16)}  # name: (lowest, highest, default)
 _hasher = PasswordHasher()
 
 
-@functools.cache
-def _dummy() -> str:
-    """Checked against when the user is unknown, so a wrong name takes as long as a wrong
-    password (made at the first login, not at import: an argon2 hash is deliberately slow)."""
-    return _hasher.hash("not a password of anyone's")
+#: checked against when the user is unknown, so a wrong name takes as long as a wrong
+#: password: an argon2 hash of a phrase no one uses, made once with `_hasher`'s parameters
+#: (tests/web/test_logins_library.py checks they agree), so no process spends a deliberately
+#: slow hash making it
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$Exj7A8u1hwtCsROX6tFIiQ"
+    "$VmDto0uIQqGmX1F5tq7gFto3R4Fxtex+aaJ1ypmI2Fo"
+)
 
 
 _WRONG = "wrong user name, password or code"
@@ -162,7 +164,7 @@ class LoginService:
         by, whom = f"web:{client[:100]}", f"user:{name[:100]}"
         row = s.scalar(select(User).where(User.name == name).with_for_update())
         if row is None or not row.password_hash or row.disabled_at is not None:
-            _check(_dummy(), password)
+            _check(DUMMY_HASH, password)
             audit(s, by, "user.login_failed", whom, why="unknown")
             return _WRONG, None
         if row.locked_until is not None and row.locked_until > now:
