@@ -72,6 +72,13 @@ def main() -> None:
         "--database-url",
         help="PostgreSQL: the store to use (its bank `bench` is made with --size hashes once)",
     )
+    ap.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="seconds of each phase before the rounds (30 or more: both measured warm, each "
+        "worker's cache of matched items' metadata full)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(
         "--profile",
@@ -156,8 +163,8 @@ def main() -> None:
             "paths": [f"/v1/match?pdq={q}" for q in queries],
         }
         events_spec = {**base, "token": events_token, "paths": ["/v1/events"], "bodies": bodies}
-        drive({**lookups_spec, "seconds": 3}, tmp)  # warm up both paths
-        drive({**events_spec, "seconds": 3}, tmp)
+        drive({**lookups_spec, "seconds": args.warmup}, tmp)  # warm up both paths
+        drive({**events_spec, "seconds": args.warmup}, tmp)
         rounds = []
         for n in range(args.rounds):  # alternating, so both see the same machine
             c0, w0 = cpu_s(server.pid), _worker_cpu(server.pid)
@@ -218,6 +225,7 @@ def main() -> None:
         "match_share": args.match_share,
         "rounds": len(rounds),
         "seconds_per_phase": args.seconds,
+        "warmup_seconds": args.warmup,
         **{f"median_{k}": v for k, v in medians.items()},
         "events_stored": stored,
         "cases": cases,
