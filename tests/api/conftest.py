@@ -7,7 +7,6 @@ extra processes with their own settings (replicas, small limits, URL fetching).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -81,9 +80,9 @@ class Server:
 def make_key(env: dict[str, str], name: str, scopes: str, *extra: str) -> str:
     """A new API key, made through the CLI (in this process: the tests that need the
     command as a real process run it so themselves)."""
-    result = Cli(env)("keys", "create", name, "--scope", scopes, *extra, "--json")
-    assert result.exit_code == 0, result.output
-    return str(json.loads(result.stdout)["key"])
+    made = Cli(env).json("keys", "create", name, "--scope", scopes, *extra)
+    assert isinstance(made, dict)
+    return str(made["key"])
 
 
 class Deployment:

@@ -3,10 +3,10 @@ that log in through the login form (tests drive the UI as a browser would, over 
 
 `site` (one per module, SQLite unless a test asks `pg_site`; seeded through the CLI, run in
 this process): users alice (child_safety), mo (moderator), ada (admin), aud (auditor), all
-with the password PASSWORD; a bank "known"
-holding three generated photos and an empty bank "reviewed"; uploads of those photos by
-acct-1..3 (child-safety cases with preserved, encrypted media), a report on acct-4 and a
-pathways flag on acct-5 (cases a moderator may see, opened by the rule set below).
+with the password PASSWORD; a bank "known" holding three generated photos and an empty bank
+"reviewed"; uploads of those photos by acct-1..3 (child-safety cases with preserved,
+encrypted media), a report on acct-4 and a pathways flag on acct-5 (cases a moderator may
+see, opened by the rule set below).
 
 `site.login(name)` is an httpx client with that user's session cookie; `csrf(page_html)`
 reads the form token of a page. The server runs with SAFEGUARD_UI_INSECURE_COOKIES=1 (httpx

@@ -14,8 +14,9 @@ with it. A driver error is raised as SQLAlchemy's (`IntegrityError`, `Operationa
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,17 +55,10 @@ class DriverStatement:
 
     def rows(self, bind: Connection | Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute once with `params` and return every row it gives (RETURNING, SELECT)."""
-        conn = _connection(bind)
-        compiled = self._for(conn.dialect, params)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        values = _values(compiled, params)
-        try:
+        conn, compiled, (values,) = self._prepare(bind, [params])
+        with _cursor(conn, compiled.sql, values) as cursor:
             cursor.execute(compiled.sql, values)
             return list(cursor.fetchall()) if cursor.description else []
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise _wrapped(conn.dialect, compiled.sql, values, e) from e
-        finally:
-            cursor.close()
 
     def returning(
         self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]
@@ -77,35 +71,31 @@ class DriverStatement:
         conn = _connection(bind)
         if conn.dialect.driver != "psycopg":
             return [self.rows(conn, r)[0] for r in rows]
-        compiled = self._for(conn.dialect, rows[0])
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        values = [_values(compiled, r) for r in rows]
-        try:
-            cursor.executemany(compiled.sql, values, returning=True)  # type: ignore[call-arg]
+        conn, compiled, values = self._prepare(conn, rows)
+        with _cursor(conn, compiled.sql, values) as cursor:
+            cursor.executemany(compiled.sql, values, returning=True)
             out: list[tuple[Any, ...]] = []
             while True:
-                out.append(cursor.fetchone())  # type: ignore[arg-type]
+                out.append(cursor.fetchone())
                 if not cursor.nextset():
                     return out
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise _wrapped(conn.dialect, compiled.sql, values, e) from e
-        finally:
-            cursor.close()
 
     def many(self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row (the driver's executemany); every row has the same keys."""
         if not rows:
             return
+        conn, compiled, values = self._prepare(bind, rows)
+        with _cursor(conn, compiled.sql, values) as cursor:
+            cursor.executemany(compiled.sql, values)
+
+    def _prepare(
+        self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[Connection, _Compiled, list[Any]]:
+        """The connection, the statement compiled for its dialect and the first row's keys,
+        and each row's values as the driver takes them."""
         conn = _connection(bind)
         compiled = self._for(conn.dialect, rows[0])
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        values = [_values(compiled, r) for r in rows]
-        try:
-            cursor.executemany(compiled.sql, values)
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise _wrapped(conn.dialect, compiled.sql, values, e) from e
-        finally:
-            cursor.close()
+        return conn, compiled, [_values(compiled, r) for r in rows]
 
     def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         n = len(params[self.expanding]) if self.expanding else None
@@ -163,6 +153,18 @@ def _values(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
             value = params[name][index]
         out.append(process(value) if process is not None else value)
     return tuple(out) if compiled.positional else dict(zip(compiled.names, out, strict=True))
+
+
+@contextlib.contextmanager
+def _cursor(conn: Connection, sql: str, values: Any) -> Iterator[Any]:
+    """A cursor of the driver connection under `conn`, its errors raised as SQLAlchemy's."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise _wrapped(conn.dialect, sql, values, e) from e
+    finally:
+        cursor.close()
 
 
 def _connection(bind: Connection | Session) -> Connection:
