@@ -81,6 +81,12 @@ def main() -> None:
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(
+        "--threads",
+        action="store_true",
+        help="each round also gives the server's CPU per request by thread, in both phases "
+        "(main: the workers' event loops; the busiest other threads, each summed over workers)",
+    )
+    ap.add_argument(
         "--profile",
         metavar="DIR",
         help="record each server worker with py-spy (must be installed) while verdicts run",
@@ -167,15 +173,28 @@ def main() -> None:
         drive({**events_spec, "seconds": args.warmup}, tmp)
         rounds = []
         for n in range(args.rounds):  # alternating, so both see the same machine
-            c0, w0 = cpu_s(server.pid), _worker_cpu(server.pid)
+            c0, w0, t0 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
+            i0 = _idle()
             lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
-            c1, w1 = cpu_s(server.pid), _worker_cpu(server.pid)
+            c1, w1, t1 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
+            i1 = _idle()
             profile = args.profile and n == args.rounds - 1
             spies = _spy(server.pid, args.profile, args.seconds) if profile else []
             verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
             for spy in spies:
                 spy.wait(timeout=60)
-            c2, w2 = cpu_s(server.pid), _worker_cpu(server.pid)
+            c2, w2, t2 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
+            i2 = _idle()
+            threads = (
+                {
+                    "machine_idle_share_lookups": _idle_share(i0, i1),
+                    "machine_idle_share_verdicts": _idle_share(i1, i2),
+                    "thread_cpu_us_per_lookup": _by_thread(t0, t1, lookups["requests"]),
+                    "thread_cpu_us_per_verdict": _by_thread(t1, t2, verdicts["requests"]),
+                }
+                if args.threads
+                else {}
+            )
             rounds.append(
                 {
                     "verdicts_per_s": verdicts["per_s"],
@@ -196,6 +215,7 @@ def main() -> None:
                     "ratio_verdicts_vs_lookups": round(
                         verdicts["per_s"] / lookups["per_s"] if lookups["per_s"] else 0.0, 3
                     ),
+                    **threads,
                 }
             )
     finally:
@@ -214,7 +234,7 @@ def main() -> None:
     medians = {
         k: statistics.median(r[k] for r in rounds)  # type: ignore[type-var]
         for k in rounds[0]
-        if not k.startswith("worker_cpu_shares")
+        if not k.startswith(("worker_cpu_shares", "thread_cpu"))
     }
     ratio, p99 = medians["ratio_verdicts_vs_lookups"], medians["verdicts_p99_ms"]
     result = {
@@ -239,6 +259,49 @@ def _worker_cpu(pid: int) -> dict[str, float]:
     """CPU seconds so far of each worker process (the supervisor's children)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return {c: cpu_s(int(c)) for c in children}
+
+
+def _thread_cpu(pid: int) -> dict[tuple[str, str], float]:
+    """CPU seconds so far of every thread of every worker, by (worker, thread id)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        for task in Path(f"/proc/{c}/task").iterdir():
+            try:  # utime and stime: fields 14 and 15, after the command's ")"
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended
+                continue
+            out[(c, task.name)] = (int(fields[11]) + int(fields[12])) / hz
+    return out
+
+
+def _idle() -> tuple[int, int]:
+    """The machine's (idle, total) CPU ticks so far, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+def _idle_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return round((after[0] - before[0]) / max(1, after[1] - before[1]), 3)
+
+
+def _by_thread(
+    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float], requests: int
+) -> dict[str, object]:
+    """µs of CPU per request on the workers' main threads (event loops), and on each of the
+    busiest other threads ranked within its worker (summed over workers by rank)."""
+    per: dict[str, list[float]] = {}
+    main = 0.0
+    for (worker, tid), s in after.items():
+        used = s - before.get((worker, tid), 0.0)
+        if worker == tid:
+            main += used
+        else:
+            per.setdefault(worker, []).append(used)
+    ranked = [sorted(v, reverse=True) for v in per.values()]
+    others = [sum(r[i] for r in ranked if i < len(r)) for i in range(4)]
+    scale = 1e6 / max(1, requests)
+    return {"main": round(main * scale, 1), "others": [round(o * scale, 1) for o in others]}
 
 
 def _shares(before: dict[str, float], after: dict[str, float]) -> list[float]:
