@@ -10,8 +10,13 @@ the same run:
 - `LocalFeatureIndex`: build seconds, lookups/s (one thread, descriptors already extracted),
   crop recall, false matches (a never-banked photo matching anything, or a crop matching
   anything but its own photo), bytes held per image;
+- `WordIndex` (index/words.py, issue #21: visual words and an inverted file, verified as
+  today's index verifies), the same measures, with its default vocabulary (trained on
+  synthetic scenes, never on these photos; `--vocabulary FILE` for another);
 - the named baseline: plain PDQ (`MihPdqIndex`) over the same number of hashes, lookups/s
   of the same queries' PDQ hashes at distance 31.
+
+Today's index is measured up to `--features-max` images (its lookups slow down linearly).
 
 Prints one JSON object.
 
@@ -34,6 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from safeguard.index import LocalFeatureIndex, index_for  # noqa: E402
+from safeguard.index.vocabulary import Vocabulary  # noqa: E402
+from safeguard.index.words import WordIndex  # noqa: E402
 from safeguard.signals import local  # noqa: E402
 from safeguard.signals.images import decode_rgb  # noqa: E402
 from safeguard.signals.pdq import pdq_from_rgb  # noqa: E402
@@ -61,7 +68,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--features-max", type=int, default=20_000)
+    ap.add_argument("--vocabulary", type=Path, help="a vocabulary file (default: the default)")
     args = ap.parse_args()
+    vocabulary = Vocabulary.load(args.vocabulary) if args.vocabulary else Vocabulary.default()
     rng = np.random.default_rng(args.seed)
     paths = sorted(PHOTOS.rglob("*.jpg"))
     listed, unlisted = paths[0::2], paths[1::2]
@@ -92,17 +102,34 @@ def main() -> None:
             desc = np.where(rng.random(a.shape) < 0.5, a, b)
             pts = rng.uniform((0, 0), (512, 384), (local.FEATURES, 2))
             values.append(local.encode(pts, desc))
-        start = time.perf_counter()
-        index = LocalFeatureIndex()
-        index.add(enumerate(values))
-        index.query_many([queries[0][2]], local.MAX_DISTANCE)  # builds the faiss index
-        build = time.perf_counter() - start
-        start = time.perf_counter()
-        found = index.query_many([q[2] for q in queries], local.MAX_DISTANCE)
-        local_s = time.perf_counter() - start
-        crops = [(q, f) for q, f in zip(queries, found, strict=True) if q[0] is not None]
-        recall = sum(any(e == q[0] for e, _ in f) for q, f in crops) / len(crops)
-        false = sum(any(e != q[0] for e, _ in f) for q, f in zip(queries, found, strict=True))
+        measured = {}
+        makers = {"words": lambda: WordIndex(vocabulary)}
+        if size <= args.features_max:
+            makers["features"] = LocalFeatureIndex
+        for name, make in makers.items():
+            start = time.perf_counter()
+            index = make()
+            index.add(enumerate(values))
+            index.query_many([queries[0][2]], local.MAX_DISTANCE)  # builds the faiss index
+            build = time.perf_counter() - start
+            start = time.perf_counter()
+            found = index.query_many([q[2] for q in queries], local.MAX_DISTANCE)
+            took = time.perf_counter() - start
+            crops = [(q, f) for q, f in zip(queries, found, strict=True) if q[0] is not None]
+            recall = sum(any(e == q[0] for e, _ in f) for q, f in crops) / len(crops)
+            false = sum(any(e != q[0] for e, _ in f) for q, f in zip(queries, found, strict=True))
+            if isinstance(index, WordIndex):
+                per_image = index.nbytes() / size
+            else:  # descriptors in faiss, their ids, the points
+                per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * 48
+            measured[name] = {
+                "build_s": round(build, 2),
+                "lookups_per_s": round(len(queries) / took, 1),
+                "crop_recall": round(recall, 4),
+                "false_matches": false,
+                "bytes_per_image": round(per_image),
+            }
+            del index
         hashes = [h for h, _ in bank] + [
             bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() for _ in range(size - len(bank))
         ]
@@ -111,17 +138,14 @@ def main() -> None:
         pdq_index.query_many([q[1] for q in queries] * 20, 31)
         pdq_s = (time.perf_counter() - start) / 20
         per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * (32 + 8 + 8)
+        words = measured["words"]["lookups_per_s"]
         results.append(
             {
                 "size": size,
                 "queries": len(queries),
-                "build_s": round(build, 2),
-                "local_lookups_per_s": round(len(queries) / local_s, 1),
+                **{f"{k}_{n}": v for k, m in measured.items() for n, v in m.items()},
                 "pdq_lookups_per_s": round(len(queries) / pdq_s, 1),
-                "ratio_to_pdq": round(pdq_s / local_s, 4),
-                "crop_recall": round(recall, 4),
-                "false_matches": false,
-                "bytes_per_image": round(per_image),
+                "words_ratio_to_pdq": round(words * pdq_s / len(queries), 4),
             }
         )
         print(json.dumps(results[-1]), file=sys.stderr)

@@ -48,6 +48,19 @@ def train_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def small_vocabulary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small vocabulary for the word index (index/words.py), trained in seconds on
+    synthetic scenes of its own seeds (the default one takes minutes): the file, for
+    `Vocabulary.load` or SAFEGUARD_VOCABULARY."""
+    from safeguard.index.vocabulary import Vocabulary, synthetic_corpus
+
+    path = tmp_path_factory.mktemp("vocabulary") / "small.npz"
+    corpus = synthetic_corpus(range(3_000_000, 3_000_040), variants=3)
+    Vocabulary.train(corpus, branches=(4, 4)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def val_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Photos that are never banked: other seeds than train_images."""
     return write_scenes(tmp_path_factory.mktemp("val2017"), PHOTOS_PER_SPLIT, first_seed=100_000)

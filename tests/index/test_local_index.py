@@ -1,15 +1,31 @@
-"""LocalFeatureIndex: incremental adds and removes, shared copies of identical values, and
-geometry that tells a cropped copy from a different photo."""
+"""The local-features indexes (LocalFeatureIndex, and the word index for large banks):
+incremental adds and removes, shared copies of identical values, and geometry that tells a
+cropped copy from a different photo."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageOps
 
 from safeguard.index import LocalFeatureIndex
+from safeguard.index.base import SignalIndex
+from safeguard.index.vocabulary import Vocabulary
+from safeguard.index.words import WordIndex
 from safeguard.signals import local
+
+MakeIndex = Callable[[], SignalIndex]
+
+
+@pytest.fixture(params=["features", "words"])
+def make_index(request: pytest.FixtureRequest, small_vocabulary: Path) -> MakeIndex:
+    if request.param == "features":
+        return LocalFeatureIndex
+    vocabulary = Vocabulary.load(small_vocabulary)
+    return lambda: WordIndex(vocabulary)
 
 
 def _features(im: Image.Image) -> str:
@@ -18,14 +34,14 @@ def _features(im: Image.Image) -> str:
     return value
 
 
-def test_adds_removes_and_shared_values(train_images: list[Path]) -> None:
+def test_adds_removes_and_shared_values(train_images: list[Path], make_index: MakeIndex) -> None:
     with Image.open(train_images[0]) as a, Image.open(train_images[1]) as b:
         fa, fb = _features(a), _features(b)
         w, h = a.size
         crop = _features(a.crop((w // 10, h // 10, w - w // 10, h - h // 10)))
         bw, bh = b.size
         other = _features(b.crop((0, 0, bw - bw // 7, bh - bh // 7)))
-    index = LocalFeatureIndex()
+    index = make_index()
     index.add([(1, fa), (2, fb), (3, fa)])  # 1 and 3: one image in two banks
     assert len(index) == 3
     hits = dict(index.query(crop, local.MAX_DISTANCE))
@@ -42,12 +58,14 @@ def test_adds_removes_and_shared_values(train_images: list[Path]) -> None:
     assert index.query(crop, -1) == []
 
 
-def test_query_many_answers_each_value_as_query_does(train_images: list[Path]) -> None:
+def test_query_many_answers_each_value_as_query_does(
+    train_images: list[Path], make_index: MakeIndex
+) -> None:
     with Image.open(train_images[0]) as a, Image.open(train_images[1]) as b:
         fa, fb = _features(a), _features(b)
         w, h = a.size
         crop = _features(a.crop((0, 0, w - w // 8, h - h // 8)))
-    index = LocalFeatureIndex()
+    index = make_index()
     index.add([(1, fa)])
     values = [crop, fb, fa]
     assert index.query_many(values, local.MAX_DISTANCE) == [
@@ -58,7 +76,9 @@ def test_query_many_answers_each_value_as_query_does(train_images: list[Path]) -
     assert index.query_many([], local.MAX_DISTANCE) == []
 
 
-def test_mirror_features_find_the_mirror_image(train_images: list[Path]) -> None:
+def test_mirror_features_find_the_mirror_image(
+    train_images: list[Path], make_index: MakeIndex
+) -> None:
     """ORB is not mirror-invariant: a mirrored copy's own features miss the original, and
     the features of its mirror (keypoints reflected, described on the flipped picture) find
     it."""
@@ -68,7 +88,7 @@ def test_mirror_features_find_the_mirror_image(train_images: list[Path]) -> None
         assert local.extract_with_mirror(np.asarray(im))[0] == original
         direct, mirrored = local.extract_with_mirror(np.asarray(ImageOps.mirror(im)))
     assert direct is not None and mirrored is not None
-    index = LocalFeatureIndex()
+    index = make_index()
     index.add([(1, original)])
     assert index.query(direct, local.MAX_DISTANCE) == []
     [(entry, distance)] = index.query(mirrored, local.MAX_DISTANCE)

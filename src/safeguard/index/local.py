@@ -142,13 +142,13 @@ class LocalFeatureIndex:
             stored, key = self._copies[copy]
             src = points[[q for q, _ in matched]]
             dst = stored[[k for _, k in matched]]
-            distance = max(0, 100 - _agreeing(src, dst))
+            distance = max(0, 100 - agreeing(src, dst))
             if distance <= max_distance:
                 hits.extend((entry_id, distance) for entry_id in self._groups[key])
         return hits
 
 
-def _agreeing(src: np.ndarray, dst: np.ndarray) -> int:
+def agreeing(src: np.ndarray, dst: np.ndarray) -> int:
     """How many point pairs agree on one similarity transform at a plausible scale."""
     transform, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from safeguard.errors import InvalidSignal
+from safeguard.errors import ConfigError, InvalidSignal
 from safeguard.signals.base import Hashed, SignalType
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ MIN_INLIERS = 20
 #: distance is 100 - inliers: a match needs at least MIN_INLIERS agreeing keypoints
 MAX_DISTANCE = 100 - MIN_INLIERS
 _PREFIX = "v1:"
+#: banked images from which the word index is built instead of LocalFeatureIndex
+WORDS_FROM = 20_000
 _ORB = None
 
 
@@ -169,9 +171,26 @@ class LocalSignal(SignalType):
 
     @classmethod
     def make_index(cls, ids: Sequence[int], values: Sequence[str]) -> SignalIndex:
-        from safeguard.index.local import LocalFeatureIndex
+        """The word index (index/words.py) for `WORDS_FROM` banked images or more, or when
+        `SAFEGUARD_LOCAL_INDEX=words`; else today's `LocalFeatureIndex`
+        (`SAFEGUARD_LOCAL_INDEX=features` keeps it at any size). Decided when an index is
+        built (a start, a rebuild): a bank that grows past the size moves on at its next."""
+        from safeguard import _env
 
-        index = LocalFeatureIndex()
+        choice = _env.text("SAFEGUARD_LOCAL_INDEX", "auto")
+        if choice not in {"auto", "words", "features"}:
+            raise ConfigError(
+                f"SAFEGUARD_LOCAL_INDEX must be auto, words or features, not {choice!r}"
+            )
+        index: SignalIndex
+        if choice == "words" or (choice == "auto" and len(values) >= WORDS_FROM):
+            from safeguard.index.words import WordIndex
+
+            index = WordIndex()
+        else:
+            from safeguard.index.local import LocalFeatureIndex
+
+            index = LocalFeatureIndex()
         index.add(zip(ids, values, strict=True))
         return index
 
