@@ -1,5 +1,5 @@
-"""Build the compiled kernels: multi-index hashing, and PDQ of video frames (all other
-metadata is in pyproject.toml)."""
+"""Build the compiled kernels: multi-index hashing, the word index's vote counting, and PDQ
+of video frames (all other metadata is in pyproject.toml)."""
 
 import platform
 
@@ -15,6 +15,11 @@ setup(
             "safeguard.index._mih",
             sources=["src/safeguard/index/_mih.c"],
             extra_compile_args=flags,
+        ),
+        Extension(
+            "safeguard.index._votes",
+            sources=["src/safeguard/index/_votes.c"],
+            extra_compile_args=["-O3", "-std=c11"],
         ),
         Extension(
             "safeguard.signals._pdq",

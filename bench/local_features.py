@@ -7,9 +7,9 @@ statistics, no near-copy of a real one), so they agree on no geometry. Queries: 
 and off-centre crops of the banked photos, and the never-banked photos. For each size, in
 the same run:
 
-- `LocalFeatureIndex`: build seconds, lookups/s (one thread, descriptors already extracted),
-  crop recall, false matches (a never-banked photo matching anything, or a crop matching
-  anything but its own photo), bytes held per image;
+- `LocalFeatureIndex`: build seconds, lookups/s (one thread, faiss's too; descriptors
+  already extracted), crop recall, false matches (a never-banked photo matching anything,
+  or a crop matching anything but its own photo), bytes held per image;
 - `WordIndex` (index/words.py, issue #21: visual words and an inverted file, verified as
   today's index verifies), the same measures, with its default vocabulary (trained on
   synthetic scenes, never on these photos; `--vocabulary FILE` for another);
@@ -17,10 +17,17 @@ the same run:
   of the same queries' PDQ hashes at distance 31.
 
 Today's index is measured up to `--features-max` images (its lookups slow down linearly).
+Sizes above `--stream-from` are built without value strings (which would not fit in memory
+at a million): the word index is written as the arrays a snapshot holds, in `--scratch`
+(about 10 KB an image on disk), and memory-mapped; each distractor is listed under 256
+words drawn from the frequencies of the distractors' own words (filing 256 million
+descriptors would take most of an hour), so its cost per lookup is realistic, not its
+words' geometry. `bytes_held_per_image` counts memory a process holds; `..._mapped_...`
+what it maps (shared by every process of a host, read from disk as touched).
 
 Prints one JSON object.
 
-    python bench/local_features.py --sizes 1000,10000,50000
+    python bench/local_features.py --sizes 1000,20000,100000,1000000
 """
 
 from __future__ import annotations
@@ -29,9 +36,11 @@ import argparse
 import io
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 from PIL import Image
 
@@ -40,7 +49,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from safeguard.index import LocalFeatureIndex, index_for  # noqa: E402
 from safeguard.index.vocabulary import Vocabulary  # noqa: E402
-from safeguard.index.words import WordIndex  # noqa: E402
+from safeguard.index.words import ARRAYS, WordIndex  # noqa: E402
 from safeguard.signals import local  # noqa: E402
 from safeguard.signals.images import decode_rgb  # noqa: E402
 from safeguard.signals.pdq import pdq_from_rgb  # noqa: E402
@@ -64,12 +73,135 @@ def _crop(im: Image.Image, left: float, top: float, right: float, bottom: float)
     return im.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
 
 
+def _distractor(pool: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Points and descriptors of a distractor: each descriptor byte from one of two random
+    real descriptors (realistic bit statistics, no near-copy of any photo's descriptor)."""
+    a, b = (pool[rng.integers(0, len(pool), local.FEATURES)] for _ in range(2))
+    desc = np.where(rng.random(a.shape) < 0.5, a, b)
+    return rng.uniform((0, 0), (512, 384), (local.FEATURES, 2)), desc
+
+
+def _features_index(values: list[str]) -> LocalFeatureIndex:
+    index = LocalFeatureIndex()
+    index.add(enumerate(values))
+    return index
+
+
+def _measure(index, queries: list, build: float, size: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # lookups on one core (builds use them all)
+    try:
+        start = time.perf_counter()
+        found = index.query_many([q[2] for q in queries], local.MAX_DISTANCE)
+        took = time.perf_counter() - start
+    finally:
+        faiss.omp_set_num_threads(threads)
+    crops = [(q, f) for q, f in zip(queries, found, strict=True) if q[0] is not None]
+    out: dict[str, object] = {
+        "build_s": round(build, 2),
+        "lookups_per_s": round(len(queries) / took, 1),
+        "crop_recall": round(sum(any(e == q[0] for e, _ in f) for q, f in crops) / len(crops), 4),
+        "false_matches": sum(
+            any(e != q[0] for e, _ in f) for q, f in zip(queries, found, strict=True)
+        ),
+    }
+    if isinstance(index, WordIndex):
+        out["bytes_held_per_image"] = round(index.nbytes() / size)
+        base = index._base
+        mapped = sum(
+            getattr(base, n).nbytes for n in ARRAYS if isinstance(getattr(base, n), np.memmap)
+        )
+        out["bytes_mapped_per_image"] = round(mapped / size)
+    return out
+
+
+def _word_frequencies(
+    vocabulary: Vocabulary, pool: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """How often each word is a distractor's, from 2,000 distractors (for the streamed sizes)."""
+    words = np.concatenate(
+        [np.unique(vocabulary.words(_distractor(pool, rng)[1])) for _ in range(2000)]
+    )
+    counts = np.bincount(words, minlength=vocabulary.size).astype(np.float64) + 0.01
+    return counts / counts.sum()
+
+
+def _streamed(
+    vocabulary: Vocabulary,
+    bank: list[tuple[str, str]],
+    size: int,
+    pool: np.ndarray,
+    frequencies: np.ndarray,
+    rng: np.random.Generator,
+    scratch: Path,
+) -> WordIndex:
+    """A word index of the banked photos and `size` - len(bank) distractors, built as the
+    arrays a snapshot holds (keypoints and descriptors on disk) and memory-mapped. Each
+    distractor is listed under 256 words drawn from `frequencies` (assigning 256 million
+    descriptors their words would take a quarter of an hour)."""
+    real = WordIndex.build(enumerate(v for _, v in bank), vocabulary).freeze()
+    n, rows = size, int(real.starts[-1]) + (size - len(bank)) * local.FEATURES
+    points = np.lib.format.open_memmap(scratch / "b.points.npy", "w+", np.float16, (rows, 2))
+    descs = np.lib.format.open_memmap(scratch / "b.descriptors.npy", "w+", np.uint8, (rows, 32))
+    points[: real.starts[-1]] = np.concatenate(real.points)
+    descs[: real.starts[-1]] = np.concatenate(real.descriptors)
+    pair_words = [np.repeat(np.arange(vocabulary.size, dtype=np.int32), np.diff(real.offsets))]
+    pair_copies = [real.postings]
+    cumulative = np.cumsum(frequencies)
+    at, copy = int(real.starts[-1]), len(bank)
+    while copy < n:
+        chunk = min(10_000, n - copy)
+        drawn = np.searchsorted(cumulative, rng.random((chunk, local.FEATURES)))
+        drawn = np.minimum(drawn, vocabulary.size - 1).astype(np.int64)
+        owners = np.repeat(np.arange(copy, copy + chunk, dtype=np.int64), local.FEATURES)
+        pairs = np.unique(owners * vocabulary.size + drawn.ravel())
+        pair_words.append((pairs % vocabulary.size).astype(np.int32))
+        pair_copies.append((pairs // vocabulary.size).astype(np.uint32))
+        for _ in range(chunk):
+            pts, desc = _distractor(pool, rng)
+            points[at : at + local.FEATURES], descs[at : at + local.FEATURES] = pts, desc
+            at += local.FEATURES
+        copy += chunk
+    all_words = np.concatenate(pair_words)
+    order = np.argsort(all_words, kind="stable")
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(all_words, minlength=vocabulary.size))))
+    postings = np.concatenate(pair_copies)[order]
+    del all_words, order, pair_words, pair_copies
+    points.flush(), descs.flush()
+    keys = np.zeros((n, 16), dtype=np.uint8)
+    keys[:, :8] = np.arange(n, dtype=np.uint64)[:, None].view(np.uint8)
+    starts = np.concatenate(
+        [real.starts, real.starts[-1] + local.FEATURES * np.arange(1, n - len(bank) + 1)]
+    )
+    for name, array in {
+        "offsets": offsets,
+        "postings": postings,
+        "starts": starts,
+        "keys": keys,
+        "alive": np.ones(n, dtype=bool),
+        "entry_ids": np.arange(n, dtype=np.int64),
+        "entry_copies": np.arange(n, dtype=np.int64),
+    }.items():
+        np.save(scratch / f"b.{name}.npy", array, allow_pickle=False)
+    del offsets, postings
+    (scratch / "b.vocabulary").write_text(vocabulary.digest)
+    return WordIndex.open(scratch, "b", vocabulary)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--features-max", type=int, default=20_000)
     ap.add_argument("--vocabulary", type=Path, help="a vocabulary file (default: the default)")
+    ap.add_argument(
+        "--stream-from",
+        type=int,
+        default=200_000,
+        help="larger sizes: the word index written as arrays in --scratch and memory-mapped, "
+        "distractors' words drawn from the distractor words' frequencies",
+    )
+    ap.add_argument("--scratch", help="folder for the streamed index (default: the temp folder)")
     args = ap.parse_args()
     vocabulary = Vocabulary.load(args.vocabulary) if args.vocabulary else Vocabulary.default()
     rng = np.random.default_rng(args.seed)
@@ -93,43 +225,35 @@ def main() -> None:
             queries.append((None, *q))  # type: ignore[arg-type]
     pool = np.concatenate([local.decode(v)[1] for _, v in bank])
     results = []
+    frequencies = _word_frequencies(vocabulary, pool, rng)
     for size in (int(s) for s in args.sizes.split(",")):
-        values = [v for _, v in bank]
-        for _ in range(size - len(bank)):
-            # each byte from one of two random descriptors: realistic bit statistics,
-            # but no near-copy of any photo's descriptor
-            a, b = (pool[rng.integers(0, len(pool), local.FEATURES)] for _ in range(2))
-            desc = np.where(rng.random(a.shape) < 0.5, a, b)
-            pts = rng.uniform((0, 0), (512, 384), (local.FEATURES, 2))
-            values.append(local.encode(pts, desc))
         measured = {}
-        makers = {"words": lambda: WordIndex(vocabulary)}
-        if size <= args.features_max:
-            makers["features"] = LocalFeatureIndex
-        for name, make in makers.items():
-            start = time.perf_counter()
-            index = make()
-            index.add(enumerate(values))
-            index.query_many([queries[0][2]], local.MAX_DISTANCE)  # builds the faiss index
-            build = time.perf_counter() - start
-            start = time.perf_counter()
-            found = index.query_many([q[2] for q in queries], local.MAX_DISTANCE)
-            took = time.perf_counter() - start
-            crops = [(q, f) for q, f in zip(queries, found, strict=True) if q[0] is not None]
-            recall = sum(any(e == q[0] for e, _ in f) for q, f in crops) / len(crops)
-            false = sum(any(e != q[0] for e, _ in f) for q, f in zip(queries, found, strict=True))
-            if isinstance(index, WordIndex):
-                per_image = index.nbytes() / size
-            else:  # descriptors in faiss, their ids, the points
-                per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * 48
-            measured[name] = {
-                "build_s": round(build, 2),
-                "lookups_per_s": round(len(queries) / took, 1),
-                "crop_recall": round(recall, 4),
-                "false_matches": false,
-                "bytes_per_image": round(per_image),
-            }
-            del index
+        if size > args.stream_from:
+            # streamed: no value strings, the index written as arrays and memory-mapped
+            with tempfile.TemporaryDirectory(dir=args.scratch) as scratch:
+                start = time.perf_counter()
+                index = _streamed(vocabulary, bank, size, pool, frequencies, rng, Path(scratch))
+                build = time.perf_counter() - start
+                measured["words"] = _measure(index, queries, build, size)
+                del index
+        else:
+            values = [v for _, v in bank]
+            for _ in range(size - len(bank)):
+                pts, desc = _distractor(pool, rng)
+                values.append(local.encode(pts, desc))
+            makers = {"words": lambda v: WordIndex.build(enumerate(v), vocabulary)}
+            if size <= args.features_max:
+                makers["features"] = _features_index
+            for name, make in makers.items():
+                start = time.perf_counter()
+                index = make(values)
+                index.query_many([queries[0][2]], local.MAX_DISTANCE)  # builds the faiss index
+                measured[name] = _measure(index, queries, time.perf_counter() - start, size)
+                if name == "features":  # descriptors in faiss, their ids, the points
+                    per = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * 48
+                    measured[name]["bytes_held_per_image"] = round(per)
+                del index
+            del values
         hashes = [h for h, _ in bank] + [
             bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() for _ in range(size - len(bank))
         ]
@@ -137,7 +261,6 @@ def main() -> None:
         start = time.perf_counter()
         pdq_index.query_many([q[1] for q in queries] * 20, 31)
         pdq_s = (time.perf_counter() - start) / 20
-        per_image = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * (32 + 8 + 8)
         words = measured["words"]["lookups_per_s"]
         results.append(
             {

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
@@ -388,3 +389,66 @@ def test_service_settings_read_the_snapshot_variables(
         ServiceSettings.from_env()
     monkeypatch.delenv("SAFEGUARD_SNAPSHOT_DIR")
     assert ServiceSettings.from_env().snapshot_dir is None
+
+
+def test_local_features_in_a_word_index_are_mapped_from_the_snapshot(
+    db_url: str,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    train_images: list[Path],
+    small_vocabulary: Path,
+) -> None:
+    """Local features searched by the word index are saved whole and memory-mapped by the
+    next process (one copy per host), which then follows the log; a snapshot filed under
+    another vocabulary is refused and the index is built from the store."""
+    from PIL import Image
+
+    from safeguard.index.vocabulary import Vocabulary, synthetic_corpus
+    from safeguard.signals import local
+
+    monkeypatch.setenv("SAFEGUARD_LOCAL_INDEX", "words")
+    monkeypatch.setenv("SAFEGUARD_VOCABULARY", str(small_vocabulary))
+    values, crops = [], []
+    for p in train_images[:4]:
+        with Image.open(p) as im:
+            pixels = np.asarray(im.convert("RGB"))
+            w, h = im.size
+            crop = np.asarray(im.convert("RGB").crop((w // 10, h // 10, w - w // 10, h - h // 10)))
+        values.append(local.extract(pixels))
+        crops.append({"local": local.extract(crop)})
+    snap = tmp_path / "snapshots"
+    with Safeguard.open(home=home, database_url=db_url, actor="test") as sg:
+        sg.banks.create("photos")
+        cids = [
+            sg.banks.add("photos", {"md5": f"{i:032x}"}, local=v).content_id
+            for i, v in enumerate(values[:3])
+        ]
+
+        def found(m: Matcher) -> list[list[int]]:
+            return [[x.content_id for x in r.matches] for r in m.lookup_many(crops)]
+
+        first = Matcher(sg.db)
+        assert found(first) == [[cids[0]], [cids[1]], [cids[2]], []]
+        written = first.save_snapshot(snap)
+        manifest = json.loads((written / "manifest.json").read_text())
+        assert manifest["signal_types"]["local"]["kind"] == "words"
+
+        same = Matcher(sg.db, snapshot_dir=snap)
+        assert found(same) == found(first) and same.status().source == "snapshot"
+        index = same._types["local"].index  # type: ignore[index]
+        assert isinstance(index._base.descriptors, np.memmap)
+
+        sg.banks.remove_content("photos", cids[0])
+        added = sg.banks.add("photos", {"md5": "f" * 32}, local=values[3]).content_id
+        joined = Matcher(sg.db, snapshot_dir=snap)
+        assert found(joined) == found(Matcher(sg.db)) == [[], [cids[1]], [cids[2]], [added]]
+        assert joined.status().source == "snapshot"
+
+        other = tmp_path / "other.npz"
+        corpus = synthetic_corpus(range(4_000_200, 4_000_204), variants=1)
+        Vocabulary.train(corpus, branches=(2, 2)).save(other)
+        monkeypatch.setenv("SAFEGUARD_VOCABULARY", str(other))
+        refused = Matcher(sg.db, snapshot_dir=snap)
+        assert found(refused) == [[], [cids[1]], [cids[2]], [added]]
+        assert refused.status().source == "store"

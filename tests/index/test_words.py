@@ -1,23 +1,42 @@
-"""The word index's inverted file (index/words.py): what a lookup gathers is exactly what was
-listed under its words, across the main part, the delta and merges, and removed images drop
-out; and the vocabulary (index/vocabulary.py): a saved one files descriptors as it did."""
+"""The word index (index/words.py): what a lookup gathers is exactly what was listed under its
+words, across the main part, the delta and merges, and removed images drop out; an index
+built in arrays, changed, saved and memory-mapped again answers as before; and the
+vocabulary (index/vocabulary.py): a saved one files descriptors as it did."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
+from PIL import Image
 
-from safeguard.index import words
+from safeguard.index import _votes, words
 from safeguard.index.vocabulary import Vocabulary, synthetic_corpus
+from safeguard.index.words import WordIndex, write_arrays
+from safeguard.signals import local
 
 
-def _expected(listed: list[tuple[int, int]], query: np.ndarray, alive: np.ndarray) -> list[int]:
-    wanted = set(query.tolist())
-    return sorted(c for w, c in listed if w in wanted and alive[c])
+def _expected(
+    listed: list[tuple[int, int]], query: np.ndarray, alive: np.ndarray, least: int
+) -> dict[int, int]:
+    votes: dict[int, int] = {}
+    for w, c in listed:
+        if alive[c]:
+            votes[c] = votes.get(c, 0) + int(np.count_nonzero(query == w))
+    return {c: min(v, 255) for c, v in votes.items() if v >= least}
 
 
-def test_postings_gather_across_delta_and_merges(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def _counted(postings: words._Postings, query: np.ndarray, alive: np.ndarray, least: int):  # type: ignore[no-untyped-def]
+    found, votes = _votes.count(postings.parts(), query, alive.view(np.uint8), len(alive), least)
+    copies = np.frombuffer(found, dtype=np.uint32).tolist()
+    assert len(set(copies)) == len(copies)
+    return dict(zip(copies, np.frombuffer(votes, dtype=np.uint8).tolist(), strict=True))
+
+
+def test_votes_counted_across_delta_and_merges(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The compiled counter gives every alive copy one vote per query word it is listed
+    under (a word given twice counts twice), across the merged part and the delta."""
     monkeypatch.setattr(words, "_MIN_MERGE", 300)  # merge often
     rng = np.random.default_rng(5)
     n_words, copies = 97, 400
@@ -34,15 +53,19 @@ def test_postings_gather_across_delta_and_merges(monkeypatch) -> None:  # type: 
         if copy % 7 == 3:  # some images go again
             alive[rng.integers(0, copy + 1)] = False
         if copy % 50 == 0:
-            query = np.unique(rng.integers(0, n_words, 9))
-            got = postings.gather(query)
-            assert sorted(int(c) for c in got if alive[c]) == _expected(listed, query, alive)
+            query = rng.integers(0, n_words, 9)
+            for least in (1, 2):
+                assert _counted(postings, query, alive, least) == _expected(
+                    listed, query, alive, least
+                )
     assert merges >= 3
     postings.merge(alive)
-    assert not alive[postings.ids].size or alive[postings.ids].all()  # the dead are gone
-    query = np.arange(n_words)
-    assert sorted(postings.gather(query).tolist()) == _expected(listed, query, alive)
+    assert alive[postings.ids].all()  # the removed are gone from the postings
+    query = np.arange(n_words, dtype=np.int64)
+    assert _counted(postings, query, alive, 1) == _expected(listed, query, alive, 1)
     assert len(postings) == sum(alive[c] for _, c in listed)
+    with pytest.raises(ValueError, match="out of range"):
+        _votes.count(postings.parts(), np.array([n_words], dtype=np.int64), alive, copies, 1)
 
 
 def test_vocabulary_saved_and_loaded_files_alike(tmp_path: Path) -> None:
@@ -57,3 +80,82 @@ def test_vocabulary_saved_and_loaded_files_alike(tmp_path: Path) -> None:
     assert np.array_equal(nearest[:, 0], again.words(sample))  # nearest first
     assert (nearest[:, 0] != nearest[:, 1]).all()
     assert ((nearest >= 0) & (nearest < again.size)).all()
+
+
+def _features(im: Image.Image) -> str:
+    value = local.extract(np.asarray(im.convert("RGB")))
+    assert value is not None
+    return value
+
+
+def test_built_changed_saved_and_opened_index_answers_alike(
+    train_images: list[Path], small_vocabulary: Path, tmp_path: Path
+) -> None:
+    vocabulary = Vocabulary.load(small_vocabulary)
+    values, crops = [], []
+    for p in train_images[:4]:
+        with Image.open(p) as im:
+            values.append(_features(im))
+            w, h = im.size
+            crops.append(_features(im.crop((w // 10, h // 10, w - w // 10, h - h // 10))))
+    a, b, c, d = values
+    index = WordIndex.build([(1, a), (2, b), (3, a)], vocabulary)  # 1 and 3: one image twice
+
+    def found(ix: WordIndex) -> list[list[int]]:
+        return [sorted(e for e, _ in hits) for hits in ix.query_many(crops, local.MAX_DISTANCE)]
+
+    assert found(index) == [[1, 3], [2], [], []]
+    index.remove([1])
+    assert found(index) == [[3], [2], [], []]
+    index.remove([3, 99])
+    assert found(index) == [[], [2], [], []] and len(index) == 1
+    index.add([(4, a), (5, c)])  # a base copy back under a new id; a new image
+    assert found(index) == [[4], [2], [5], []] and len(index) == 3
+
+    write_arrays(index.freeze(), tmp_path, "local")
+    opened = WordIndex.open(tmp_path, "local", vocabulary)
+    assert isinstance(opened._base.descriptors, np.memmap)  # mapped, not read
+    assert found(opened) == found(index) and len(opened) == 3
+    assert opened.nbytes() < index.nbytes() / 4  # keypoints stay in the file
+    opened.add([(6, d)])
+    opened.remove([2])
+    assert found(opened) == [[4], [], [5], [6]]
+    other = Vocabulary.train(synthetic_corpus(range(4_000_100, 4_000_104), 1), branches=(2, 2))
+    with pytest.raises(ValueError, match="another vocabulary"):
+        WordIndex.open(tmp_path, "local", other)
+
+
+def test_the_default_vocabulary_is_built_once_where_it_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two callers at once: one builds (saying so), the other waits for its file; both get
+    the same vocabulary, and a later call loads it without building."""
+    import threading
+
+    from safeguard.index import vocabulary
+
+    monkeypatch.setattr(vocabulary, "CORPUS_SEEDS", range(5_000_000, 5_000_006))
+    monkeypatch.setattr(vocabulary, "VARIANTS", 2)
+    monkeypatch.setattr(vocabulary, "BRANCHES", (2, 2))
+    path = tmp_path / "cache" / "vocabulary.npz"
+    got: list[Vocabulary] = []
+    callers = [
+        threading.Thread(target=lambda: got.append(Vocabulary.load_or_build(path)))
+        for _ in range(2)
+    ]
+    with caplog.at_level("WARNING", logger="safeguard.index"):
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+    assert len(got) == 2 and got[0].digest == got[1].digest and got[0].size == 2048 * 4
+    assert [r.message for r in caplog.records].count(
+        f"building the local-features vocabulary in {path} (once per machine: a few minutes)"
+    ) == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "vocabulary.npz",
+        "vocabulary.npz.lock",
+    ]
+    monkeypatch.setenv("SAFEGUARD_VOCABULARY", str(path))
+    caplog.clear()
+    assert Vocabulary.default().digest == got[0].digest and not caplog.records

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import logging
 import os
@@ -44,6 +45,7 @@ VARIANTS = 6
 #: the default vocabulary's file name (a new version when its recipe changes)
 FILE = "orb-vocabulary-v1.npz"
 _ITERATIONS = 10
+_CHUNK = 1 << 16  # descriptors filed at a time (each takes its children's rows: ~1 KB)
 _ZOOMS = (0.8, 0.65, 0.5, 0.4, 0.3)  # share of each side a cropped copy keeps
 _ROTATIONS = (0.0, 7.0, 15.0, 30.0)
 _loaded: dict[Path, Vocabulary] = {}  # by file: one copy per process
@@ -60,6 +62,12 @@ class Vocabulary:
         self.leaves = np.ascontiguousarray(leaves, dtype=np.uint8)
         self.branches = (middle.shape[1], leaves.shape[1])
         self.size = len(coarse) * self.branches[0] * self.branches[1]
+        digest = hashlib.sha256()
+        for level in (self.coarse, self.middle, self.leaves):
+            digest.update(repr(level.shape).encode())
+            digest.update(level.tobytes())
+        #: names this vocabulary (an index filed under another cannot be used with it)
+        self.digest = digest.hexdigest()
         self._coarse_index = faiss.IndexBinaryFlat(256)
         self._coarse_index.add(self.coarse)
 
@@ -69,8 +77,13 @@ class Vocabulary:
 
     def nearest_words(self, descriptors: np.ndarray, n: int) -> np.ndarray:
         """(len(descriptors), n) words: each descriptor's `n` nearest leaves under its
-        nearest middle node, nearest first."""
+        nearest middle node, nearest first (a chunk at a time: bounded memory); fewer
+        columns when a node has fewer leaves."""
         d = np.ascontiguousarray(descriptors, dtype=np.uint8)
+        n = min(n, self.branches[1])
+        if len(d) > _CHUNK:
+            parts = [self.nearest_words(d[i : i + _CHUNK], n) for i in range(0, len(d), _CHUNK)]
+            return np.concatenate(parts)
         _, top = self._coarse_index.search(d, 1)
         top = top[:, 0]
         b1, b2 = self.branches
@@ -106,7 +119,8 @@ class Vocabulary:
                         "a few minutes)",
                         path,
                     )
-                    cls.train(synthetic_corpus()).save(path)
+                    corpus = synthetic_corpus(CORPUS_SEEDS, VARIANTS)
+                    cls.train(corpus, branches=BRANCHES).save(path)
         return cls.load(path)
 
     @classmethod
@@ -133,7 +147,14 @@ class Vocabulary:
         _, assigned = index.search(d, 1)
         middle = _split(d, assigned[:, 0], top, branches[0], rng)
         flat = middle.reshape(-1, 32)
-        own = assigned[:, 0] * branches[0] + _nearest(d, middle[assigned[:, 0]], 1)[:, 0]
+        top_of = assigned[:, 0]
+        own = np.concatenate(
+            [
+                top_of[i : i + _CHUNK] * branches[0]
+                + _nearest(d[i : i + _CHUNK], middle[top_of[i : i + _CHUNK]], 1)[:, 0]
+                for i in range(0, len(d), _CHUNK)
+            ]
+        )
         leaves = _split(d, own, flat, branches[1], rng)
         return cls(top, middle, leaves)
 

@@ -37,6 +37,7 @@ from sqlalchemy import literal, select
 from safeguard.banks.service import effective_thresholds
 from safeguard.errors import IndexNotReady
 from safeguard.index import MihPdqIndex, SignalIndex, index_for
+from safeguard.index.words import WordIndex
 from safeguard.matching import snapshots
 from safeguard.matching.entries import EntryTable
 from safeguard.matching.feed import ChangeFeed, ChangeRow
@@ -375,6 +376,8 @@ class Matcher:
             items = getattr(ti.index, "items", None)
             if isinstance(ti.index, MihPdqIndex):
                 ts.mih = ti.index.freeze()
+            elif isinstance(ti.index, WordIndex):
+                ts.words = ti.index.freeze()
             elif callable(items):
                 pairs = list(items())
                 ts.values = (

@@ -14,13 +14,16 @@ every signal row from the store, then follows the change log from the snapshot's
     <type>.ids.npy, <type>.values.bin, <type>.offsets.npy
                          other types whose index lists its values (`items()`): re-indexed
                          with the type's `make_index` on load
+    <type>.<array>.npy, <type>.vocabulary
+                         local features in a word index (index/words.py), memory-mapped
+                         when loaded; refused under another vocabulary
 
-A type whose index can neither be saved nor list its values (local features today) is
-marked `store` and read from the store on load. A snapshot is written to a temporary
-directory and renamed into place, so a reader never sees half of one; the newest `keep`
-are kept. Loading checks everything the manifest lists (and every file's checksum) and
-returns None, logging why, on any mismatch or damage, so the caller builds from the store
-instead: a damaged snapshot never serves answers.
+A type whose index can neither be saved nor list its values (local features in
+`LocalFeatureIndex`) is marked `store` and read from the store on load. A snapshot is
+written to a temporary directory and renamed into place, so a reader never sees half of
+one; the newest `keep` are kept. Loading checks everything the manifest lists (and every
+file's checksum) and returns None, logging why, on any mismatch or damage, so the caller
+builds from the store instead: a damaged snapshot never serves answers.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class TypeState:
     entries: Entries
     mih: FrozenMih | None = None
     values: tuple[np.ndarray, list[str]] | None = None
+    words: Any = None  # a WordArrays (index/words.py)
     index: Any = None  # after loading: the index, or None for `store`
 
     @property
@@ -76,6 +80,8 @@ class TypeState:
             return "mih"
         if self.values is not None:
             return "values"
+        if self.words is not None:
+            return "words"
         return "store"
 
 
@@ -146,6 +152,10 @@ def write(directory: str | Path, state: MatcherState, db: Database, keep: int = 
                 _save_npy(tmp / f"{t}.offsets.npy", np.concatenate([[0], np.cumsum(lengths)]))
                 (tmp / f"{t}.values.bin").write_bytes(blob)
                 names += [f"{t}.ids.npy", f"{t}.offsets.npy", f"{t}.values.bin"]
+            elif ts.words is not None:
+                from safeguard.index.words import write_arrays
+
+                names += write_arrays(ts.words, tmp, t)
             types[t] = {"kind": ts.kind, "entries": int(entries.shape[1]), "files": names}
         (tmp / "state.json").write_text(
             json.dumps(
@@ -306,6 +316,13 @@ def load(path: str | Path, db: Database, types: dict[str, Callable[..., Any]]) -
                 raise SnapshotRefused(f"{t} values and their offsets disagree")
             values = [blob[a:b].decode() for a, b in zip(offsets, offsets[1:], strict=False)]
             index = types[t](ids.tolist(), values)
+        elif kind == "words":
+            from safeguard.index.words import WordIndex
+
+            try:
+                index = WordIndex.open(path, t)
+            except ValueError as e:
+                raise SnapshotRefused(f"{t}: {e}") from None
         elif kind == "store":
             index = None
         else:

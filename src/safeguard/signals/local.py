@@ -182,15 +182,13 @@ class LocalSignal(SignalType):
             raise ConfigError(
                 f"SAFEGUARD_LOCAL_INDEX must be auto, words or features, not {choice!r}"
             )
-        index: SignalIndex
         if choice == "words" or (choice == "auto" and len(values) >= WORDS_FROM):
             from safeguard.index.words import WordIndex
 
-            index = WordIndex()
-        else:
-            from safeguard.index.local import LocalFeatureIndex
+            return WordIndex.build(zip(ids, values, strict=True))
+        from safeguard.index.local import LocalFeatureIndex
 
-            index = LocalFeatureIndex()
+        index = LocalFeatureIndex()
         index.add(zip(ids, values, strict=True))
         return index
 
