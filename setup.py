@@ -14,11 +14,13 @@ setup(
         Extension(
             "safeguard.index._mih",
             sources=["src/safeguard/index/_mih.c"],
+            depends=["src/safeguard/index/_buffers.h"],
             extra_compile_args=flags,
         ),
         Extension(
             "safeguard.index._votes",
             sources=["src/safeguard/index/_votes.c"],
+            depends=["src/safeguard/index/_buffers.h"],
             extra_compile_args=["-O3", "-std=c11"],
         ),
         Extension(

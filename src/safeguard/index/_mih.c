@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_buffers.h"
+
 #define PREFETCH 8
 
 static inline uint32_t key_of(const uint64_t *h, int start, int length) {
@@ -31,20 +33,6 @@ static inline uint32_t key_of(const uint64_t *h, int start, int length) {
 static inline int dist256(const uint64_t *a, const uint64_t *b) {
     return __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
            __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
-}
-
-static int get_buf(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize,
-                   const char *what) {
-    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                                               : PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
-    if (view->len % itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: buffer size is not a multiple of %zd", what,
-                     itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
 }
 
 static PyObject *py_keys(PyObject *self, PyObject *args) {

@@ -19,20 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_buffers.h"
+
 typedef struct {
     Py_buffer offsets, postings;
 } Source;
-
-static int get_buf(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) < 0) return -1;
-    if (view->len % itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: buffer size is not a multiple of %zd", what,
-                     itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
 
 static PyObject *py_count(PyObject *self, PyObject *args) {
     PyObject *so, *wo, *ao;
@@ -55,16 +46,16 @@ static PyObject *py_count(PyObject *self, PyObject *args) {
         PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
         PyObject *oo, *po;
         if (!PyArg_ParseTuple(pair, "OO", &oo, &po)) { ok = 0; break; }
-        if (get_buf(oo, &src[i].offsets, 8, "offsets") < 0) { ok = 0; break; }
-        if (get_buf(po, &src[i].postings, 4, "postings") < 0) {
+        if (get_buf(oo, &src[i].offsets, 0, 8, "offsets") < 0) { ok = 0; break; }
+        if (get_buf(po, &src[i].postings, 0, 4, "postings") < 0) {
             PyBuffer_Release(&src[i].offsets);
             ok = 0;
             break;
         }
         got = i + 1;
     }
-    if (ok && get_buf(wo, &wb, 8, "words") < 0) ok = 0;
-    if (ok && get_buf(ao, &ab, 1, "alive") < 0) ok = 0;
+    if (ok && get_buf(wo, &wb, 0, 8, "words") < 0) ok = 0;
+    if (ok && get_buf(ao, &ab, 0, 1, "alive") < 0) ok = 0;
     if (ok && ab.len < copies) {
         PyErr_SetString(PyExc_ValueError, "alive is shorter than copies");
         ok = 0;
