@@ -159,3 +159,26 @@ def test_the_default_vocabulary_is_built_once_where_it_is_missing(
     monkeypatch.setenv("SAFEGUARD_VOCABULARY", str(path))
     caplog.clear()
     assert Vocabulary.default().digest == got[0].digest and not caplog.records
+
+
+def test_the_vocabulary_is_prebuilt_from_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`safeguard index vocabulary` builds it where SAFEGUARD_VOCABULARY says, then finds it."""
+    import json
+
+    from safeguard.index import vocabulary
+    from tests.conftest import Cli
+
+    monkeypatch.setattr(vocabulary, "CORPUS_SEEDS", range(5_000_100, 5_000_104))
+    monkeypatch.setattr(vocabulary, "VARIANTS", 1)
+    monkeypatch.setattr(vocabulary, "BRANCHES", (2, 2))
+    path = tmp_path / "v.npz"
+    cli = Cli({"SAFEGUARD_HOME": str(tmp_path / "home"), "SAFEGUARD_VOCABULARY": str(path)})
+    first = cli("index", "vocabulary", "--json")
+    assert first.exit_code == 0, first.output
+    built = json.loads(first.stdout)
+    assert built["built"] is True and built["path"] == str(path) and built["words"] == 2048 * 4
+    assert Vocabulary.load(path).digest == built["digest"]
+    again = cli("index", "vocabulary")
+    assert again.exit_code == 0 and f"vocabulary present: {path} (8,192 words)" in again.stdout

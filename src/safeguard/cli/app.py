@@ -35,6 +35,7 @@ _COMMANDS = {
     "demo": ("demo_cmd", "demo_command"),
     "bank": ("bank_cmd", "app"),
     "db": ("db_cmd", "app"),
+    "index": ("index_cmd", "app"),
     "stats": ("stats_cmd", "app"),
     "keys": ("keys_cmd", "app"),
     "eval": ("eval_cmd", "app"),
