@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from safeguard.index import LocalFeatureIndex, index_for  # noqa: E402
 from safeguard.index.vocabulary import Vocabulary  # noqa: E402
-from safeguard.index.words import ARRAYS, WordIndex  # noqa: E402
+from safeguard.index.words import ARRAYS, WordIndex, words_of  # noqa: E402
 from safeguard.signals import local  # noqa: E402
 from safeguard.signals.images import decode_rgb  # noqa: E402
 from safeguard.signals.pdq import pdq_from_rgb  # noqa: E402
@@ -145,7 +145,7 @@ def _streamed(
     descs = np.lib.format.open_memmap(scratch / "b.descriptors.npy", "w+", np.uint8, (rows, 32))
     points[: real.starts[-1]] = np.concatenate(real.points)
     descs[: real.starts[-1]] = np.concatenate(real.descriptors)
-    pair_words = [np.repeat(np.arange(vocabulary.size, dtype=np.int32), np.diff(real.offsets))]
+    pair_words = [words_of(real.offsets)]
     pair_copies = [real.postings]
     cumulative = np.cumsum(frequencies)
     at, copy = int(real.starts[-1]), len(bank)

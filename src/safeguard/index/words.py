@@ -119,10 +119,7 @@ class _Postings:
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (word, copy) posting, as two arrays."""
-        words = np.concatenate(
-            [np.repeat(np.arange(self.words, dtype=np.int32), np.diff(self.offsets))]
-            + [w for w, _ in self._added]
-        )
+        words = np.concatenate([words_of(self.offsets)] + [w for w, _ in self._added])
         return words, np.concatenate([self.ids] + [c for _, c in self._added])
 
     def parts(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -136,6 +133,11 @@ class _Postings:
                 self._delta = _csr(w, c, self.words)
             out.append(self._delta)
         return out
+
+
+def words_of(offsets: np.ndarray) -> np.ndarray:
+    """The word of each posting of a CSR inverted file (int32), in posting order."""
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int32), np.diff(offsets))
 
 
 def _csr(words: np.ndarray, copies: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -334,12 +336,9 @@ class WordIndex:
         base, n = self._base, self._next
         own = sorted(self._stored)
         words, copies = self._postings.pairs()
-        base_words = np.repeat(
-            np.arange(len(base.offsets) - 1, dtype=np.int32), np.diff(base.offsets)
-        )
         keep = self._alive[copies]
         offsets, postings = _csr(
-            np.concatenate([base_words, words[keep]]),
+            np.concatenate([words_of(base.offsets), words[keep]]),
             np.concatenate([np.asarray(base.postings), copies[keep]]),
             self.vocabulary.size,
         )
