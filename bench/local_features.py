@@ -16,6 +16,10 @@ the same run:
 - the named baseline: plain PDQ (`MihPdqIndex`) over the same number of hashes, lookups/s
   of the same queries' PDQ hashes at distance 31.
 
+Crop recall is also given per COCO set: the word index's stop list (`words.STOP_FACTOR`) was
+chosen on the train2017 photos only (`--stop-factors 2,3,4,6,8,0` measures the word index
+again at each factor, 0 for none, on the same built index); val2017 is held out.
+
 Today's index is measured up to `--features-max` images (its lookups slow down linearly).
 Sizes above `--stream-from` are built without value strings (which would not fit in memory
 at a million): the word index is written as the arrays a snapshot holds, in `--scratch`
@@ -23,7 +27,10 @@ at a million): the word index is written as the arrays a snapshot holds, in `--s
 words drawn from the frequencies of the distractors' own words (filing 256 million
 descriptors would take most of an hour), so its cost per lookup is realistic, not its
 words' geometry. `bytes_held_per_image` counts memory a process holds; `..._mapped_...`
-what it maps (shared by every process of a host, read from disk as touched).
+what it maps (shared by every process of a host, read from disk as touched). For those
+sizes the word index is also measured with its keypoints and descriptors evicted from the
+page cache (`words_keypoints_evicted`: a host that keeps only the inverted file in memory)
+and with every file evicted (`words_cold`: the first lookups after a start).
 
 Prints one JSON object.
 
@@ -35,6 +42,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -48,6 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from safeguard.index import LocalFeatureIndex, index_for  # noqa: E402
+from safeguard.index import words as words_index  # noqa: E402
 from safeguard.index.vocabulary import Vocabulary  # noqa: E402
 from safeguard.index.words import ARRAYS, WordIndex, words_of  # noqa: E402
 from safeguard.signals import local  # noqa: E402
@@ -97,10 +106,18 @@ def _measure(index, queries: list, build: float, size: int) -> dict[str, object]
     finally:
         faiss.omp_set_num_threads(threads)
     crops = [(q, f) for q, f in zip(queries, found, strict=True) if q[0] is not None]
+
+    def recall(of: list) -> float:  # type: ignore[type-arg]
+        return round(sum(any(e == q[0] for e, _ in f) for q, f in of) / len(of), 4)
+
     out: dict[str, object] = {
         "build_s": round(build, 2),
         "lookups_per_s": round(len(queries) / took, 1),
-        "crop_recall": round(sum(any(e == q[0] for e, _ in f) for q, f in crops) / len(crops), 4),
+        "crop_recall": recall(crops),
+        **{
+            f"crop_recall_{s}": recall([(q, f) for q, f in crops if q[3] == s])
+            for s in sorted({q[3] for q, _ in crops})
+        },
         "false_matches": sum(
             any(e != q[0] for e, _ in f) for q, f in zip(queries, found, strict=True)
         ),
@@ -113,6 +130,31 @@ def _measure(index, queries: list, build: float, size: int) -> dict[str, object]
         )
         out["bytes_mapped_per_image"] = round(mapped / size)
     return out
+
+
+def _sweep(index: WordIndex, queries: list, size: int, factors: list[float]) -> dict:  # type: ignore[type-arg]
+    """The word index measured again with each stop factor (0: no stop list)."""
+    default, out = words_index.STOP_FACTOR, {}
+    try:
+        for f in factors:
+            words_index.STOP_FACTOR = f if f > 0 else float("inf")  # type: ignore[assignment]
+            m = _measure(index, queries, 0.0, size)
+            out[f"words_stop{f:g}"] = {k: v for k, v in m.items() if "bytes" not in k}
+            out[f"words_stop{f:g}"].pop("build_s")
+    finally:
+        words_index.STOP_FACTOR = default
+    return out
+
+
+def _evict(scratch: Path, names: tuple[str, ...]) -> None:
+    """Drop these arrays' files from the page cache (written out first; nothing maps them)."""
+    for name in names:
+        fd = os.open(scratch / f"b.{name}.npy", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def _word_frequencies(
@@ -192,7 +234,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--features-max", type=int, default=20_000)
+    ap.add_argument("--features-max", type=int, default=100_000)
+    ap.add_argument(
+        "--stop-factors",
+        default="",
+        help="comma-separated STOP_FACTOR values (0: no stop list) to measure the word index "
+        "at, beside its default",
+    )
     ap.add_argument("--vocabulary", type=Path, help="a vocabulary file (default: the default)")
     ap.add_argument(
         "--stream-from",
@@ -205,10 +253,11 @@ def main() -> None:
     args = ap.parse_args()
     vocabulary = Vocabulary.load(args.vocabulary) if args.vocabulary else Vocabulary.default()
     rng = np.random.default_rng(args.seed)
+    factors = [float(f) for f in args.stop_factors.split(",") if f.strip()]
     paths = sorted(PHOTOS.rglob("*.jpg"))
     listed, unlisted = paths[0::2], paths[1::2]
     bank: list[tuple[str, str]] = []  # (pdq, local) of each banked photo
-    queries: list[tuple[int | None, str, str]] = []  # (own index or None, pdq, local)
+    queries: list[tuple[int | None, str, str, str]] = []  # (own index or None, pdq, local, set)
     for i, p in enumerate(listed):
         with Image.open(p) as im:
             im = im.convert("RGB")
@@ -218,11 +267,11 @@ def main() -> None:
             for crop in ((0.1, 0.1, 0.1, 0.1), (0.1, 0.1, 0, 0)):
                 q = _signals(_jpeg(_crop(im, *crop)))
                 if q[1] is not None:
-                    queries.append((i, *q))  # type: ignore[arg-type]
+                    queries.append((i, *q, p.parent.name))  # type: ignore[arg-type]
     for p in unlisted:
         q = _signals(p.read_bytes())
         if q[1] is not None:
-            queries.append((None, *q))  # type: ignore[arg-type]
+            queries.append((None, *q, p.parent.name))  # type: ignore[arg-type]
     pool = np.concatenate([local.decode(v)[1] for _, v in bank])
     results = []
     frequencies = _word_frequencies(vocabulary, pool, rng)
@@ -235,7 +284,23 @@ def main() -> None:
                 index = _streamed(vocabulary, bank, size, pool, frequencies, rng, Path(scratch))
                 build = time.perf_counter() - start
                 measured["words"] = _measure(index, queries, build, size)
+                measured.update(_sweep(index, queries, size, factors))
                 del index
+                # what a host answers with only the inverted file in its page cache, then
+                # with nothing cached (a start)
+                for name, files in (
+                    ("keypoints_evicted", ("points", "descriptors")),
+                    ("cold", ARRAYS),
+                ):
+                    _evict(Path(scratch), files)
+                    index = WordIndex.open(Path(scratch), "b", vocabulary)
+                    m = _measure(index, queries, 0.0, size)
+                    measured[f"words_{name}"] = {
+                        k: v
+                        for k, v in m.items()
+                        if k in ("lookups_per_s", "crop_recall", "false_matches")
+                    }
+                    del index
         else:
             values = [v for _, v in bank]
             for _ in range(size - len(bank)):
@@ -249,6 +314,8 @@ def main() -> None:
                 index = make(values)
                 index.query_many([queries[0][2]], local.MAX_DISTANCE)  # builds the faiss index
                 measured[name] = _measure(index, queries, time.perf_counter() - start, size)
+                if name == "words":
+                    measured.update(_sweep(index, queries, size, factors))
                 if name == "features":  # descriptors in faiss, their ids, the points
                     per = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * 48
                     measured[name]["bytes_held_per_image"] = round(per)

@@ -1,7 +1,8 @@
 """The word index (index/words.py): what a lookup gathers is exactly what was listed under its
 words, across the main part, the delta and merges, and removed images drop out; an index
-built in arrays, changed, saved and memory-mapped again answers as before; and the
-vocabulary (index/vocabulary.py): a saved one files descriptors as it did."""
+built in arrays, changed, saved and memory-mapped again answers as before; stop words do
+not vote; and the vocabulary (index/vocabulary.py): a saved one files descriptors as it
+did."""
 
 from __future__ import annotations
 
@@ -123,6 +124,36 @@ def test_built_changed_saved_and_opened_index_answers_alike(
     other = Vocabulary.train(synthetic_corpus(range(4_000_100, 4_000_104), 1), branches=(2, 2))
     with pytest.raises(ValueError, match="another vocabulary"):
         WordIndex.open(tmp_path, "local", other)
+
+
+@pytest.mark.parametrize("way", ["built", "added"])
+def test_stop_words_do_not_vote(way: str, train_images: list[Path], small_vocabulary: Path) -> None:
+    """A word listed for far more images than the average word (and more than
+    `STOP_FLOOR`) is a stop word: a query does not vote through it, in the arrays or in
+    what was added since; the query's other words still vote, and its image is found."""
+    vocabulary = Vocabulary.load(small_vocabulary)
+    with Image.open(train_images[0]) as im:
+        photo = _features(im)
+        w, h = im.size
+        crop = _features(im.crop((w // 10, h // 10, w - w // 10, h - h // 10)))
+    _, descriptors = local.decode(crop)
+    common = descriptors[0]  # one of the query's descriptors, in every filler image
+    rng = np.random.default_rng(3)
+    fillers = [
+        (100 + i, local.encode(rng.uniform(0, 500, (20, 2)), np.repeat(common[None], 20, axis=0)))
+        for i in range(words.STOP_FLOOR + 50)
+    ]
+    if way == "built":
+        index = WordIndex.build([(1, photo), *fillers], vocabulary)
+    else:
+        index = WordIndex.build([(1, photo)], vocabulary)
+        index.add(fillers)
+    stop = int(vocabulary.words(common[None])[0])
+    nearest = set(np.unique(vocabulary.nearest_words(descriptors, words.SOFT)).tolist())
+    voting = set(index.voting_words(descriptors).tolist())
+    assert stop in nearest and stop not in voting
+    assert voting == nearest - {stop}  # no other word is that common
+    assert [e for e, _ in index.query(crop, local.MAX_DISTANCE)] == [1]
 
 
 def test_the_default_vocabulary_is_built_once_where_it_is_missing(

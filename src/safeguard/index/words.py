@@ -6,8 +6,9 @@ Each banked descriptor is filed under one word of a `Vocabulary` (index/vocabula
 binary tree of ORB descriptors, trained on benign pictures, never on banked material); a
 stored image is listed once under each distinct word of its descriptors. A query descriptor
 takes its `SOFT` nearest words (ORB bits flip under crops, scaling and re-encoding, so a
-descriptor and its copy do not always land on one leaf), every image listed under them gets
-a vote (counted in C, _votes.c: the one part of a lookup whose cost grows with the bank),
+descriptor and its copy do not always land on one leaf), leaving out stop words (listed for
+many times more images than the average word: `STOP_FACTOR`); every image listed under them
+gets a vote (counted in C, _votes.c: the one part of a lookup whose cost grows with the bank),
 and the images with at least `MIN_VOTES` votes, the `CANDIDATES` most voted first, are
 verified: the query's descriptors are matched to the image's stored ones (nearest within
 `local_index.MAX_HAMMING` bits), and the pairs must agree on one similarity transform
@@ -27,6 +28,7 @@ second part (a delta inverted file, dictionaries); removes are a mask. `freeze` 
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,12 @@ MIN_VOTES = 5
 CANDIDATES = 8
 #: pairs within MAX_HAMMING a candidate needs before RANSAC (as many as a match's inliers)
 MIN_PAIRS = local.MIN_INLIERS
+#: a word listed for more images than this many times the average word's is a stop word: a
+#: query does not vote through it (it says little about any one image, and its long list
+#: would be most of a lookup's cost: issue #21); chosen on the COCO train2017 photos only
+STOP_FACTOR = 4
+#: ... unless its list is this short (a small bank stops no word)
+STOP_FLOOR = 1000
 #: the delta's postings are re-sorted into one array once they grow by this share
 _MERGE_SHARE = 8
 _MIN_MERGE = 50_000
@@ -206,9 +214,12 @@ class WordIndex:
 
     @classmethod
     def open(cls, directory: Path, prefix: str, vocabulary: Vocabulary | None = None) -> WordIndex:
-        """The index saved by `write_arrays`, memory-mapped (read, never written)."""
+        """The index saved by `write_arrays`, memory-mapped (read, never written; keypoints
+        and descriptors without read-ahead: a lookup reads a few images' rows, `_prefetch`)."""
         vocabulary = vocabulary or Vocabulary.default()
         loaded = {n: np.load(directory / f"{prefix}.{n}.npy", mmap_mode="r") for n in ARRAYS}
+        for name in ("points", "descriptors"):  # read a few rows at a time
+            _advise(loaded[name], mmap.MADV_RANDOM)
         digest = (directory / f"{prefix}.vocabulary").read_text().strip()
         return cls(vocabulary, WordArrays(digest, **loaded))
 
@@ -298,8 +309,8 @@ class WordIndex:
     def _query(
         self, points: np.ndarray, descriptors: np.ndarray, max_distance: int
     ) -> list[tuple[int, int]]:
-        words = np.unique(self.vocabulary.nearest_words(descriptors, SOFT))
-        sources = [(self._base.offsets, self._base.postings), *self._postings.parts()]
+        sources = self._sources()
+        words = self._voting_words(descriptors, sources)
         found, counted = _votes.count(
             sources, words, self._alive.view(np.uint8), self._next, MIN_VOTES
         )
@@ -307,6 +318,7 @@ class WordIndex:
         votes = np.frombuffer(counted, dtype=np.uint8)
         # the most voted first (then the oldest copy), at most CANDIDATES of them
         ranked = copies[np.lexsort((copies, -votes.astype(np.int16)))][:CANDIDATES]
+        self._prefetch(ranked)
         hits: list[tuple[int, int]] = []
         for copy in ranked:
             stored_points, stored = self._record(int(copy))
@@ -320,6 +332,32 @@ class WordIndex:
             if distance <= max_distance:
                 hits.extend((entry_id, distance) for entry_id in self._entries_of(int(copy)))
         return hits
+
+    def _sources(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The inverted files (offsets, copy numbers) a lookup votes in."""
+        return [(self._base.offsets, self._base.postings), *self._postings.parts()]
+
+    def voting_words(self, descriptors: np.ndarray) -> np.ndarray:
+        """The words a query of these descriptors votes through: each descriptor's `SOFT`
+        nearest, once each, stop words left out."""
+        return self._voting_words(descriptors, self._sources())
+
+    def _voting_words(
+        self, descriptors: np.ndarray, sources: list[tuple[np.ndarray, np.ndarray]]
+    ) -> np.ndarray:
+        words = np.unique(self.vocabulary.nearest_words(descriptors, SOFT))
+        listed = sum(offsets[words + 1] - offsets[words] for offsets, _ in sources)
+        average = sum(len(postings) for _, postings in sources) / self.vocabulary.size
+        return words[listed <= max(STOP_FLOOR, STOP_FACTOR * average)]
+
+    def _prefetch(self, copies: np.ndarray) -> None:
+        """Ask the kernel for the mapped keypoints of these copies all at once (read from
+        disk together, not one after another as verification reaches them)."""
+        starts, n = self._base.starts, self._base.copies
+        rows = [(int(starts[c]), int(starts[c + 1])) for c in copies if c < n]
+        if rows:
+            _advise(self._points, mmap.MADV_WILLNEED, rows)
+            _advise(self._descriptors, mmap.MADV_WILLNEED, rows)
 
     def _record(self, copy: int) -> tuple[np.ndarray, np.ndarray]:
         if copy in self._stored:
@@ -377,7 +415,26 @@ class WordIndex:
         base = self._base
         held = sum(a.nbytes for n in ARRAYS if not isinstance(a := getattr(base, n), np.memmap))
         stored = sum(p.nbytes + d.nbytes for p, d in self._stored.values())
-        return held + stored + self._alive.nbytes + 4 * len(self._postings)
+        own = [self._alive, self._base_live, self._by_copy, self._by_copy_at]
+        own += list(self._base_keys or ())
+        return held + stored + sum(a.nbytes for a in own) + 4 * len(self._postings)
+
+
+def _advise(array: np.ndarray, advice: int, rows: list[tuple[int, int]] | None = None) -> None:
+    """madvise a memory-mapped array (whole, or the byte ranges of some row spans); nothing
+    for an array in memory."""
+    mapped = getattr(array, "_mmap", None)
+    if not isinstance(mapped, mmap.mmap):
+        return
+    at = int(getattr(array, "offset", 0)) % mmap.ALLOCATIONGRANULARITY  # its start in the map
+    if rows is None:
+        mapped.madvise(advice)
+        return
+    row = array.strides[0]
+    for a, b in rows:
+        start = at + a * row
+        aligned = start - start % mmap.PAGESIZE
+        mapped.madvise(advice, aligned, at + b * row - aligned)
 
 
 def write_arrays(arrays: WordArrays, directory: Path, prefix: str) -> list[str]:
