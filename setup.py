@@ -1,5 +1,5 @@
-"""Build the compiled kernels: multi-index hashing, the word index's vote counting, and PDQ
-of video frames (all other metadata is in pyproject.toml)."""
+"""Build the compiled kernels: multi-index hashing, the word index's vote counting and its
+vocabulary's descent, and PDQ of video frames (all other metadata is in pyproject.toml)."""
 
 import platform
 
@@ -22,6 +22,12 @@ setup(
             sources=["src/safeguard/index/_votes.c"],
             depends=["src/safeguard/index/_buffers.h"],
             extra_compile_args=["-O3", "-std=c11"],
+        ),
+        Extension(
+            "safeguard.index._tree",
+            sources=["src/safeguard/index/_tree.c"],
+            depends=["src/safeguard/index/_buffers.h"],
+            extra_compile_args=flags,
         ),
         Extension(
             "safeguard.signals._pdq",

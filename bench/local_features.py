@@ -13,6 +13,9 @@ the same run:
 - `WordIndex` (index/words.py, issue #21: visual words and an inverted file, verified as
   today's index verifies), the same measures, with its default vocabulary (trained on
   synthetic scenes, never on these photos; `--vocabulary FILE` for another);
+- up to `--alternatives-max` images, the other ways issue #21 named of indexing the
+  descriptors, each inside today's index (same neighbours, votes and RANSAC): a faiss
+  binary inverted file of 32,768 lists (`ivf32k`) and a binary HNSW graph (`hnsw`);
 - the named baseline: plain PDQ (`MihPdqIndex`) over the same number of hashes, lookups/s
   of the same queries' PDQ hashes at distance 31.
 
@@ -88,6 +91,35 @@ def _distractor(pool: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     a, b = (pool[rng.integers(0, len(pool), local.FEATURES)] for _ in range(2))
     desc = np.where(rng.random(a.shape) < 0.5, a, b)
     return rng.uniform((0, 0), (512, 384), (local.FEATURES, 2)), desc
+
+
+#: other indexes of the descriptors (issue #21's alternatives), measured up to
+#: --alternatives-max: today's index with another faiss index in it
+ALTERNATIVES = ("ivf32k", "hnsw")
+HNSW_M, HNSW_EF, IVF_PROBES = 16, 64, 16
+#: bytes held per keypoint: descriptor, faiss id, point (and HNSW's links at level 0)
+_KEYPOINT_BYTES = {"features": 48, "ivf32k": 48, "hnsw": 48 + 4 * 2 * HNSW_M}
+
+
+def _alternative(kind: str, values: list[str], vocabulary: Vocabulary) -> LocalFeatureIndex:
+    """Today's index (same neighbours, votes and RANSAC) over another faiss index: `ivf32k`,
+    an inverted file of 32,768 lists (the vocabulary's middle level as centroids: trained on
+    no banked image), 16 probed; `hnsw`, a binary HNSW graph (M 16, efSearch 64)."""
+    index = LocalFeatureIndex()
+    if kind == "hnsw":
+        graph = faiss.IndexBinaryHNSW(256, HNSW_M)
+        graph.hnsw.efSearch = HNSW_EF
+        index._faiss = faiss.IndexBinaryIDMap(graph)
+        index._quantizer = graph  # kept alive beside the map
+    else:
+        quantizer = faiss.IndexBinaryFlat(256)
+        quantizer.add(np.ascontiguousarray(vocabulary.middle.reshape(-1, 32)))
+        ivf = faiss.IndexBinaryIVF(quantizer, 256, quantizer.ntotal)
+        ivf.is_trained = True
+        ivf.nprobe = IVF_PROBES
+        index._faiss, index._quantizer = ivf, quantizer
+    index.add(enumerate(values))
+    return index
 
 
 def _features_index(values: list[str]) -> LocalFeatureIndex:
@@ -236,6 +268,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--features-max", type=int, default=100_000)
     ap.add_argument(
+        "--alternatives-max",
+        type=int,
+        default=20_000,
+        help=f"measure the other descriptor indexes ({', '.join(ALTERNATIVES)}) up to this size",
+    )
+    ap.add_argument(
         "--stop-factors",
         default="",
         help="comma-separated STOP_FACTOR values (0: no stop list) to measure the word index "
@@ -309,6 +347,9 @@ def main() -> None:
             makers = {"words": lambda v: WordIndex.build(enumerate(v), vocabulary)}
             if size <= args.features_max:
                 makers["features"] = _features_index
+            if size <= args.alternatives_max:
+                for kind in ALTERNATIVES:
+                    makers[kind] = lambda v, kind=kind: _alternative(kind, v, vocabulary)
             for name, make in makers.items():
                 start = time.perf_counter()
                 index = make(values)
@@ -316,9 +357,9 @@ def main() -> None:
                 measured[name] = _measure(index, queries, time.perf_counter() - start, size)
                 if name == "words":
                     measured.update(_sweep(index, queries, size, factors))
-                if name == "features":  # descriptors in faiss, their ids, the points
-                    per = sum(len(local.decode(v)[1]) for v in values[:200]) / 200 * 48
-                    measured[name]["bytes_held_per_image"] = round(per)
+                if name in ("features", *ALTERNATIVES):  # descriptors, ids, links, points
+                    per = sum(len(local.decode(v)[1]) for v in values[:200]) / 200
+                    measured[name]["bytes_held_per_image"] = round(per * _KEYPOINT_BYTES[name])
                 del index
             del values
         hashes = [h for h, _ in bank] + [

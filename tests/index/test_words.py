@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from safeguard.index import _votes, words
+from safeguard.index import _tree, _votes, words
 from safeguard.index.vocabulary import Vocabulary, synthetic_corpus
 from safeguard.index.words import WordIndex, write_arrays
 from safeguard.signals import local
@@ -81,6 +81,42 @@ def test_vocabulary_saved_and_loaded_files_alike(tmp_path: Path) -> None:
     assert np.array_equal(nearest[:, 0], again.words(sample))  # nearest first
     assert (nearest[:, 0] != nearest[:, 1]).all()
     assert ((nearest >= 0) & (nearest < again.size)).all()
+
+
+def test_vocabulary_descent_finds_the_nearest_leaves() -> None:
+    """The compiled descent (_tree.c) against a brute force over every child: the nearest
+    middle node (the first of equals), then the n nearest leaves under it, nearest first,
+    equals in order; ties made on purpose by asking for copies of children."""
+    rng = np.random.default_rng(11)
+    coarse, b1, b2 = 5, 4, 16
+    middle = rng.integers(0, 256, (coarse, b1, 32), dtype=np.uint8)
+    leaves = rng.integers(0, 256, (coarse * b1, b2, 32), dtype=np.uint8)
+    leaves[3, 7] = leaves[3, 2]  # equal leaves: the first comes first
+    middle[1, 3] = middle[1, 0]  # equal middle nodes: the first is taken
+    top = rng.integers(0, coarse, 400)
+    d = rng.integers(0, 256, (400, 32), dtype=np.uint8)
+    d[:50] = leaves[3, 2]
+    top[:50] = 0
+    middle[0, 3] = leaves[3, 2]  # so those 50 go down to middle node 3 (0 * 4 + 3)
+    d[50:60], top[50:60] = middle[1, 0], 1
+
+    def bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.unpackbits(a ^ b, axis=-1).sum(axis=-1)
+
+    for n in (1, 3, 16):
+        out = np.empty((len(d), n), dtype=np.int64)
+        _tree.descend(d, top, middle, leaves, b1, b2, n, out)
+        for i in range(len(d)):
+            node = top[i] * b1 + int(np.argmin(bits(middle[top[i]], d[i])))
+            order = np.argsort(bits(leaves[node], d[i]), kind="stable")[:n]
+            assert out[i].tolist() == (node * b2 + order).tolist()
+    assert (out[:50, 0] == 3 * b2 + 2).all() and (out[:50, 1] == 3 * b2 + 7).all()
+    with pytest.raises(ValueError, match="out of range"):
+        _tree.descend(d, top + coarse, middle, leaves, b1, b2, 1, out[:, :1].copy())
+    with pytest.raises(ValueError, match="do not fit"):
+        _tree.descend(d, top, middle, leaves[:-1], b1, b2, 1, np.empty((400, 1), np.int64))
+    with pytest.raises(ValueError, match="out of range"):
+        _tree.descend(d, top, middle, leaves, b1, b2, 17, np.empty((400, 17), np.int64))
 
 
 def _features(im: Image.Image) -> str:

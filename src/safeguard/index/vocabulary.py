@@ -35,6 +35,7 @@ import faiss
 import numpy as np
 
 from safeguard import _env
+from safeguard.index import _tree
 
 log = logging.getLogger("safeguard.index")
 
@@ -45,7 +46,7 @@ VARIANTS = 6
 #: the default vocabulary's file name (a new version when its recipe changes)
 FILE = "orb-vocabulary-v1.npz"
 _ITERATIONS = 10
-_CHUNK = 1 << 16  # descriptors filed at a time (each takes its children's rows: ~1 KB)
+_CHUNK = 1 << 16  # descriptors filed at a time (in training each takes its children's rows)
 _ZOOMS = (0.8, 0.65, 0.5, 0.4, 0.3)  # share of each side a cropped copy keeps
 _ROTATIONS = (0.0, 7.0, 15.0, 30.0)
 _loaded: dict[Path, Vocabulary] = {}  # by file: one copy per process
@@ -77,18 +78,18 @@ class Vocabulary:
 
     def nearest_words(self, descriptors: np.ndarray, n: int) -> np.ndarray:
         """(len(descriptors), n) words: each descriptor's `n` nearest leaves under its
-        nearest middle node, nearest first (a chunk at a time: bounded memory); fewer
-        columns when a node has fewer leaves."""
+        nearest middle node, nearest first (equals: the first first; the descent is in C,
+        _tree.c), a chunk at a time; fewer columns when a node has fewer leaves."""
         d = np.ascontiguousarray(descriptors, dtype=np.uint8)
         n = min(n, self.branches[1])
         if len(d) > _CHUNK:
             parts = [self.nearest_words(d[i : i + _CHUNK], n) for i in range(0, len(d), _CHUNK)]
             return np.concatenate(parts)
         _, top = self._coarse_index.search(d, 1)
-        top = top[:, 0]
-        b1, b2 = self.branches
-        middle = top * b1 + _nearest(d, self.middle[top], 1)[:, 0]
-        return middle[:, None] * b2 + _nearest(d, self.leaves[middle], n)
+        out = np.empty((len(d), n), dtype=np.int64)
+        top = np.ascontiguousarray(top[:, 0])
+        _tree.descend(d, top, self.middle, self.leaves, *self.branches, n, out)
+        return out
 
     def save(self, path: Path) -> None:
         """Write the vocabulary to `path` (whole or not at all)."""
