@@ -1,13 +1,20 @@
 """Concurrent event requests to a server: combined into shared batches (group commit), each
 request still gets its own verdicts, in its own order, and every account ends with one case
 holding one item per matching upload, whether an upload was judged on the event loop or on
-a worker thread."""
+a worker thread. A write that has to wait for another writer never holds up the server's
+event loop."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 
+from sqlalchemy import text
+
+from safeguard.store import Database
 from tests.api.conftest import Deployment, make_key
 from tests.conftest import run_safeguard
 
@@ -81,3 +88,58 @@ def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
         items = shown.json()["items"]
         uploads = sum(1 for got in answers.values() for v in got if v["account_id"] == account)
         assert len(items) == uploads
+
+
+@contextlib.contextmanager
+def _write_lock_held(url: str) -> Iterator[None]:
+    """Another writer at work on the store: SQLite's write lock (taken as every safeguard
+    writer takes it), or on PostgreSQL the events table locked against writes."""
+    db = Database.open(url, migrate=False)
+    try:
+        with db.write_transaction() as s:
+            if db.engine.dialect.name == "postgresql":
+                s.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        db.close()
+
+
+def test_a_write_that_must_wait_never_holds_up_the_event_loop(
+    deployment: Deployment, bank_name: str
+) -> None:
+    admin = deployment.client()
+    assert admin.post("/v1/banks", json={"name": bank_name}).status_code == 201
+    banked = f"{7:032x}"
+    r = admin.post(f"/v1/banks/{bank_name}/content", json={"signals": {"md5": banked}})
+    assert r.status_code == 201, r.text
+    events = deployment.client(deployment.key("events"))
+    upload = {"kind": "upload", "account_id": f"{bank_name}-w", "hashes": {"md5": banked}}
+    # the first match reads the entry from the store; later ones are judged on the loop
+    for _ in range(2):
+        r = events.post("/v1/events", json={"events": [upload]})
+        assert r.status_code == 200 and r.json()["verdicts"][0]["verdict"] == "hold", r.text
+    answer: dict[str, object] = {}
+
+    def submit() -> None:
+        t0 = time.monotonic()
+        got = deployment.client(events.headers["authorization"].split()[1]).post(
+            "/v1/events", json={"events": [upload]}, timeout=60
+        )
+        answer.update(status=got.status_code, body=got.json(), seconds=time.monotonic() - t0)
+
+    held = 2.0
+    with _write_lock_held(deployment.env["SAFEGUARD_DATABASE_URL"]):
+        sender = threading.Thread(target=submit)
+        sender.start()
+        time.sleep(0.3)  # the event is judged and waits to be written
+        assert not answer
+        t0 = time.monotonic()
+        assert admin.get("/livez").status_code == 200
+        assert admin.get("/v1/banks").status_code == 200
+        assert time.monotonic() - t0 < 1.0  # the loop answers while the write waits
+        time.sleep(held - 0.3 - (time.monotonic() - t0))
+    sender.join(timeout=60)
+    assert answer["status"] == 200, answer
+    (verdict,) = answer["body"]["verdicts"]  # type: ignore[index]
+    assert verdict["verdict"] == "hold" and verdict["case_id"], verdict
+    assert answer["seconds"] >= held - 0.5  # it was written after the other writer let go  # type: ignore[operator]

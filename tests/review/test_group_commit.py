@@ -155,3 +155,43 @@ def test_callers_on_an_event_loop_share_batches_with_threads_and_never_block_it(
     assert got == [[4, 24], [6, 26]]
     assert sorted(batches[1]) == [2, 3, 12, 13]  # the two waiting callers ran as one batch
     assert gc.batches == 2
+
+
+def test_a_loop_runs_the_batch_itself_when_it_need_not_wait_else_the_helper_does() -> None:
+    loop_thread: list[int] = []
+    ran: list[tuple[str, bool, list[int]]] = []  # (form, on the loop, items)
+    free = threading.Event()  # whether `here` may run now (a lock that is free)
+
+    def double(items: list[int]) -> list[int]:
+        ran.append(("run", threading.get_ident() in loop_thread, items))
+        return [2 * i for i in items]
+
+    def double_here(items: list[int]) -> list[int] | None:
+        if not free.is_set():
+            return None  # would wait: nothing done
+        ran.append(("here", threading.get_ident() in loop_thread, items))
+        return [2 * i for i in items]
+
+    gc: GroupCommit[int, int] = GroupCommit()
+
+    async def main() -> list[list[int]]:
+        loop_thread.append(threading.get_ident())
+        free.set()
+        first = await gc.run_async("k", [1], double, here=double_here)
+        free.clear()
+        second = await gc.run_async("k", [2, 3], double, here=double_here)
+        free.set()
+        # callers that arrive together share the loop's batch
+        both = await asyncio.gather(
+            gc.run_async("k", [4], double, here=double_here),
+            gc.run_async("k", [5], double, here=double_here),
+        )
+        return [first, second, *both]
+
+    assert asyncio.run(main()) == [[2], [4, 6], [8], [10]]
+    assert ran == [
+        ("here", True, [1]),  # the lock was free: done on the loop
+        ("run", False, [2, 3]),  # it was not: done once, on the helper thread
+        ("here", True, [4, 5]),
+    ]
+    assert gc.batches == 3 and gc.items == 5

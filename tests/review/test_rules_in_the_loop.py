@@ -107,3 +107,36 @@ def test_flood_quarantine_pauses_a_bursting_entry_and_review_releases_it(
     assert after["verdict"] == "block"
     audit = cli("audit", "list", "--action", "quarantine.pause", "--json")
     assert audit.exit_code == 0 and "quarantine.pause" in audit.stdout
+
+
+WATCH = """
+rules:
+  - name: watch-known
+    when:
+      kind: upload
+      match: {banks: [known]}
+    then: {verdict: hold, case: true, watchlist: true}
+  - name: report-on-watched
+    when: {kind: report, watchlisted: true}
+    then: {verdict: hold, case: {priority: 2}}
+"""
+
+
+def test_a_watchlist_action_is_kept_and_later_events_see_it(
+    cli: Cli, train_images: list[Path], tmp_path: Path
+) -> None:
+    assert cli("bank", "create", "known").exit_code == 0
+    assert cli("bank", "add", "known", train_images[32]).exit_code == 0
+    _apply(cli, tmp_path, WATCH)
+    photo = str(train_images[32])
+    # two matches of one account in one batch: the account is listed once
+    uploads = [{"kind": "upload", "account_id": "w1", "path": photo}] * 2
+    assert [v["verdict"] for v in _submit(cli, tmp_path, uploads)] == ["hold", "hold"]
+    # a later submission (another process) reads the list from the store
+    reports = [
+        {"kind": "report", "account_id": account, "reporter": "r", "reason": "spam"}
+        for account in ("w1", "w2")
+    ]
+    watched, other = _submit(cli, tmp_path, reports)
+    assert watched["verdict"] == "hold" and watched["rules"] == ["report-on-watched"]
+    assert other["verdict"] == "allow" and other["rules"] == []

@@ -7,7 +7,12 @@ done, one of them runs everything queued as one batch, so under load the cost of
 transaction is shared by every request that waited for it, and an idle server adds no wait.
 
 Callers on an event loop (`run_async`) never block it: when it is their turn to lead, a
-helper thread of the group commit runs the batch for them.
+helper thread of the group commit runs the batch for them, or, when they give a `here`
+form of the work that runs only if it need not wait (a SQLite write whose lock is free),
+the loop runs it itself, after the requests already read have queued theirs. On SQLite
+that matters: a write on a helper thread holds the database's one write lock while it
+waits for the interpreter's lock, which the loop holds most of the time, and every other
+process's writer waits with it (docs/benchmarks.md, "Writes on the event loop").
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ class _Slot(Generic[T, R]):
     key: Hashable
     items: Sequence[T]
     run: Callable[[list[T]], list[R]]
+    #: the same work, run on the caller's event loop if it can be done at once (None: not)
+    here: Callable[[list[T]], list[R] | None] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
     #: a caller on a thread: set when its work is done, or when it is its turn to lead
     wake: threading.Event | None = None
     #: a caller on an event loop: called (from any thread) when its work is done
@@ -58,7 +66,7 @@ class GroupCommit(Generic[T, R]):
     `run` is called once on it (the `run` of the first of them) and each caller gets its
     own part of the results back (or the exception `run` raised). Each waiting caller is
     woken once: when its work is done, or to run the next batch itself (a caller on an
-    event loop has the helper thread run it instead)."""
+    event loop has its loop try the batch's `here` form, or the helper thread run it)."""
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
@@ -81,18 +89,26 @@ class GroupCommit(Generic[T, R]):
         return slot.outcome()
 
     async def run_async(
-        self, key: Hashable, items: Sequence[T], run: Callable[[list[T]], list[R]]
+        self,
+        key: Hashable,
+        items: Sequence[T],
+        run: Callable[[list[T]], list[R]],
+        *,
+        here: Callable[[list[T]], list[R] | None] | None = None,
     ) -> list[R]:
-        """As `run`, awaited: the batch is run on a thread, never on the event loop."""
+        """As `run`, awaited: the batch is run on a thread, never blocking the event loop.
+        `here`, when given, is the same work in a form that returns None at once, having
+        done nothing, where it would have to wait (for a lock): a batch led from this loop
+        is tried with it on the loop first, and goes to the helper thread only then."""
         loop = asyncio.get_running_loop()
         finished = loop.create_future()
 
         def notify() -> None:
             loop.call_soon_threadsafe(_resolve, finished)
 
-        slot: _Slot[T, R] = _Slot(key, items, run, notify=notify)
+        slot: _Slot[T, R] = _Slot(key, items, run, here, loop, notify=notify)
         if not self._enqueue(slot):
-            self._helper_leads()
+            self._hand_on(slot)
         await finished
         return slot.outcome()
 
@@ -103,24 +119,42 @@ class GroupCommit(Generic[T, R]):
             waits, self._busy = self._busy, True
         return waits
 
-    def _lead(self) -> None:
-        """Run the next batch on this thread, then hand the turn on (or go idle)."""
+    def _lead(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Run the next batch on this thread (on `loop`, the event loop this thread runs:
+        only the groups that can be done without waiting), then hand the turn on (or go
+        idle)."""
         with self._lock:
             batch = self._take()
+        deferred: list[_Slot[T, R]] = []
         try:
-            self._run(batch)
+            deferred = self._run(batch, loop)
         finally:
             with self._lock:
+                self._queue[:0] = deferred  # what could not be done here goes first
                 following = self._queue[0] if self._queue else None
                 if following is None:
                     self._busy = False
-            if following is not None:  # the next batch is the next caller's
-                if following.wake is not None:
-                    following.wake.set()
-                else:
-                    self._helper_leads()
+            if deferred:
+                self._helper_leads()
+            elif following is not None:  # the next batch is the next caller's
+                self._hand_on(following)
             for done in batch:
-                done.signal()
+                if done.done:
+                    done.signal()
+
+    def _hand_on(self, following: _Slot[T, R]) -> None:
+        """Give the turn to lead to `following`'s caller: its thread, or its event loop
+        (where the batch is tried without waiting), or else the helper thread."""
+        if following.wake is not None:
+            following.wake.set()
+        elif following.here is not None and following.loop is not None:
+            loop = following.loop
+            if _running_loop() is loop:  # no thread hop needed
+                loop.call_soon(self._lead, loop)
+            else:
+                loop.call_soon_threadsafe(self._lead, loop)
+        else:
+            self._helper_leads()
 
     def _helper_leads(self) -> None:
         """Give the turn to lead to the helper thread (started on first use)."""
@@ -148,14 +182,28 @@ class GroupCommit(Generic[T, R]):
         batch, self._queue = self._queue[:n], self._queue[n:]
         return batch
 
-    def _run(self, batch: list[_Slot[T, R]]) -> None:
+    def _run(
+        self, batch: list[_Slot[T, R]], loop: asyncio.AbstractEventLoop | None = None
+    ) -> list[_Slot[T, R]]:
+        """Run the batch's groups; on `loop`, only with their `here` form: the slots of the
+        groups that could not run there are returned, untouched."""
         groups: dict[Hashable, list[_Slot[T, R]]] = {}
         for slot in batch:
             groups.setdefault(slot.key, []).append(slot)
+        deferred: list[_Slot[T, R]] = []
         for slots in groups.values():
             joined: list[T] = [item for slot in slots for item in slot.items]
+            first = slots[0]
             try:
-                results = slots[0].run(joined)
+                if loop is None:
+                    results: list[R] | None = first.run(joined)
+                elif first.here is None or first.loop is not loop:
+                    results = None
+                else:
+                    results = first.here(joined)
+                if results is None:
+                    deferred += slots
+                    continue
                 if len(results) != len(joined):
                     raise AssertionError("a batch returned the wrong number of results")
             except BaseException as e:  # handed to every caller of the group
@@ -167,8 +215,18 @@ class GroupCommit(Generic[T, R]):
                 slot.results = results[start : start + len(slot.items)]
                 slot.done = True
                 start += len(slot.items)
-        self.batches += 1
-        self.items += sum(len(s.items) for s in batch)
+        ran = [slot for slot in batch if slot.done]
+        if ran:
+            self.batches += 1
+            self.items += sum(len(s.items) for s in ran)
+        return deferred
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not on an event loop's thread
+        return None
 
 
 def _resolve(finished: asyncio.Future[None]) -> None:

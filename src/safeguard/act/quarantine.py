@@ -18,14 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from safeguard.access.people import Actor
 from safeguard.audit import record as audit
 from safeguard.config import Settings
 from safeguard.errors import ContentNotFound
 from safeguard.outbox import enqueue
-from safeguard.store import Database
+from safeguard.store import Database, WriteBusy
+from safeguard.store.driver import DriverStatement
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import (
     ENTRY_ACCOUNT,
@@ -34,6 +35,24 @@ from safeguard.store.review_tables import (
     Event,
     QuarantinedEntry,
     case_is_active,
+)
+
+#: each entry's matches in the window and in the history before it (run for a few entries
+#: after most batches of events: on the driver, store/driver.py)
+_COUNTS = DriverStatement(
+    select(
+        CaseItem.content_id,
+        func.count().filter(CaseItem.at >= bindparam("recent")),
+        func.count().filter(CaseItem.at < bindparam("recent")),
+        func.max(CaseItem.bank_name),
+    )
+    .where(
+        CaseItem.kind == "match",
+        CaseItem.content_id.in_(bindparam("ids", expanding=True)),
+        CaseItem.at >= bindparam("history"),
+    )
+    .group_by(CaseItem.content_id),
+    expanding="ids",
 )
 
 
@@ -106,9 +125,10 @@ class FloodGuard:
         at, ids = self._paused
         return ids if time.monotonic() - at < self.cache_seconds else None
 
-    def check(self, content_ids: Iterable[int], now: datetime) -> list[int]:
+    def check(self, content_ids: Iterable[int], now: datetime, *, wait: bool = True) -> list[int]:
         """Count the matches of these entries (one per occurrence) and pause those that are
-        flooding; their ids."""
+        flooding; their ids. With `wait=False` a pause that would wait for another writer
+        is left for the entry's next match (it is counted again then)."""
         p = self.policy
         paused = self.paused()
         if len(self._unchecked) > 100_000:
@@ -126,21 +146,10 @@ class FloodGuard:
             return []
         recent_from, history_from = now - p.window, now - p.window - p.history
         windows = p.history / p.window
-        with self.db.transaction() as s:
-            rows = s.execute(
-                select(
-                    CaseItem.content_id,
-                    func.count().filter(CaseItem.at >= recent_from),
-                    func.count().filter(CaseItem.at < recent_from),
-                    func.max(CaseItem.bank_name),
-                )
-                .where(
-                    CaseItem.kind == "match",
-                    CaseItem.content_id.in_(sorted(candidates)),
-                    CaseItem.at >= history_from,
-                )
-                .group_by(CaseItem.content_id)
-            ).all()
+        with self.db.engine.connect() as conn:
+            rows = _COUNTS.rows(
+                conn, {"ids": sorted(candidates), "recent": recent_from, "history": history_from}
+            )
         flooding = []
         for content_id, in_window, earlier, bank in rows:
             recent, usual = int(in_window or 0), int(earlier or 0) / windows
@@ -149,14 +158,19 @@ class FloodGuard:
                     f"{recent} matches in the last {p.window.total_seconds() / 60:g} min against "
                     f"a usual {usual:.2f} per window over {p.history.days} days"
                 )
-                if content_id is not None and self._pause(content_id, str(bank), reason, now):
-                    flooding.append(content_id)
+                if content_id is None:
+                    continue
+                try:
+                    if self._pause(content_id, str(bank), reason, now, wait):
+                        flooding.append(content_id)
+                except WriteBusy:
+                    self._unchecked[content_id] = self._step - 1
         if flooding:
             self._paused = (0.0, set())
         return flooding
 
-    def _pause(self, content_id: int, bank: str, reason: str, now: datetime) -> bool:
-        with self.db.write_transaction() as s:
+    def _pause(self, content_id: int, bank: str, reason: str, now: datetime, wait: bool) -> bool:
+        with self.db.write_transaction(wait=wait) as s:
             row = s.get(QuarantinedEntry, content_id, with_for_update=True)
             if row is not None and row.released_at is None:
                 return False  # paused by a concurrent batch

@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
 from safeguard.act.inputs import EventInput
@@ -46,6 +45,7 @@ from safeguard.rules import (
 )
 from safeguard.signals import validate_signals
 from safeguard.signals.files import FileSignals
+from safeguard.store import WriteBusy
 from safeguard.store.driver import DriverStatement
 from safeguard.store.models import utcnow
 from safeguard.store.review_tables import Event, WatchlistEntry
@@ -162,8 +162,19 @@ class EventService:
             return judgement.complete([])
         key = (self.actor, "judged", judgement.ruleset.version)
         ruleset = judgement.ruleset
+
+        def now_or_never(judged: list[_Judged]) -> list[Verdict] | None:
+            try:
+                return self._keep(judged, ruleset, utcnow(), wait=False)
+            except WriteBusy:
+                return None
+
         written = await self.sg.event_batches.run_async(
-            key, judgement.judged, lambda judged: self._keep(judged, ruleset, utcnow())
+            key,
+            judgement.judged,
+            lambda judged: self._keep(judged, ruleset, utcnow()),
+            # on SQLite the loop writes when the lock is free (act/combine.py: why)
+            here=now_or_never if self.db.local_writes else None,
         )
         return judgement.complete(written)
 
@@ -360,27 +371,32 @@ class EventService:
             )
         return int(stored or 0) + (1 if e.kind == "report" else 0)
 
-    def _keep(self, judged: list[_Judged], ruleset: RuleSet, at: datetime) -> list[Verdict]:
+    def _keep(
+        self, judged: list[_Judged], ruleset: RuleSet, at: datetime, *, wait: bool = True
+    ) -> list[Verdict]:
         """Write what the judged events need kept (`_record`), each one's verdict or its
         error as a failed verdict, in order; then count the entries they matched for
-        floods."""
+        floods. With `wait=False` it raises `WriteBusy`, having written nothing, where the
+        write would wait for another writer (and a flood pause that would is left to a
+        later batch)."""
         out = []
-        for j, verdict in zip(judged, self._record(judged, ruleset, at), strict=True):
+        for j, verdict in zip(judged, self._record(judged, ruleset, at, wait), strict=True):
             if isinstance(verdict, SafeguardError):
                 e = j.pending.event
                 verdict = failed(e.account_id, e.kind, e.external_id, verdict.message, verdict.code)
             out.append(verdict)
         touched = [cid for j in judged for cid in {m.content_id for m in j.found}]
         if touched:
-            self.floods.check(touched, at)
+            self.floods.check(touched, at, wait=wait)
         return out
 
     def _record(
-        self, judged: list[_Judged], ruleset: RuleSet, at: datetime
+        self, judged: list[_Judged], ruleset: RuleSet, at: datetime, wait: bool = True
     ) -> list[Verdict | SafeguardError]:
         """Write what the judged events need kept, all in one transaction; if that fails on
         a collision (a concurrent writer opened an account's case, or took an event id),
-        each event again in its own. In order, each event's verdict or its error."""
+        each event again in its own (with `wait=False`: `WriteBusy`, the caller waits).
+        In order, each event's verdict or its error."""
         out: list[Verdict | SafeguardError | None] = []
         kept: list[tuple[int, _Judged]] = []
         for n, j in enumerate(judged):
@@ -394,14 +410,18 @@ class EventService:
             return [v for v in out if v is not None]
         try:
             written: list[Verdict | SafeguardError] = list(
-                self._write([j for _, j in kept], ruleset, at)
+                self._write([j for _, j in kept], ruleset, at, wait)
             )
         except SafeguardError as e:
             if len(kept) == 1:
                 written = [e]
+            elif not wait:
+                raise WriteBusy("events to write one by one") from None
             else:
                 written = [self._write_alone(j, ruleset, at) for _, j in kept]
         except IntegrityError:
+            if not wait:
+                raise WriteBusy("events to write one by one") from None
             written = [self._write_alone(j, ruleset, at) for _, j in kept]
         for (n, _), v in zip(kept, written, strict=True):
             out[n] = v
@@ -427,10 +447,12 @@ class EventService:
                             return _stored_verdict(again, repeated=True)
         raise AssertionError("unreachable")
 
-    def _write(self, judged: list[_Judged], ruleset: RuleSet, at: datetime) -> list[Verdict]:
+    def _write(
+        self, judged: list[_Judged], ruleset: RuleSet, at: datetime, wait: bool = True
+    ) -> list[Verdict]:
         """The events, their rule hits, cases, case items, watch-list entries and webhook
         messages, in one transaction (a handful of statements, whatever the batch size)."""
-        with self.db.write_transaction() as s:
+        with self.db.write_connection(wait=wait) as s:
             wants = [
                 CaseWant(j.pending.event.account_id, j.evaluation, _opens_case(j.evaluation))
                 for j in judged
@@ -523,10 +545,15 @@ def _limit_blocks(ruleset: RuleSet, facts: EventFacts, evaluation: Evaluation) -
     )
 
 
-def _watch(s: Session, account: str, evaluation: Evaluation, actor: str, at: datetime) -> None:
-    if s.get(WatchlistEntry, account) is None:
+def _watch(s: Connection, account: str, evaluation: Evaluation, actor: str, at: datetime) -> None:
+    listed = select(WatchlistEntry.account_id).where(WatchlistEntry.account_id == account)
+    if s.scalar(listed) is None:
         reason = ",".join(h.rule for h in evaluation.live)[:200]
-        s.add(WatchlistEntry(account_id=account, reason=reason, added_at=at, added_by=actor))
+        s.execute(
+            insert(WatchlistEntry).values(
+                account_id=account, reason=reason, added_at=at, added_by=actor
+            )
+        )
 
 
 def _stored_verdict(row: Event, *, repeated: bool = False) -> Verdict:

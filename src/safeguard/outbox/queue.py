@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,8 @@ def forget_endpoints() -> None:
     _ENDPOINTS.clear()
 
 
-def _endpoints(session: Session) -> list[tuple[str, list[str]]]:
-    where = str(session.get_bind().engine.url)
+def _endpoints(session: Connection | Session) -> list[tuple[str, list[str]]]:
+    where = str(_engine(session).url)
     hit = _ENDPOINTS.get(where)
     if hit is not None and time.monotonic() - hit[0] < ENDPOINTS_MAX_AGE:
         return hit[1]
@@ -56,13 +56,19 @@ def _endpoints(session: Session) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def _engine(bind: Connection | Session) -> Engine:
+    return bind.engine if isinstance(bind, Connection) else bind.get_bind().engine
+
+
 def check_topic(topic: str) -> str:
     if topic not in TOPICS:
         raise InvalidRequest(f"unknown webhook topic {topic!r}: use {', '.join(TOPICS)}")
     return topic
 
 
-def enqueue(session: Session, topic: str, payload: dict[str, object], key: str) -> list[int]:
+def enqueue(
+    session: Connection | Session, topic: str, payload: dict[str, object], key: str
+) -> list[int]:
     """Add one job per enabled endpoint subscribed to `topic`, in `session`'s transaction,
     and return their ids. The job for an endpoint has the idempotency key
     `"<key>:<endpoint name>"`; a key already enqueued is left as it is (no error) and its
@@ -88,7 +94,7 @@ def enqueue(session: Session, topic: str, payload: dict[str, object], key: str) 
         }
         for name in names
     ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _engine(session).dialect.name == "postgresql" else sqlite
     insert = dialect.insert(OutboxJob).values(rows)
     added = insert.on_conflict_do_nothing(index_elements=["idempotency_key"])
     ids = list(session.scalars(added.returning(OutboxJob.id)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from safeguard.access.people import Actor
@@ -100,7 +100,9 @@ class _Joined:
     reason: str = ""
 
 
-def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> list[int | None]:
+def cases_for_events(
+    conn: Connection | Session, wants: Sequence[CaseWant], at: datetime
+) -> list[int | None]:
     """The case each event joins, in order (None where it joins none), for a batch of
     events written in one transaction: the accounts' active cases are read (and locked) in
     one statement, the cases the batch opens are inserted in one, and each case touched is
@@ -108,7 +110,6 @@ def cases_for_events(s: Session, wants: Sequence[CaseWant], at: datetime) -> lis
     batch opened, as if the events had been written one after another."""
     if not wants:
         return []
-    conn = s.connection()
     accounts = sorted({w.account_id for w in wants})  # one lock order for every writer
     cases = {
         account: _Joined(account, case_id, priority, bool(child_safety))
@@ -224,7 +225,7 @@ def case_item_rows(
     return rows
 
 
-def insert_case_items(s: Session, rows: list[dict[str, object]]) -> None:
+def insert_case_items(s: Connection | Session, rows: list[dict[str, object]]) -> None:
     """Insert case items (from `case_item_rows`) in the caller's transaction."""
     _NEW_ITEMS.many(s, rows)
 

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,6 +291,6 @@ def hit_rows(
 _NEW_HITS = DriverStatement(insert(RuleHitRow))  # the verdict path's: store/driver.py
 
 
-def insert_hits(session: Session, rows: list[dict[str, object]]) -> None:
+def insert_hits(session: Connection | Session, rows: list[dict[str, object]]) -> None:
     """Insert `hit_rows` (of one event or many) in the caller's transaction, one statement."""
     _NEW_HITS.many(session, rows)

@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, connections and transactions, Alembic migrations."""
 
-from safeguard.store.database import SCHEMA_REVISION, Database, normalize_url
+from safeguard.store.database import SCHEMA_REVISION, Database, WriteBusy, normalize_url
 from safeguard.store.models import Bank, Change, Content, ContentFeatures, ContentSignal
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "ContentFeatures",
     "ContentSignal",
     "Database",
+    "WriteBusy",
     "normalize_url",
 ]

@@ -2,10 +2,13 @@
 
 `Database.open(url)` creates the engine, brings the schema up to date with Alembic (on an
 empty or older database), and hands out sessions with `db.transaction()`, which commits on
-success and rolls back everything on any error. Changes run in `db.write_transaction()`:
-on SQLite it holds the write lock from its first statement, on PostgreSQL its callers lock
-the rows they change (SELECT ... FOR UPDATE), and a collision with a concurrent change
-that still gets through is a `Conflict`, never a database exception.
+success and rolls back everything on any error. Changes run in `db.write_transaction()`
+(or `db.write_connection()`, the same on a Core connection, for the hot writes of driver
+statements): on SQLite it holds the write lock from its first statement, on PostgreSQL its
+callers lock the rows they change (SELECT ... FOR UPDATE), and a collision with a
+concurrent change that still gets through is a `Conflict`, never a database exception.
+With `wait=False` a SQLite write that would wait for another writer is refused at once
+(`WriteBusy`), for callers that must not block, such as an event loop.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,13 +72,21 @@ class _SqliteWriters:
         self._depth = 0
         self._held: int | None = None  # the descriptor whose file lock this thread holds
 
-    def __enter__(self) -> None:
-        self._lock.acquire()
+    def acquire(self, *, wait: bool) -> bool:
+        """Take this thread's turn (with `wait=False`, only if no writer holds it now:
+        False otherwise, holding nothing)."""
+        if not self._lock.acquire(blocking=wait):
+            return False
+        if self._depth == 0 and self._path is not None:
+            held = _file_lock(self._path, _SQLITE_WRITE_WAIT if wait else 0.0)
+            if held is None and not wait:
+                self._lock.release()
+                return False
+            self._held = held
         self._depth += 1
-        if self._depth == 1 and self._path is not None:
-            self._held = _file_lock(self._path, _SQLITE_WRITE_WAIT)
+        return True
 
-    def __exit__(self, *_: object) -> None:
+    def release(self) -> None:
         try:
             if self._depth == 1 and self._held is not None:
                 os.close(self._held)  # closing the descriptor releases its lock
@@ -143,8 +154,8 @@ def _waiter(path: str) -> _LockWaiter:
 
 def _file_lock(path: str, wait: float) -> int | None:
     """An open descriptor of `path` holding its exclusive advisory lock (close it to let
-    go), waiting up to `wait` seconds; None after that, or when the file cannot be opened
-    (a read-only folder)."""
+    go), waiting up to `wait` seconds (0: not at all); None after that, or when the file
+    cannot be opened (a read-only folder)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
@@ -153,7 +164,9 @@ def _file_lock(path: str, wait: float) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return fd
     except BlockingIOError:
-        pass
+        if wait <= 0:
+            os.close(fd)
+            return None
     except OSError:
         os.close(fd)
         return None
@@ -175,8 +188,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        sqlite = engine.dialect.name == "sqlite"
-        self._sqlite_writer = _SqliteWriters(engine.url.database if sqlite else None)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._sqlite_writer = _SqliteWriters(engine.url.database if self._sqlite else None)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -251,7 +264,7 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def write_transaction(self) -> Iterator[Session]:
+    def write_transaction(self, *, wait: bool = True) -> Iterator[Session]:
         """A transaction that changes data: what it reads cannot change before it writes.
 
         On SQLite it takes the database's write lock at its start (BEGIN IMMEDIATE, waiting
@@ -259,22 +272,48 @@ class Database:
         work; on PostgreSQL the caller locks the rows it changes (SELECT ... FOR UPDATE).
         A collision that still reaches the database (a row updated or removed under an
         ORM update, a foreign key whose row just went, a serialization failure or deadlock)
-        is raised as `Conflict`, after everything was rolled back."""
-        sqlite = self.engine.dialect.name == "sqlite"
+        is raised as `Conflict`, after everything was rolled back. With `wait=False`, on
+        SQLite, `WriteBusy` is raised at once, before anything is done, when another writer
+        holds the lock (for callers that must not block, such as an event loop)."""
+        with self._writing(wait), self._sessions.begin() as session:
+            if self._sqlite:
+                _begin_immediate(session.connection(), wait)
+            yield session
+
+    @contextlib.contextmanager
+    def write_connection(self, *, wait: bool = True) -> Iterator[Connection]:
+        """As `write_transaction`, on a Core connection instead of an ORM session: for the
+        hot writes made of Core and driver statements (store/driver.py), which need none of
+        the session's work (its begin, flush and commit cost more than a small write)."""
+        with self._writing(wait), self.engine.begin() as conn:
+            if self._sqlite:
+                _begin_immediate(conn, wait)
+            yield conn
+
+    @property
+    def local_writes(self) -> bool:
+        """Whether a write is work in this process (SQLite: a few calls into the library)
+        rather than round trips to a server (PostgreSQL)."""
+        return self._sqlite
+
+    @contextlib.contextmanager
+    def _writing(self, wait: bool) -> Iterator[None]:
+        """Around a write transaction: on SQLite, the writers of this process and of the
+        others queue (first come, first served) instead of each polling the database's
+        lock with SQLite's growing sleeps; a collision becomes `Conflict`."""
+        if self._sqlite and not self._sqlite_writer.acquire(wait=wait):
+            raise WriteBusy(_BUSY)
         try:
-            # SQLite: writers of this process queue on a lock (first come, first served)
-            # instead of each polling the database's lock with SQLite's growing sleeps
-            writers = self._sqlite_writer if sqlite else contextlib.nullcontext()
-            with writers, self._sessions.begin() as session:
-                if sqlite:
-                    _begin_immediate(session)
-                yield session
+            yield
         except StaleDataError:
             raise Conflict(_CONFLICT) from None
         except DBAPIError as e:
             if not _concurrency_error(e):
                 raise
             raise Conflict(_CONFLICT) from None
+        finally:
+            if self._sqlite:
+                self._sqlite_writer.release()
 
     def session(self) -> Session:
         return self._sessions()
@@ -283,6 +322,12 @@ class Database:
         self.engine.dispose()
 
 
+class WriteBusy(Exception):
+    """A write asked not to wait (`wait=False`) found another writer at work; nothing was
+    done."""
+
+
+_BUSY = "another writer holds the database's write lock"
 _CONFLICT = (
     "another request changed or removed the same thing at the same moment; "
     "nothing was changed: try again"
@@ -294,15 +339,16 @@ _SQLITE_WRITE_WAIT = 30.0
 _SQLITE_NAP = 0.002
 
 
-def _begin_immediate(session: Session) -> None:
+def _begin_immediate(conn: Connection, wait: bool = True) -> None:
     """Take SQLite's write lock, trying again every millisecond or two while another process
     holds it (SQLite's own busy handler sleeps ever longer, up to 100 ms a time: a writer
-    that loses a few rounds would wait far longer than the lock is held). Writers that do
-    not queue on the writers' file lock (short writes in a plain transaction, such as the
-    match recorder's, or another program) can still hold it."""
+    that loses a few rounds would wait far longer than the lock is held), or with `wait=False`
+    not at all (`WriteBusy`). Writers that do not queue on the writers' file lock (short
+    writes in a plain transaction, such as the match recorder's, or another program) can
+    still hold it."""
     # straight on the driver's connection: three statements through SQLAlchemy cost more
     # than a small write itself
-    raw = session.connection().connection.dbapi_connection
+    raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
     raw.execute("PRAGMA busy_timeout = 0")
     deadline = time.monotonic() + _SQLITE_WRITE_WAIT
@@ -314,6 +360,8 @@ def _begin_immediate(session: Session) -> None:
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     raise OperationalError("BEGIN IMMEDIATE", None, e) from e
+                if not wait:
+                    raise WriteBusy(_BUSY) from None
                 time.sleep(random.uniform(0.0002, _SQLITE_NAP))
     finally:
         raw.execute(f"PRAGMA busy_timeout = {int(_SQLITE_WRITE_WAIT * 1000)}")
