@@ -59,3 +59,28 @@ def test_postgresql_generic_plans_use_the_partial_index(sg: Safeguard) -> None:
             r[0] for r in conn.exec_driver_sql("EXPLAIN EXECUTE active_case ('acct-1', 'acct-2')")
         )
     assert INDEX in plan
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_repeated_platform_event_id_is_found_by_its_partial_index(sg: Safeguard) -> None:
+    """`ix_events_external` lists only events with a platform id (migration 0018); looking
+    ids up, as a resubmitted event does, still goes through it, with bound parameters."""
+    from safeguard.store.review_tables import Event
+
+    query = select(Event.id).where(Event.external_id.in_(["p-1", "p-2"]))
+    with sg.db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            sql = str(query.compile(conn)).replace("__[POSTCOMPILE_external_id_1]", "$1, $2")
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql(f"PREPARE by_external (text, text) AS {sql}")
+            rows = conn.exec_driver_sql("EXPLAIN EXECUTE by_external ('p-1', 'p-2')")
+            plan = " ".join(r[0] for r in rows)
+        else:
+            raw = conn.connection.driver_connection
+            rows = raw.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM events WHERE external_id IN (?, ?)",
+                ("p-1", "p-2"),
+            ).fetchall()
+            plan = " ".join(str(r[-1]) for r in rows)
+    assert "ix_events_external" in plan

@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from safeguard.errors import ConfigError, Conflict
 
 #: the newest migration in store/migrations/versions (tests check they agree)
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

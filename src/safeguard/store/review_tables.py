@@ -52,7 +52,14 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_account", "account_id", "received_at"),
-        Index("ix_events_external", "external_id", unique=True),
+        # only events with a platform id (most have none): fewer pages written per event
+        Index(
+            "ix_events_external",
+            "external_id",
+            unique=True,
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

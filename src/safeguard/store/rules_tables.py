@@ -32,8 +32,10 @@ class RuleHit(Base):
     __table_args__ = (Index("ix_rule_hits_rule", "rule", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[int] = mapped_column(BigId, index=True)
-    account_id: Mapped[str] = mapped_column(String(200), index=True)
+    # not indexed: the rules report reads hits by rule and time (every index is written
+    # with every verdict)
+    event_id: Mapped[int] = mapped_column(BigId)
+    account_id: Mapped[str] = mapped_column(String(200))
     # 0: the built-in default rule set
     rule_set: Mapped[int] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(100))
