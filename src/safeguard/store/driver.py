@@ -65,14 +65,18 @@ class DriverStatement:
     ) -> list[tuple[Any, ...]]:
         """Execute an INSERT ... RETURNING once per row and return the row each gives, in
         order: pipelined where the driver can (psycopg's executemany with `returning`), else
-        one execute per row (SQLite's are in-process calls)."""
+        one execute per row on one cursor (SQLite's are in-process calls). Every row has
+        the same keys."""
         if not rows:
             return []
-        conn = _connection(bind)
-        if conn.dialect.driver != "psycopg":
-            return [self.rows(conn, r)[0] for r in rows]
-        conn, compiled, values = self._prepare(conn, rows)
+        conn, compiled, values = self._prepare(bind, rows)
         with _cursor(conn, compiled.sql, values) as cursor:
+            if conn.dialect.driver != "psycopg":
+                out = []
+                for row in values:
+                    cursor.execute(compiled.sql, row)
+                    out.append(cursor.fetchone())
+                return out
             cursor.executemany(compiled.sql, values, returning=True)
             out: list[tuple[Any, ...]] = []
             while True:
