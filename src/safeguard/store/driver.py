@@ -70,15 +70,14 @@ class DriverStatement:
         if not rows:
             return []
         conn, compiled, values = self._prepare(bind, rows)
+        out: list[tuple[Any, ...]] = []
         with _cursor(conn, compiled.sql, values) as cursor:
             if conn.dialect.driver != "psycopg":
-                out = []
                 for row in values:
                     cursor.execute(compiled.sql, row)
                     out.append(cursor.fetchone())
                 return out
             cursor.executemany(compiled.sql, values, returning=True)
-            out: list[tuple[Any, ...]] = []
             while True:
                 out.append(cursor.fetchone())
                 if not cursor.nextset():
