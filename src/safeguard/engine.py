@@ -608,7 +608,7 @@ class Safeguard:
         results = self.matcher.lookup_many(
             clean, banks, coinflip=coinflip, include_disabled=include_disabled
         )
-        self._after_lookup(clean, results, actor)
+        self.record_lookups(clean, results, actor)
         return results
 
     def match_cached(
@@ -629,16 +629,19 @@ class Safeguard:
         *,
         banks: Collection[str] | None = None,
         actor: str | None = None,
+        record: bool = True,
     ) -> list[MatchResult] | None:
         """`match_cached` of many queries: all their results, or None (and nothing
-        recorded) when any of them needs a database read."""
+        recorded) when any of them needs a database read. With `record=False` the caller
+        records them (`record_lookups`) if it uses them."""
         results = []
         for signals in queries:
             result = self.matcher.lookup_cached(signals, banks)
             if result is None:
                 return None
             results.append(result)
-        self._after_lookup(queries, results, actor)
+        if record:
+            self.record_lookups(queries, results, actor)
         return results
 
     def match_by_type(
@@ -661,10 +664,10 @@ class Safeguard:
         results = self.matcher.lookup_many(
             list(parts.values()), banks, coinflip=coinflip, include_disabled=include_disabled
         )
-        self._after_lookup(list(parts.values()), results, actor)
+        self.record_lookups(list(parts.values()), results, actor)
         return dict(zip(parts, results, strict=True))
 
-    def _after_lookup(
+    def record_lookups(
         self,
         queries: Sequence[Mapping[str, str]],
         results: Sequence[MatchResult],

@@ -103,3 +103,80 @@ def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path
     bad = run_safeguard(["bank", "list"], {**env, "SAFEGUARD_RECORD_MATCHES": "maybe"})
     assert bad.returncode == 2 and "SAFEGUARD_RECORD_MATCHES must be 1 or 0" in bad.stderr
     assert json.loads(ok(env, "bank", "show", "listed", "--json"))["content_count"] == 1
+
+
+REPORTS_RULE = """
+rules:
+  - name: hold-known-reported
+    when:
+      kind: upload
+      match: {}
+      reports: {at_least: 1, within: 1h}
+    then:
+      verdict: block
+  - name: hold-known
+    when:
+      kind: upload
+      match: {}
+    then:
+      verdict: hold
+      case: {priority: 2, child_safety: true}
+"""
+
+
+def _recorded_over_http(server: Server, admin: str, at_least: int) -> list[dict[str, object]]:
+    """The match records, read once `at_least` are there and again a second later (so that
+    one too many would show)."""
+    with server.client(admin) as c:
+        deadline, settled = time.monotonic() + 10, None
+        while time.monotonic() < (settled or deadline):
+            changes = c.get("/v1/changes", params={"after": 0, "limit": 1000}).json()
+            rows = [r for r in changes["items"] if r["action"] == MATCH_RECORDED]
+            if len(rows) >= at_least and settled is None:
+                settled = time.monotonic() + 1
+            time.sleep(0.1)
+    return rows
+
+
+def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path: Path) -> None:
+    """The events route judges on the event loop when it can and else on a thread; either
+    way each matching upload is one lookup, recorded once: when the loop gives up after
+    matching (the second event, more than the flood pause list's cache time after the first,
+    finds its matched item cached but not the list; a rule counts reports)."""
+    pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    env = store_env(tmp_path / "home", db_url, SAFEGUARD_WORKERS="1")
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"signal_type,signal_value,external_id\npdq,{pdq},L-9\n")
+    ok(env, "bank", "create", "listed")
+    ok(env, "bank", "import", "listed", listing)
+    admin = make_key(env, "admin", ALL_SCOPES)
+    submitter = make_key(env, "submitter", "events")
+    server = Server(env)
+    try:
+        with server.client(submitter) as c:
+            for n, account in enumerate(["a-1", "a-2"]):
+                time.sleep(1.5 * n)
+                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": pdq}}
+                answer = c.post("/v1/events", json={"events": [event]})
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["verdicts"][0]["verdict"] == "hold", n
+        rows = _recorded_over_http(server, admin, 2)
+        assert [r["actor"] for r in rows] == ["key:submitter"] * 2, rows
+    finally:
+        server.stop()
+
+    # a rule that counts reports: the loop gives up on the event after matching it (the
+    # second: the first is judged on a thread, its matched item not yet cached)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(REPORTS_RULE)
+    ok(env, "rules", "apply", rules)
+    server = Server(env)
+    try:
+        with server.client(submitter) as c:
+            for account in ["a-3", "a-4"]:
+                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": pdq}}
+                answer = c.post("/v1/events", json={"events": [event]})
+                assert answer.json()["verdicts"][0]["rules"] == ["hold-known"], answer.text
+        assert len(_recorded_over_http(server, admin, 4)) == 4
+    finally:
+        server.stop()

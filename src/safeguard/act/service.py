@@ -131,7 +131,8 @@ class EventService:
                 queries.append(validate_signals(e.hashes))
             except SafeguardError:
                 return None
-        results = self.sg.match_cached_many(queries, actor=self.actor.name)
+        # recorded only once judged here: else `submit_many` matches (and records) them
+        results = self.sg.match_cached_many(queries, record=False)
         if results is None:
             return None
         quarantined = self.floods.paused_cached() if any(r.matches for r in results) else set()
@@ -152,6 +153,7 @@ class EventService:
                 verdicts.append(None)
             else:
                 verdicts.append(Verdict(e.account_id, e.kind, verdict))
+        self.sg.record_lookups(queries, results, self.actor.name)
         return Judgement(verdicts, judged, ruleset)
 
     async def finish_async(self, judgement: Judgement) -> list[Verdict]:
