@@ -105,3 +105,26 @@ def test_an_expanding_list_takes_any_length_and_constants_stay_in_the_statement(
             assert s.scalar(select(Case.version)) == 3
     finally:
         db.close()
+
+
+def test_one_row_runs_as_a_plain_execute_with_the_same_results_and_errors(db_url: str) -> None:
+    """A batch of one (the usual write of a quiet server) skips the driver's executemany:
+    the same id back, the same update, the same error and undo as a longer batch."""
+    db = Database.open(db_url)
+    try:
+        with db.write_transaction() as s:
+            ((first,),) = _NEW_EVENT.returning(s, [_event("a", external_id="one")])
+            s.add(Case(account_id="a", state="open"))
+        with db.write_transaction() as s:
+            _BUMP.many(s, [{"case_id": s.scalar(select(Case.id))}])
+        with pytest.raises(IntegrityError), db.write_transaction() as s:
+            _NEW_EVENT.returning(s, [_event("b")])
+            _NEW_EVENT.returning(s, [_event("c", external_id="one")])
+        with pytest.raises(IntegrityError), db.write_transaction() as s:
+            _BUMP.many(s, [{"case_id": s.scalar(select(Case.id))}])  # undone below
+            _NEW_EVENT.many(s, [_event("d", external_id="one")])
+        with db.transaction() as s:
+            assert s.execute(select(Event.id, Event.account_id)).all() == [(first, "a")]
+            assert s.scalar(select(Case.version)) == 2
+    finally:
+        db.close()

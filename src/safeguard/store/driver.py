@@ -65,14 +65,15 @@ class DriverStatement:
     ) -> list[tuple[Any, ...]]:
         """Execute an INSERT ... RETURNING once per row and return the row each gives, in
         order: pipelined where the driver can (psycopg's executemany with `returning`), else
-        one execute per row on one cursor (SQLite's are in-process calls). Every row has
-        the same keys."""
+        (and for one row, where the pipeline's own work costs more than it saves) one
+        execute per row on one cursor (SQLite's are in-process calls). Every row has the
+        same keys."""
         if not rows:
             return []
         conn, compiled, values = self._prepare(bind, rows)
         out: list[tuple[Any, ...]] = []
         with _cursor(conn, compiled.sql, values) as cursor:
-            if conn.dialect.driver != "psycopg":
+            if conn.dialect.driver != "psycopg" or len(values) == 1:
                 for row in values:
                     cursor.execute(compiled.sql, row)
                     out.append(cursor.fetchone())
@@ -84,12 +85,17 @@ class DriverStatement:
                     return out
 
     def many(self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute once per row (the driver's executemany); every row has the same keys."""
+        """Execute once per row (the driver's executemany, or for one row an execute:
+        psycopg's executemany enters and leaves a pipeline, a sixth of a one-event write's
+        cost); every row has the same keys."""
         if not rows:
             return
         conn, compiled, values = self._prepare(bind, rows)
         with _cursor(conn, compiled.sql, values) as cursor:
-            cursor.executemany(compiled.sql, values)
+            if len(values) == 1:
+                cursor.execute(compiled.sql, values[0])
+            else:
+                cursor.executemany(compiled.sql, values)
 
     def _prepare(
         self, bind: Connection | Session, rows: Sequence[Mapping[str, Any]]
