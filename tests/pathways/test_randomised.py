@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from safeguard.pathways.schema import MESSAGE, OFF_PLATFORM_HANDLE
 from safeguard.pathways.simulate import (
     RANDOM_FACTOR,
+    RANDOMISED_ADVERSARIES,
     RANDOMISED_COUNTS,
     RANDOMISED_PROBABILITIES,
     RANDOMISED_RANGES,
@@ -40,6 +42,8 @@ def test_each_seed_draws_its_own_parameters_within_the_ranges() -> None:
             assert 1 <= a <= b
         first, last = p.offender_start_days
         assert 1 <= first < last <= p.days
+        for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():
+            assert lo_n <= getattr(p, name) <= hi_n, name
         seen.add(p.offenders_burst)
     assert len(seen) > 5  # the draws spread, not one value
     assert SimParams() == base  # the defaults are untouched
@@ -50,6 +54,31 @@ def test_a_randomised_population_simulates() -> None:
     roles = set(pop.truth["role"])
     assert {"offender_burst", "offender_slow", "teacher", "minor"} <= roles
     assert pop.events.height > 1000
+
+
+def test_adversarial_offenders_appear_only_in_randomised_populations() -> None:
+    """Patient offenders reach few children and move off platform late; mimics reach a
+    whole club like its coach. The default population has neither, and is unchanged."""
+    assert not {"offender_patient", "offender_mimic"} & set(
+        simulate(SimParams(scale=0.2)).truth["role"]
+    )
+    p = randomised(12, scale=0.3)
+    pop = simulate(p)
+    role = dict(zip(pop.truth["account_id"], pop.truth["role"], strict=True))
+    patients = [a for a, r in role.items() if r == "offender_patient"]
+    mimics = [a for a, r in role.items() if r == "offender_mimic"]
+    assert len(patients) == max(1, round(p.offenders_patient * 0.3)) and mimics
+    ev = pop.events
+    for o in patients:
+        mine = ev.filter(ev["actor"] == o)
+        assert 1 <= mine["target"].n_unique() <= p.patient_targets[1]
+        for kid in mine.filter(mine["kind"] == OFF_PLATFORM_HANDLE)["target"]:
+            reply = ev.filter((ev["actor"] == kid) & (ev["target"] == o) & (ev["kind"] == MESSAGE))
+            handle = mine.filter((mine["target"] == kid) & (mine["kind"] == OFF_PLATFORM_HANDLE))
+            days = (handle["ts"].min() - reply["ts"].min()).total_seconds() / 86_400
+            assert days >= p.patient_handle_days[0] - 1e-6
+    for o in mimics:  # a club's worth of children, most of whom it never singles out
+        assert ev.filter(ev["actor"] == o)["target"].n_unique() > p.mimic_targets[1]
 
 
 def test_simulate_randomise_writes_its_draw(cli: Cli, tmp_path: Path) -> None:

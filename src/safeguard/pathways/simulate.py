@@ -43,7 +43,13 @@ BENIGN_ROLES = (
     "creator",
     "adult",
 )
-OFFENDER_ROLES = ("offender_burst", "offender_slow", "offender_ring")
+OFFENDER_ROLES = (
+    "offender_burst",
+    "offender_slow",
+    "offender_ring",
+    "offender_patient",
+    "offender_mimic",
+)
 #: the groups whose flagged rate must stay at or under 1%
 PROTECTED_ROLES = ("teacher", "coach", "youth_worker", "parent", "relative")
 
@@ -97,6 +103,13 @@ class SimParams:
     ring_size: tuple[int, int] = (3, 5)
     ring_pool: tuple[int, int] = (25, 50)
     offender_start_days: tuple[float, float] = (6.0, 18.0)
+    # adversarial variants (issue #18): none in the default population, some in every
+    # randomised one (`randomised`)
+    offenders_patient: int = 0
+    patient_targets: tuple[int, int] = (1, 4)
+    patient_handle_days: tuple[float, float] = (5.0, 12.0)
+    offenders_mimic: int = 0
+    mimic_targets: tuple[int, int] = (1, 3)
 
     def scaled(self, n: float) -> int:
         return max(1, round(n * self.scale))
@@ -127,6 +140,8 @@ RANDOMISED_PROBABILITIES = (
 )  # fmt: skip
 RANDOMISED_RANGES = ("burst_targets", "slow_targets", "ring_pool")
 RANDOM_FACTOR = (0.5, 2.0)
+#: adversarial offenders per randomised population (drawn uniformly, ends included)
+RANDOMISED_ADVERSARIES = {"offenders_patient": (3, 10), "offenders_mimic": (3, 8)}
 
 
 def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> SimParams:
@@ -154,6 +169,8 @@ def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> 
     start, end = base.offender_start_days
     shift = rng.uniform(-4.0, 4.0)
     drawn["offender_start_days"] = (max(1.0, start + shift), min(base.days - 4.0, end + shift))
+    for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():  # drawn last: the rest as before
+        drawn[name] = int(rng.integers(lo_n, hi_n + 1))
     return SimParams(**{**base.__dict__, **drawn, "seed": seed, "scale": scale})
 
 
@@ -238,8 +255,10 @@ class _Builder:
         p_block: float = 0.0,
         p_report: float = 0.0,
         cold_msgs: float = 0.3,
+        handle_after_days: tuple[float, float] | None = None,
     ) -> None:
-        """src asks dst to connect at t0; dst may accept, talk back, block or report."""
+        """src asks dst to connect at t0; dst may accept, talk back, block or report. A
+        handle goes within three days of the first reply, or `handle_after_days` after it."""
         rng = self.rng
         src = np.asarray(src, dtype=np.int64)
         dst = np.asarray(dst, dtype=np.int64)
@@ -264,7 +283,11 @@ class _Builder:
             h = rng.random(n) < p_handle
             if handle_needs_reply:
                 h &= rep
-            th = np.where(rep, t_rep, t0) + rng.uniform(0.2, 1.0, n) * np.minimum(span, 3 * DAY)
+            if handle_after_days is None:
+                wait = rng.uniform(0.2, 1.0, n) * np.minimum(span, 3 * DAY)
+            else:
+                wait = rng.uniform(*handle_after_days, n) * DAY
+            th = np.where(rep, t_rep, t0) + wait
             self.add(K_HANDLE, src[h], dst[h], th[h])
         for p_, kind in ((p_block, K_BLOCK), (p_report, K_REPORT)):
             if p_ > 0:
@@ -713,6 +736,61 @@ def simulate(params: SimParams | None = None) -> Population:
                 p_report=0.03,
                 cold_msgs=1.0,
             )
+
+    # ---- adversarial variants: drawn after everything else, so a population without them
+    # is the same as before they existed ----
+    older = np.isin(band_of[minors], ["under_13", "13_15"])
+    # patient: an established local account, very few children, days apart, off-platform
+    # only after a long chat
+    patients = sc(p.offenders_patient) if p.offenders_patient else 0
+    for o in offender_accounts(patients, "offender_patient", False) if patients else ():
+        t_start = rng.uniform(lo_s, hi_s) * DAY
+        n = int(rng.integers(p.patient_targets[0], p.patient_targets[1] + 1))
+        kids = _pick(rng, targets_for(o, minors[older]), n)
+        gaps = rng.uniform(2.0, 7.0, kids.size) * DAY
+        gaps[0] = 0
+        t0 = t_start + np.cumsum(gaps)
+        b.relate(
+            np.full(kids.size, o),
+            kids,
+            t0,
+            p_accept=0.85,
+            p_reply=0.85,
+            per_day=1.0,
+            back_per_day=0.8,
+            span_days=25,
+            p_handle=0.8,
+            handle_needs_reply=True,
+            handle_after_days=p.patient_handle_days,
+            p_block=0.02,
+            p_report=0.01,
+        )
+    # mimic: reaches a whole club like its coach, in a day and gently, without the coach's
+    # links to colleagues and parents; then singles out one to three of its children
+    mimics = sc(p.offenders_mimic) if p.offenders_mimic else 0
+    for o in offender_accounts(mimics, "offender_mimic", False) if mimics else ():
+        t_start = rng.uniform(lo_s, hi_s) * DAY
+        members = targets_for(o, clubs[int(rng.integers(len(clubs)))])
+        if members.size == 0:
+            continue
+        reach_group(int(o), members, t_start, reach=0.85, p_handle=0.0)
+        n = int(rng.integers(p.mimic_targets[0], p.mimic_targets[1] + 1))
+        chosen = _pick(rng, members, n)
+        b.relate(
+            np.full(chosen.size, o),
+            chosen,
+            t_start + rng.uniform(1.0, 4.0, chosen.size) * DAY,
+            p_accept=0.9,
+            p_reply=0.8,
+            per_day=1.5,
+            back_per_day=0.8,
+            span_days=15,
+            p_handle=0.7,
+            handle_needs_reply=True,
+            p_block=0.04,
+            p_report=0.02,
+            cold_msgs=0.0,
+        )
 
     return _finish(b)
 
