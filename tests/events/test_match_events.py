@@ -58,15 +58,24 @@ def test_cli_matches_are_recorded_with_who_asked(
         assert [r.id for r in drain(sub)] == [r.id for r in rows]
 
 
+PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def _listed(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
+    """A store whose bank `listed` holds PDQ (external id L-9), and its environment."""
+    env = store_env(tmp_path / "home", db_url, **extra)
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"signal_type,signal_value,external_id\npdq,{PDQ},L-9\n")
+    ok(env, "bank", "create", "listed")
+    ok(env, "bank", "import", "listed", listing)
+    return env
+
+
 # PostgreSQL: the recorder's COPY path (the CLI test above covers both stores)
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path: Path) -> None:
-    pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
-    env = store_env(tmp_path / "home", db_url)
-    listing = tmp_path / "list.csv"
-    listing.write_text(f"signal_type,signal_value,external_id\npdq,{pdq},L-9\n")
-    ok(env, "bank", "create", "listed")
-    ok(env, "bank", "import", "listed", listing)
+    env = _listed(tmp_path, db_url)
+    pdq = PDQ
     admin = make_key(env, "admin", ALL_SCOPES)
     matcher = make_key(env, "matcher", "match")
     server = Server(env)
@@ -143,12 +152,8 @@ def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path:
     way each matching upload is one lookup, recorded once: when the loop gives up after
     matching (the second event, more than the flood pause list's cache time after the first,
     finds its matched item cached but not the list; a rule counts reports)."""
-    pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
-    env = store_env(tmp_path / "home", db_url, SAFEGUARD_WORKERS="1")
-    listing = tmp_path / "list.csv"
-    listing.write_text(f"signal_type,signal_value,external_id\npdq,{pdq},L-9\n")
-    ok(env, "bank", "create", "listed")
-    ok(env, "bank", "import", "listed", listing)
+    env = _listed(tmp_path, db_url, SAFEGUARD_WORKERS="1")
+    pdq = PDQ
     admin = make_key(env, "admin", ALL_SCOPES)
     submitter = make_key(env, "submitter", "events")
     server = Server(env)
