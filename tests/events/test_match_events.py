@@ -12,6 +12,7 @@ import pytest
 from safeguard import Safeguard
 from safeguard.config import Settings
 from safeguard.events import MATCH_RECORDED, Subscription
+from safeguard.rules.default import DEFAULT_TEXT
 from tests.api.conftest import ALL_SCOPES, Server, make_key, store_env
 from tests.conftest import run_safeguard
 from tests.events.helpers import drain
@@ -114,23 +115,19 @@ def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path
     assert json.loads(ok(env, "bank", "show", "listed", "--json"))["content_count"] == 1
 
 
-REPORTS_RULE = """
-rules:
-  - name: hold-known-reported
+# the default rule set and, after it, a rule that counts reports on the account
+REPORTS_RULE = (
+    DEFAULT_TEXT
+    + """\
+  - name: block-known-reported
     when:
       kind: upload
       match: {}
       reports: {at_least: 1, within: 1h}
     then:
       verdict: block
-  - name: hold-known
-    when:
-      kind: upload
-      match: {}
-    then:
-      verdict: hold
-      case: {priority: 2, child_safety: true}
 """
+)
 
 
 def _recorded_over_http(server: Server, admin: str, at_least: int) -> list[dict[str, object]]:
@@ -181,7 +178,7 @@ def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path:
             for account in ["a-3", "a-4"]:
                 event = {"kind": "upload", "account_id": account, "hashes": {"pdq": pdq}}
                 answer = c.post("/v1/events", json={"events": [event]})
-                assert answer.json()["verdicts"][0]["rules"] == ["hold-known"], answer.text
+                assert answer.json()["verdicts"][0]["rules"] == ["default-known-match"], answer.text
         assert len(_recorded_over_http(server, admin, 4)) == 4
     finally:
         server.stop()

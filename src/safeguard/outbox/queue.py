@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from safeguard.errors import InvalidRequest
 from safeguard.store import Database
+from safeguard.store.driver import connection_of
 from safeguard.store.models import utcnow
 from safeguard.store.outbox_tables import OutboxJob, WebhookEndpoint
 
@@ -47,17 +48,13 @@ def forget_endpoints() -> None:
 
 
 def _endpoints(session: Connection | Session) -> list[tuple[str, list[str]]]:
-    where = str(_engine(session).url)
+    where = str(connection_of(session).engine.url)
     hit = _ENDPOINTS.get(where)
     if hit is not None and time.monotonic() - hit[0] < ENDPOINTS_MAX_AGE:
         return hit[1]
     rows = [(name, list(topics or ())) for name, topics in session.execute(_ENABLED)]
     _ENDPOINTS[where] = (time.monotonic(), rows)
     return rows
-
-
-def _engine(bind: Connection | Session) -> Engine:
-    return bind.engine if isinstance(bind, Connection) else bind.get_bind().engine
 
 
 def check_topic(topic: str) -> str:
@@ -94,7 +91,7 @@ def enqueue(
         }
         for name in names
     ]
-    dialect = postgresql if _engine(session).dialect.name == "postgresql" else sqlite
+    dialect = postgresql if connection_of(session).engine.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(OutboxJob).values(rows)
     added = insert.on_conflict_do_nothing(index_elements=["idempotency_key"])
     ids = list(session.scalars(added.returning(OutboxJob.id)))

@@ -317,6 +317,15 @@ class _Builder:
         )
 
 
+def _one_after_another(
+    rng: np.random.Generator, t_start: float, n: int, gap_days: tuple[float, float]
+) -> np.ndarray:
+    """n start times, the first at t_start, each the next a gap of `gap_days` later."""
+    gaps = rng.uniform(*gap_days, n) * DAY
+    gaps[0] = 0
+    return t_start + np.cumsum(gaps)
+
+
 def _pick(rng: np.random.Generator, pool: np.ndarray, k: int) -> np.ndarray:
     return rng.choice(pool, size=min(k, pool.size), replace=False)
 
@@ -689,9 +698,7 @@ def simulate(params: SimParams | None = None) -> Population:
             for s in rng.choice(n_schools, n, replace=n > n_schools)
         ]
         kids = np.concatenate(per_school)
-        gaps = rng.uniform(0.3, 2.5, kids.size) * DAY
-        gaps[0] = 0
-        t0 = t_start + np.cumsum(gaps)
+        t0 = _one_after_another(rng, t_start, kids.size, (0.3, 2.5))
         b.relate(
             np.full(kids.size, o),
             kids,
@@ -747,9 +754,7 @@ def simulate(params: SimParams | None = None) -> Population:
         t_start = rng.uniform(lo_s, hi_s) * DAY
         n = int(rng.integers(p.patient_targets[0], p.patient_targets[1] + 1))
         kids = _pick(rng, targets_for(o, minors[older]), n)
-        gaps = rng.uniform(2.0, 7.0, kids.size) * DAY
-        gaps[0] = 0
-        t0 = t_start + np.cumsum(gaps)
+        t0 = _one_after_another(rng, t_start, kids.size, (2.0, 7.0))
         b.relate(
             np.full(kids.size, o),
             kids,

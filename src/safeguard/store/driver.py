@@ -102,7 +102,7 @@ class DriverStatement:
     ) -> tuple[Connection, _Compiled, list[Any]]:
         """The connection, the statement compiled for its dialect and the first row's keys,
         and each row's values as the driver takes them."""
-        conn = _connection(bind)
+        conn = connection_of(bind)
         compiled = self._for(conn.dialect, rows[0])
         return conn, compiled, [_values(compiled, r) for r in rows]
 
@@ -176,7 +176,8 @@ def _cursor(conn: Connection, sql: str, values: Any) -> Iterator[Any]:
         cursor.close()
 
 
-def _connection(bind: Connection | Session) -> Connection:
+def connection_of(bind: Connection | Session) -> Connection:
+    """The Core connection of a connection or a session (its transaction's)."""
     return bind.connection() if isinstance(bind, Session) else bind
 
 

@@ -10,6 +10,7 @@ change so that two decisions on one case cannot both win.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,11 @@ from safeguard.store.models import Base, BigId, UTCDateTime, utcnow
 ACTIVE_CASE_STATES = ("open", "in_review")
 #: the account id of the review case of a bank entry paused by flood quarantine
 ENTRY_ACCOUNT = "bank-entry:"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, the same on SQLite and PostgreSQL."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class User(Base):
@@ -54,11 +60,7 @@ class Event(Base):
         Index("ix_events_account", "account_id", "received_at"),
         # only events with a platform id (most have none): fewer pages written per event
         Index(
-            "ix_events_external",
-            "external_id",
-            unique=True,
-            sqlite_where=text("external_id IS NOT NULL"),
-            postgresql_where=text("external_id IS NOT NULL"),
+            "ix_events_external", "external_id", unique=True, **_where("external_id IS NOT NULL")
         ),
     )
 
@@ -86,8 +88,7 @@ class Case(Base):
             "uq_cases_active_account",
             "account_id",
             unique=True,
-            sqlite_where=text("state IN ('open', 'in_review')"),
-            postgresql_where=text("state IN ('open', 'in_review')"),
+            **_where("state IN ('open', 'in_review')"),
         ),
         Index("ix_cases_queue", "state", "priority", "opened_at"),
     )
