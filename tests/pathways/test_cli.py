@@ -180,20 +180,27 @@ def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch)
     monkeypatch.setattr(
         train_mod,
         "train",
-        lambda tr, cal, progress=None, randomise=False: real(
+        lambda tr, cal, progress=None, randomise=True: real(
             tr, cal, SimParams(scale=0.12), randomise=randomise
         ),
     )
     out = tmp_path / "model.json"
     r = cli(
         "pathways", "train", "--seeds", "11-12", "--calibration-seeds", "13", "--out", out,
-        "--randomise", "--json",
+        "--json",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["train_seeds"] == [11, 12] and info["calibration_seeds"] == [13]
-    assert info["randomised"] is True
+    assert info["randomised"] is True  # domain randomisation is the default, as shipped
     model = Model.load(out)
     assert model.trees and 0.5 <= model.threshold <= 1.0
+    fixed = tmp_path / "fixed.json"
+    r = cli(
+        "pathways", "train", "--seeds", "11", "--calibration-seeds", "13", "--out", fixed,
+        "--fixed", "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["randomised"] is False
     r = cli("pathways", "train", "--seeds", "1-2", "--calibration-seeds", "2")
     assert r.exit_code == 2 and "differ" in r.stderr

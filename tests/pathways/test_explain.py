@@ -4,9 +4,11 @@ whole population: a high score always says what raised it."""
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from tests.conftest import Cli
 
@@ -49,6 +51,14 @@ def test_explain_shows_the_evidence_behind_the_features(cli: Cli, small_files: P
     assert len(blocked) == features["minors_blocking"]["value"]
     first = [c for c in contacts if c["account_moved_first"]]
     assert len(first) >= features["minors_initiated"]["value"]
+    written = [c["messages_sent"] for c in contacts if c["messages_sent"]]
+    silent = [
+        c["messages_sent"] for c in contacts if c["messages_sent"] and not c["messages_received"]
+    ]
+    assert features["unanswered_persistence"]["value"] == max(silent, default=0)
+    assert features["favourite_ratio"]["value"] == pytest.approx(
+        max(written) / statistics.median(written)
+    )
     assert any(f["beyond"] for f in e["features"])
     # and the text form says the same in words
     text = _explain(cli, small_files, offender)
@@ -93,3 +103,21 @@ def test_no_flagged_account_has_an_empty_reason_list(cli: Cli, small_files: Path
     for x in flagged:
         assert x["reasons"], x
         assert all(reason["code"] and reason["text"] for reason in x["reasons"])
+
+
+def test_explain_names_persistence_and_singled_out_children(cli: Cli, tmp_path: Path) -> None:
+    """The two rules on how an account spreads its messages, in words, through the CLI."""
+    from tests.pathways.test_features import SPREAD_ACCOUNTS, SPREAD_EVENTS
+
+    pl.DataFrame(
+        SPREAD_ACCOUNTS, schema=["account_id", "created_at", "age_band", "country"], orient="row"
+    ).write_csv(tmp_path / "accounts.csv")
+    pl.DataFrame(SPREAD_EVENTS, schema=["ts", "kind", "actor", "target"], orient="row").write_csv(
+        tmp_path / "events.csv"
+    )
+    r = _explain(cli, tmp_path, "S", "--json")
+    assert r.exit_code == 0, r.output
+    reasons = {x["code"]: x["text"] for x in json.loads(r.stdout)["reasons"]}
+    assert reasons["PERSISTS_WITHOUT_REPLY"] == ("sent 12 messages to a minor who never wrote back")
+    assert "6.0 times as often" in reasons["SINGLED_OUT_MINORS"]
+    assert "of the 5 they approached" in reasons["SINGLED_OUT_MINORS"]

@@ -51,14 +51,20 @@ AS_OF = datetime(2025, 3, 3)
 
 
 def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return _frames(ACCOUNTS, EVENTS)
+
+
+def _frames(
+    accounts_rows: list[tuple[str, str, str, str]], event_rows: list[tuple[str, str, str, str]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     ts = lambda s: datetime.fromisoformat(s.replace("Z", ""))  # noqa: E731
     accounts = pl.DataFrame(
-        [(a, ts(c), b, k) for a, c, b, k in ACCOUNTS],
+        [(a, ts(c), b, k) for a, c, b, k in accounts_rows],
         schema=["account_id", "created_at", "age_band", "country"],
         orient="row",
     ).with_columns(pl.col("created_at").dt.cast_time_unit("us"))
     events = pl.DataFrame(
-        [(ts(t), k, a, b) for t, k, a, b in EVENTS],
+        [(ts(t), k, a, b) for t, k, a, b in event_rows],
         schema=["ts", "kind", "actor", "target"],
         orient="row",
     ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
@@ -97,6 +103,9 @@ def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
         "cross_country_share": 1 / 3,
         "off_platform_minors": 1,
         "off_platform_rate": 1 / 3,
+        "unanswered_persistence": 1,  # one message to k4, who never wrote back
+        "favourite_ratio": 1.0,  # it wrote to k4 only
+        "handles_to_favourites": 1.0,  # its one handle went to k4, the child it wrote to most
         "cocontactors": 2,  # T (k1, k3) and P (k3)
         "risky_cocontactors": 0,
     }
@@ -119,6 +128,35 @@ def test_connected_adult(feats) -> None:  # type: ignore[no-untyped-def]
     assert t["risky_cocontactors"] == 1  # A: approached 3 children when 1.4 days old
 
 
+#: one adult writes to five children unevenly and sends two of them a handle
+SPREAD_ACCOUNTS = [
+    ("S", "2020-01-01T00:00:00Z", "adult", "GB"),
+    *[(f"c{i}", "2023-01-01T00:00:00Z", "13_15", "GB") for i in range(1, 6)],
+]
+SPREAD_SENT = {"c1": 12, "c2": 3, "c3": 2, "c4": 1, "c5": 1}
+SPREAD_EVENTS = [
+    (f"2025-03-01T{9 + i:02d}:{n:02d}:00Z", "message", "S", kid)
+    for i, (kid, count) in enumerate(SPREAD_SENT.items())
+    for n in range(count)
+] + [
+    ("2025-03-01T20:00:00Z", "message", "c2", "S"),
+    ("2025-03-01T20:00:00Z", "message", "c5", "S"),
+    ("2025-03-02T08:00:00Z", "off_platform_handle", "S", "c1"),
+    ("2025-03-02T08:00:00Z", "off_platform_handle", "S", "c5"),
+]
+
+
+def test_how_messages_spread_over_the_children() -> None:
+    accounts, log = _frames(SPREAD_ACCOUNTS, SPREAD_EVENTS)
+    s = compute_features(accounts, log, as_of=AS_OF).row(0, named=True)
+    assert s["account_id"] == "S"
+    assert s["unanswered_persistence"] == 12  # c1 never answered; c2 and c5 did
+    assert s["favourite_ratio"] == pytest.approx(12 / 2)  # the median child got two
+    # its three most-written-to are c1, c2, c3: of the handles (c1, c5) one went to them
+    assert s["handles_to_favourites"] == pytest.approx(0.5)
+    assert s["off_platform_minors"] == 2
+
+
 def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]
     o = feats["O"]
     assert (o["minors_contacted"], o["minors_initiated"], o["target_groups"]) == (1, 1, 1)
@@ -126,6 +164,11 @@ def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]
     assert o["reply_rate"] == 0.0
     u = feats["U"]
     assert u["minors_contacted"] == 0 and u["reply_rate"] == 1.0 and u["target_groups"] == 0
+    assert (u["unanswered_persistence"], u["favourite_ratio"], u["handles_to_favourites"]) == (
+        0,
+        1.0,
+        0.0,
+    )
     assert u["account_age_days"] == pytest.approx((AS_OF - datetime(2024, 1, 1)).days)
 
 

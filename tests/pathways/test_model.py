@@ -16,7 +16,7 @@ EVALUATION_SEEDS = range(9001, 9006)  # the seeds docs/pathways.md reports on
 
 
 def random_rows(rng: np.random.Generator, n: int) -> np.ndarray:
-    scale = np.array([60, 40, 30, 40, 1, 30, 1, 1, 1, 1, 5, 3, 1, 400, 1, 10, 1, 80, 15])
+    scale = np.array([60, 40, 30, 40, 1, 30, 1, 1, 1, 1, 5, 3, 1, 400, 1, 10, 1, 30, 10, 1, 80, 15])
     assert scale.size == len(FEATURE_NAMES)
     return np.round(rng.random((n, scale.size)) * scale, 2)
 

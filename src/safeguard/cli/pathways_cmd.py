@@ -411,7 +411,12 @@ def train_cmd(
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the model (default: the shipped model file)."
     ),
-    randomise: bool = RANDOMISE,
+    randomise: bool = typer.Option(
+        True,
+        "--randomise/--fixed",
+        help="Domain randomisation (the default, as the shipped model): each seed's population "
+        "draws its own parameters and adversarial offenders; --fixed: the default population.",
+    ),
     json_output: bool = JSON,
 ) -> None:
     """Retrain the model from the simulator (reproduces the shipped model by default)."""

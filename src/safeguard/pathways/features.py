@@ -35,6 +35,8 @@ NEW_ACCOUNT_DAYS = 7.0
 DAY_US = 86_400_000_000
 #: how long a child has to accept or answer before a silence counts in accept/reply rates
 SETTLE_US = DAY_US
+#: how many of the minors an account wrote to most count as its favourites (ties included)
+FAVOURITES = 3
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,29 @@ FEATURES: tuple[Feature, ...] = (
         "the same, relative to how many children the account reaches",
     ),
     Feature(
+        "unanswered_persistence",
+        1,
+        "most messages the account sent one minor who never wrote back in the window",
+        "groomers keep writing to a child who does not answer; a teacher's or coach's "
+        "messages to a silent child stay few",
+    ),
+    Feature(
+        "favourite_ratio",
+        1,
+        "messages to the minor the account wrote to most, divided by the median over the "
+        "minors it wrote to (1.0: the child it wrote to most got no more than a typical one)",
+        "grooming singles out a few children from a group the account reaches; staff write "
+        "to a group's children about evenly",
+    ),
+    Feature(
+        "handles_to_favourites",
+        1,
+        "of the minors the account sent a handle for another app, the share among the three "
+        "it wrote to most (0 when it sent none)",
+        "a club's group-chat handle goes to the whole group; a groomer moves the children "
+        "it singled out to a private app",
+    ),
+    Feature(
         "cocontactors",
         0,
         "two-hop: other scored accounts that also approached any of the same minors",
@@ -176,11 +201,12 @@ COUNT_FEATURES = (
     "minors_blocking",
     "minors_reporting",
     "off_platform_minors",
+    "unanswered_persistence",
     "cocontactors",
     "risky_cocontactors",
 )
 #: the value a rate takes when there is nothing to divide by (no evidence either way)
-RATE_DEFAULTS = {"accept_rate": 1.0, "reply_rate": 1.0}
+RATE_DEFAULTS = {"accept_rate": 1.0, "reply_rate": 1.0, "favourite_ratio": 1.0}
 
 _BAND_CODE = {b: i for i, b in enumerate(AGE_BANDS)}  # under_13=0 13_15=1 16_17=2 adult=3 unknown=4
 
@@ -281,8 +307,9 @@ def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
 @dataclass
 class PairState:
     """What the features are computed from: per (subject, minor) pair aggregates and the
-    connection edges. Both merge exactly (min of times, OR of flags), which is what makes
-    incremental scoring possible (see scoring.IncrementalScorer)."""
+    connection edges. Both merge exactly (min of times, OR of flags, sum of the message
+    counts of disjoint batches of events), which is what makes incremental scoring possible
+    (see scoring.IncrementalScorer)."""
 
     pairs: pl.DataFrame
     edges: pl.DataFrame
@@ -294,6 +321,7 @@ class PairState:
             .agg(
                 pl.col("first_out").min(),
                 pl.col("first_in").min(),
+                pl.col("messages").sum(),
                 *[pl.col(c).any() for c in _PAIR_FLAGS],
             )
         )
@@ -338,6 +366,7 @@ def pair_state(
         .group_by(pl.col("a").alias("s"), pl.col("b").alias("m"))
         .agg(
             pl.col("ts").min().alias("first_out"),
+            (pl.col("kind") == MESSAGE).sum().cast(pl.Int64).alias("messages"),
             (pl.col("kind") == CONTACT_REQUEST).any().alias("requested"),
             (pl.col("kind") == OFF_PLATFORM_HANDLE).any().alias("handle"),
         )
@@ -355,8 +384,8 @@ def pair_state(
     )
     pairs = (
         out.join(inn, on=["s", "m"], how="full", coalesce=True)
-        .with_columns(pl.col(*_PAIR_FLAGS).fill_null(False))
-        .select("s", "m", "first_out", "first_in", *_PAIR_FLAGS)
+        .with_columns(pl.col(*_PAIR_FLAGS).fill_null(False), pl.col("messages").fill_null(0))
+        .select("s", "m", "first_out", "first_in", "messages", *_PAIR_FLAGS)
     )
     return PairState(pairs, edges)
 
@@ -444,6 +473,15 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         .mean()
         .alias("cross_country_share"),
     )
+    # how the account's messages spread over the minors it wrote to
+    written = pairs.filter(pl.col("messages") > 0).with_columns(
+        pl.col("messages").rank("min", descending=True).over("s").alias("rank")
+    )
+    per_written = written.group_by("s").agg(
+        pl.col("messages").filter(~pl.col("replied")).max().alias("unanswered_persistence"),
+        (pl.col("messages").max() / pl.col("messages").median()).alias("favourite_ratio"),
+        (pl.col("handle") & (pl.col("rank") <= FAVOURITES)).sum().alias("favourite_handles"),
+    )
     w24 = _max_in_window(p, "24h", "max_new_minors_24h")
     w7 = _max_in_window(p, "7d", "max_new_minors_7d")
 
@@ -455,10 +493,11 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         .join(w24, left_on="id", right_on="s", how="left")
         .join(w7, left_on="id", right_on="s", how="left")
         .join(groups, left_on="id", right_on="s", how="left")
+        .join(per_written, left_on="id", right_on="s", how="left")
     )
     f = f.with_columns(
         [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_FEATURES if c in f.columns]
-        + [pl.col("complainers").fill_null(0)]
+        + [pl.col("complainers", "favourite_handles").fill_null(0)]
         + [pl.col(c).fill_null(v).cast(pl.Float64) for c, v in RATE_DEFAULTS.items()]
         + [
             pl.col(c).fill_null(0.0).cast(pl.Float64)
@@ -475,6 +514,9 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         (pl.col("off_platform_minors") / pl.max_horizontal(pl.col("minors_contacted"), pl.lit(1)))
         .cast(pl.Float64)
         .alias("off_platform_rate"),
+        (pl.col("favourite_handles") / pl.max_horizontal(pl.col("off_platform_minors"), pl.lit(1)))
+        .cast(pl.Float64)
+        .alias("handles_to_favourites"),
         (
             (pl.col("first_contact").fill_null(pl.lit(as_of)) - pl.col("created_at"))
             .dt.total_microseconds()

@@ -90,6 +90,29 @@ RULES: tuple[Rule, ...] = (
         lambda r: f"only {_pct(r['reply_rate'])} of the minors they approached replied",
     ),
     Rule(
+        "PERSISTS_WITHOUT_REPLY",
+        1,
+        lambda r: r["unanswered_persistence"] >= 10,
+        lambda r: (
+            f"sent {int(r['unanswered_persistence'])} messages to a minor who never wrote back"
+        ),
+    ),
+    Rule(
+        "SINGLED_OUT_MINORS",
+        2,
+        lambda r: (
+            r["minors_initiated"] >= 5
+            and r["favourite_ratio"] >= 4
+            and r["off_platform_minors"] >= 1
+            and r["handles_to_favourites"] >= 0.5
+        ),
+        lambda r: (
+            f"wrote to one minor {r['favourite_ratio']:.1f} times as often as to a typical "
+            f"one of the {int(r['minors_initiated'])} they approached, and sent handles for "
+            "another app to the few they wrote to most"
+        ),
+    ),
+    Rule(
         "CROSS_COUNTRY",
         1,
         lambda r: r["minors_initiated"] >= 3 and r["cross_country_share"] >= 0.75,
@@ -119,6 +142,10 @@ PLAIN_WORDS = {
     "OFF_PLATFORM_HANDLES": "sent minors a handle for another app",
     "BLOCKED_OR_REPORTED": "blocked or reported by minors",
     "LOW_RESPONSE": "few of the minors they approached replied",
+    "PERSISTS_WITHOUT_REPLY": "kept writing to a minor who never answered",
+    "SINGLED_OUT_MINORS": (
+        "singled out a few of the minors they reached and moved them to another app"
+    ),
     "CROSS_COUNTRY": "most of the minors they approached are in another country",
     "SHARED_TARGETS_WITH_RISKY_ACCOUNTS": (
         "approached the same minors as other blocked, reported or new accounts"

@@ -24,6 +24,7 @@ from safeguard.pathways.features import (
     COUNT_FEATURES,
     DAY_US,
     DEFAULT_WINDOW_DAYS,
+    FAVOURITES,
     FEATURE_NAMES,
     NEW_ACCOUNT_DAYS,
     RATE_DEFAULTS,
@@ -121,6 +122,7 @@ def features_spark(
         .groupBy(col("actor").alias("s"), col("target").alias("m"))
         .agg(
             F.min("ts_us").alias("first_out"),
+            F.sum((col("kind") == MESSAGE).cast("long")).alias("messages"),
             F.max(col("kind") == CONTACT_REQUEST).alias("requested"),
             F.max(col("kind") == OFF_PLATFORM_HANDLE).alias("handle"),
         )
@@ -137,7 +139,9 @@ def features_spark(
         )
     )
     flags = ["requested", "handle", "accepted", "replied", "blocked", "reported"]
-    pairs = out.join(inn, ["s", "m"], "full").fillna(False, subset=flags)
+    pairs = (
+        out.join(inn, ["s", "m"], "full").fillna(False, subset=flags).fillna(0, subset=["messages"])
+    )
     pairs = pairs.withColumn(
         "initiated",
         col("first_out").isNotNull()
@@ -239,6 +243,18 @@ def features_spark(
         ).alias("cross_country_share"),
     )
 
+    by_messages = Window.partitionBy("s").orderBy(F.desc("messages"))
+    per_written = (
+        pairs.filter(col("messages") > 0)
+        .withColumn("rank", F.rank().over(by_messages))
+        .groupBy("s")
+        .agg(
+            F.max(F.when(~col("replied"), col("messages"))).alias("unanswered_persistence"),
+            (F.max("messages") / F.median("messages")).alias("favourite_ratio"),
+            F.sum(as_int(col("handle") & (col("rank") <= FAVOURITES))).alias("favourite_handles"),
+        )
+    )
+
     def window_max(period_us: int, name: str) -> Any:
         w = Window.partitionBy("s").orderBy("first_out").rangeBetween(-(period_us - 1), 0)
         return (
@@ -261,9 +277,10 @@ def features_spark(
         .join(w24.withColumnRenamed("s", "account_id"), "account_id", "left")
         .join(w7.withColumnRenamed("s", "account_id"), "account_id", "left")
         .join(groups.withColumnRenamed("s", "account_id"), "account_id", "left")
+        .join(per_written.withColumnRenamed("s", "account_id"), "account_id", "left")
     )
     counts = [c for c in COUNT_FEATURES if c not in ("cocontactors", "risky_cocontactors")]
-    f = f.fillna(0, subset=[*counts, "complainers"])
+    f = f.fillna(0, subset=[*counts, "complainers", "favourite_handles"])
     for c in counts:
         f = f.withColumn(c, col(c).cast("long"))
     f = f.fillna(RATE_DEFAULTS).fillna(
@@ -283,6 +300,10 @@ def features_spark(
         .withColumn(
             "off_platform_rate",
             dbl(col("off_platform_minors")) / F.greatest(col("minors_contacted"), F.lit(1)),
+        )
+        .withColumn(
+            "handles_to_favourites",
+            dbl(col("favourite_handles")) / F.greatest(col("off_platform_minors"), F.lit(1)),
         )
         .withColumn(
             "account_age_days",

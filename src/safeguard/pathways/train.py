@@ -92,7 +92,7 @@ def train(
     params: SimParams | None = None,
     progress: Callable[[str], None] | None = None,
     *,
-    randomise: bool = False,
+    randomise: bool = True,
 ) -> Model:
     """Fit the trees on `train_seeds`, calibrate and choose the threshold on
     `calibration_seeds`; with `randomise`, every seed's population has its own parameters
