@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
+
 from safeguard.pathways.schema import MESSAGE, OFF_PLATFORM_HANDLE
 from safeguard.pathways.simulate import (
     RANDOM_FACTOR,
     RANDOMISED_ADVERSARIES,
     RANDOMISED_COUNTS,
+    RANDOMISED_NOISE,
     RANDOMISED_PROBABILITIES,
     RANDOMISED_RANGES,
     RANDOMISED_RATES,
@@ -44,6 +47,8 @@ def test_each_seed_draws_its_own_parameters_within_the_ranges() -> None:
         assert 1 <= first < last <= p.days
         for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():
             assert lo_n <= getattr(p, name) <= hi_n, name
+        for name, (lo_f, hi_f) in RANDOMISED_NOISE.items():
+            assert lo_f <= getattr(p, name) <= hi_f, name
         seen.add(p.offenders_burst)
     assert len(seen) > 5  # the draws spread, not one value
     assert SimParams() == base  # the defaults are untouched
@@ -79,6 +84,40 @@ def test_adversarial_offenders_appear_only_in_randomised_populations() -> None:
             assert days >= p.patient_handle_days[0] - 1e-6
     for o in mimics:  # a club's worth of children, most of whom it never singles out
         assert ev.filter(ev["actor"] == o)["target"].n_unique() > p.mimic_targets[1]
+
+
+def test_a_randomised_log_is_noisy_like_a_real_one() -> None:
+    """Lost and duplicated events, skewed clocks, wrong age bands: the same population drawn
+    with and without that noise differs only so."""
+    from dataclasses import replace
+
+    p = replace(
+        randomised(13, scale=0.3),
+        missing_events_p=0.1,
+        duplicate_events_p=0.05,
+        clock_skew_minutes=20.0,
+        age_band_error_p=0.05,
+    )
+    quiet = replace(p, **dict.fromkeys(RANDOMISED_NOISE, 0.0))
+    clean = simulate(quiet)
+    noisy = simulate(p)
+    assert noisy.truth.equals(clean.truth)  # the same accounts and roles
+    key = ["ts", "kind", "actor", "target"]
+    assert clean.events.select(key).is_duplicated().sum() == 0
+    twice = simulate(replace(quiet, duplicate_events_p=0.05)).events.select(key)
+    assert 0.05 < twice.is_duplicated().mean() < 0.15  # type: ignore[operator]
+    n_clean, n_noisy = clean.events.height, noisy.events.height
+    assert 0.92 * n_clean < n_noisy < 0.97 * n_clean  # a tenth lost, a twentieth twice
+    lost = clean.events.join(noisy.events, on=["kind", "actor", "target"], how="anti")
+    assert lost.height > 0
+    bands = clean.accounts.join(noisy.accounts, on="account_id", suffix="_noisy")
+    wrong = (bands["age_band"] != bands["age_band_noisy"]).mean()
+    assert 0.02 < wrong < 0.1  # type: ignore[operator]
+    # times move by up to the skew: the first event between two accounts stays near
+    first = lambda e: e.group_by("kind", "actor", "target").agg(pl.col("ts").min())  # noqa: E731
+    moved = first(clean.events).join(first(noisy.events), on=["kind", "actor", "target"])
+    shift = (moved["ts_right"] - moved["ts"]).dt.total_seconds().abs()
+    assert 0 < shift.median() < 20 * 60  # type: ignore[operator]
 
 
 def test_simulate_randomise_writes_its_draw(cli: Cli, tmp_path: Path) -> None:

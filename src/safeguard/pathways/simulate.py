@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from safeguard.pathways.schema import (
+    AGE_BANDS,
     BLOCK,
     CONTACT_ACCEPT,
     CONTACT_REQUEST,
@@ -110,6 +111,12 @@ class SimParams:
     patient_handle_days: tuple[float, float] = (5.0, 12.0)
     offenders_mimic: int = 0
     mimic_targets: tuple[int, int] = (1, 3)
+    # what a platform's log does to the events (issue #18): none in the default population,
+    # some in every randomised one
+    missing_events_p: float = 0.0  # each event lost
+    duplicate_events_p: float = 0.0  # each event delivered twice
+    clock_skew_minutes: float = 0.0  # each event's time off by up to this, either way
+    age_band_error_p: float = 0.0  # each account's declared age band is another band
 
     def scaled(self, n: float) -> int:
         return max(1, round(n * self.scale))
@@ -142,6 +149,13 @@ RANDOMISED_RANGES = ("burst_targets", "slow_targets", "ring_pool")
 RANDOM_FACTOR = (0.5, 2.0)
 #: adversarial offenders per randomised population (drawn uniformly, ends included)
 RANDOMISED_ADVERSARIES = {"offenders_patient": (3, 10), "offenders_mimic": (3, 8)}
+#: log noise per randomised population (drawn uniformly, after the adversaries)
+RANDOMISED_NOISE = {
+    "missing_events_p": (0.0, 0.1),
+    "duplicate_events_p": (0.0, 0.05),
+    "clock_skew_minutes": (0.0, 30.0),
+    "age_band_error_p": (0.0, 0.03),
+}
 
 
 def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> SimParams:
@@ -171,6 +185,8 @@ def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> 
     drawn["offender_start_days"] = (max(1.0, start + shift), min(base.days - 4.0, end + shift))
     for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():  # drawn last: the rest as before
         drawn[name] = int(rng.integers(lo_n, hi_n + 1))
+    for name, (lo_f, hi_f) in RANDOMISED_NOISE.items():
+        drawn[name] = float(rng.uniform(lo_f, hi_f))
     return SimParams(**{**base.__dict__, **drawn, "seed": seed, "scale": scale})
 
 
@@ -808,15 +824,18 @@ def _finish(b: _Builder) -> Population:
     ids = np.array([f"acct-{i:07d}" for i in perm])
     start = p.start
     created = [start + timedelta(seconds=int(c)) for c in b.created]
+    t, k, a, tg = (np.concatenate(c) for c in zip(*b.chunks, strict=True))
+    bands = list(b.band)
+    if _noisy(p):
+        t, k, a, tg, bands = _add_noise(p, t, k, a, tg, bands)
     accounts = pl.DataFrame(
         {
             "account_id": ids,
             "created_at": pl.Series(created, dtype=pl.Datetime("us")),
-            "age_band": b.band,
+            "age_band": bands,
             "country": b.country,
         }
     )
-    t, k, a, tg = (np.concatenate(c) for c in zip(*b.chunks, strict=True))
     order = np.argsort(t, kind="stable")
     t, k, a, tg = t[order], k[order], a[order], tg[order]
     # nobody acts, or is contacted, before their account exists
@@ -841,3 +860,32 @@ def _finish(b: _Builder) -> Population:
         truth=truth.sort("account_id"),
         params=p,
     )
+
+
+def _noisy(p: SimParams) -> bool:
+    return any(getattr(p, name) > 0 for name in RANDOMISED_NOISE)
+
+
+def _add_noise(
+    p: SimParams,
+    t: np.ndarray,
+    k: np.ndarray,
+    a: np.ndarray,
+    tg: np.ndarray,
+    bands: list[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """What a real log does to the events: some lost, some delivered twice, times off by a few
+    minutes (each copy of a duplicate by its own error), and some accounts declaring the wrong
+    age band (the truth keeps their role). A random stream of its own, so a population without
+    noise is unchanged."""
+    rng = np.random.default_rng([p.seed, 1818])
+    keep = rng.random(t.size) >= p.missing_events_p
+    t, k, a, tg = t[keep], k[keep], a[keep], tg[keep]
+    twice = rng.random(t.size) < p.duplicate_events_p
+    t, k, a, tg = (np.concatenate([x, x[twice]]) for x in (t, k, a, tg))
+    t = t + rng.uniform(-60 * p.clock_skew_minutes, 60 * p.clock_skew_minutes, t.size)
+    wrong = np.flatnonzero(rng.random(len(bands)) < p.age_band_error_p)
+    out = list(bands)
+    for i in wrong.tolist():
+        out[i] = str(rng.choice([x for x in AGE_BANDS if x != bands[i]]))
+    return t, k, a, tg, out
