@@ -415,7 +415,8 @@ def train_cmd(
         True,
         "--randomise/--fixed",
         help="Domain randomisation (the default, as the shipped model): each seed's population "
-        "draws its own parameters and adversarial offenders; --fixed: the default population.",
+        "draws its own parameters, adversarial offenders and log noise; --fixed: the default "
+        "population.",
     ),
     json_output: bool = JSON,
 ) -> None:

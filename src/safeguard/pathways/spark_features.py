@@ -3,8 +3,9 @@
 It computes exactly the features of features.py, step for step (tests check that both give the
 same table on the same input): per-pair aggregates, connection edges, mutual connections,
 connected groups among each account's targets (by iterative min-label propagation, which gives
-the same groups as the connected-components call on one machine), sliding-window maxima and
-the two-hop aggregates. Times are handled as integer microseconds since the epoch (UTC).
+the same groups as the connected-components call on one machine), how each account's messages
+spread over the minors it writes to, sliding-window maxima and the two-hop aggregates. Times
+are handled as integer microseconds since the epoch (UTC).
 
     spark = local_session()                       # or your cluster's session
     feats = features_spark(accounts_sdf, events_sdf, as_of_us)   # Spark DataFrames in and out
