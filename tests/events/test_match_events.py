@@ -76,13 +76,12 @@ def _listed(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path: Path) -> None:
     env = _listed(tmp_path, db_url)
-    pdq = PDQ
     admin = make_key(env, "admin", ALL_SCOPES)
     matcher = make_key(env, "matcher", "match")
     server = Server(env)
     try:
         with server.client(matcher) as c:
-            near = f"{int(pdq, 16) ^ 0b111:064x}"  # 3 bits away
+            near = f"{int(PDQ, 16) ^ 0b111:064x}"  # 3 bits away
             assert c.get("/v1/match", params={"pdq": near}).json()["matched"]
             assert not c.get("/v1/match", params={"pdq": "0" * 64}).json()["matched"]
         with server.client(admin) as c:
@@ -105,7 +104,7 @@ def test_http_matches_are_recorded_and_can_be_switched_off(db_url: str, tmp_path
     off = Server({**env, "SAFEGUARD_RECORD_MATCHES": "0"})
     try:
         with off.client(matcher) as c:
-            assert c.get("/v1/match", params={"pdq": pdq}).json()["matched"]
+            assert c.get("/v1/match", params={"pdq": PDQ}).json()["matched"]
     finally:
         off.stop()
     with open_store(env) as sg:
@@ -150,7 +149,6 @@ def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path:
     matching (the second event, more than the flood pause list's cache time after the first,
     finds its matched item cached but not the list; a rule counts reports)."""
     env = _listed(tmp_path, db_url, SAFEGUARD_WORKERS="1")
-    pdq = PDQ
     admin = make_key(env, "admin", ALL_SCOPES)
     submitter = make_key(env, "submitter", "events")
     server = Server(env)
@@ -158,7 +156,7 @@ def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path:
         with server.client(submitter) as c:
             for n, account in enumerate(["a-1", "a-2"]):
                 time.sleep(1.5 * n)
-                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": pdq}}
+                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": PDQ}}
                 answer = c.post("/v1/events", json={"events": [event]})
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["verdicts"][0]["verdict"] == "hold", n
@@ -176,7 +174,7 @@ def test_an_upload_event_over_http_records_its_match_once(db_url: str, tmp_path:
     try:
         with server.client(submitter) as c:
             for account in ["a-3", "a-4"]:
-                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": pdq}}
+                event = {"kind": "upload", "account_id": account, "hashes": {"pdq": PDQ}}
                 answer = c.post("/v1/events", json={"events": [event]})
                 assert answer.json()["verdicts"][0]["rules"] == ["default-known-match"], answer.text
         assert len(_recorded_over_http(server, admin, 4)) == 4

@@ -705,10 +705,10 @@ def simulate(params: SimParams | None = None) -> Population:
             p_report=0.04,
             cold_msgs=1.0,
         )
+    younger = np.isin(band_of[minors], ["under_13", "13_15"])  # of the minors: under 16
     for o in offender_accounts(sc(p.offenders_slow), "offender_slow", False):
         t_start = rng.uniform(lo_s, hi_s) * DAY
         n = int(rng.integers(*p.slow_targets))
-        younger = np.isin(band_of[minors], ["under_13", "13_15"])
         per_school = [
             _pick(rng, targets_for(o, minors[(school_of == s) & younger]), 1)
             for s in rng.choice(n_schools, n, replace=n > n_schools)
@@ -762,14 +762,13 @@ def simulate(params: SimParams | None = None) -> Population:
 
     # ---- adversarial variants: drawn after everything else, so a population without them
     # is the same as before they existed ----
-    older = np.isin(band_of[minors], ["under_13", "13_15"])
     # patient: an established local account, very few children, days apart, off-platform
     # only after a long chat
     patients = sc(p.offenders_patient) if p.offenders_patient else 0
     for o in offender_accounts(patients, "offender_patient", False) if patients else ():
         t_start = rng.uniform(lo_s, hi_s) * DAY
         n = int(rng.integers(p.patient_targets[0], p.patient_targets[1] + 1))
-        kids = _pick(rng, targets_for(o, minors[older]), n)
+        kids = _pick(rng, targets_for(o, minors[younger]), n)
         t0 = _one_after_another(rng, t_start, kids.size, (2.0, 7.0))
         b.relate(
             np.full(kids.size, o),
