@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
-from safeguard.pathways.model import Model
+from safeguard.pathways.model import SHIPPED, Model
 from tests.pathways.conftest import SMALL, TEST_SEED
 
 
@@ -115,6 +118,58 @@ def test_score_text_and_capacity(cli, sim_dir: Path) -> None:
     assert r.exit_code == 2 and "--threshold" in r.stderr
 
 
+def test_score_says_what_the_threshold_was_chosen_for(cli, sim_dir: Path, tmp_path: Path) -> None:
+    files = ("--accounts", sim_dir / "accounts.parquet", "--events", sim_dir / "events.parquet")
+    feats = tmp_path / "f.csv"
+    assert cli("pathways", "features", *files, "--out", feats).exit_code == 0
+    touching = set(pl.read_csv(feats).filter(pl.col("minors_contacted") > 0)["account_id"])
+    r = cli("pathways", "score", *files, "--json")
+    assert r.exit_code == 0, r.output
+    scores = np.array([a["score"] for a in json.loads(r.stdout) if a["account_id"] in touching])
+    assert "warning" not in r.stderr  # a population like the calibration ones
+    r = cli("pathways", "score", *files, "--limit", 3)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())  # undo the console's wrapping
+    info = Model.load().info["false_positive_budget"]
+    rates = {g: v["ever_flagged"] / v["accounts"] for g, v in info["groups"].items()}
+    worst = max(sorted(rates), key=lambda g: rates[g])
+    assert (
+        f"threshold {info['threshold']:.4g} was chosen so that at most {info['budget']:.1%} of "
+        "each benign adult group (teachers, coaches, youth workers, parents, relatives)" in text
+    )
+    plural = {"teacher": "teachers", "coach": "coaches", "youth_worker": "youth workers"}
+    touch = info["benign_in_touch"]
+    assert (
+        f"there it flagged at most {rates[worst]:.2%} ({plural.get(worst, worst + 's')}), and "
+        f"{touch['ever_flagged']:,} of the {touch['accounts']:,} benign accounts" in text
+    )
+    line = re.search(
+        r"scores of the ([\d,]+) accounts in touch with minors: median (\S+), "
+        r"90th percentile (\S+), 99th (\S+) ",
+        text,
+    )
+    assert line is not None and line[1] == f"{len(scores):,}"
+    printed = [float(v.rstrip(",")) for v in line.groups()[1:]]
+    # the JSON's scores are rounded to 6 decimals, the printed quantiles to 3 figures
+    expected = np.quantile(scores, [0.5, 0.9, 0.99])
+    assert np.allclose(printed, expected, rtol=5e-3, atol=2e-6), (printed, expected)
+    assert f"99th percentile {info['benign_in_touch']['score_quantiles']['p99']:.3g})" in text
+    r = cli("pathways", "score", *files, "--threshold", 0.5, "--limit", 1)
+    assert "; this run flags at 0.5" in " ".join(r.stdout.split())
+
+    # a model whose calibration populations' benign accounts all scored 0: this one is unlike
+    doc = json.loads(resources.files("safeguard.pathways").joinpath(SHIPPED).read_text())
+    doc["info"]["false_positive_budget"]["benign_in_touch"]["score_quantiles"]["p99"] = 0.0
+    shifted = tmp_path / "model.json"
+    shifted.write_text(json.dumps(doc))
+    r = cli("pathways", "score", *files, "--model", shifted, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)  # the scores still come, with a warning beside them
+    warning = " ".join(r.stderr.split())
+    assert f"a tenth of the {len(scores):,} accounts in touch with minors score over" in warning
+    assert "the threshold's false-positive estimate may not hold here" in warning
+
+
 def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 12, "--json")
     res = json.loads(r.stdout)
@@ -128,6 +183,12 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     assert ttf["offenders"] == sum(g["accounts"] for k, g in groups.items() if k.startswith("off"))
     assert ttf["median"] is not None and ttf["median"] <= 48
     assert res["children_contacted_before_flag"]["median"] >= 1
+    (seed,) = res["per_seed"]
+    benign = seed["benign_in_touch"]
+    ever = sum(g["ever_flagged"] for k, g in groups.items() if not k.startswith("off"))
+    assert benign["ever_flagged"] == ever and benign["accounts"] > ever
+    q = benign["score_quantiles"]
+    assert 0.0 <= q["p50"] <= q["p90"] <= q["p99"] <= 1.0
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
     assert "precision@k" in r.stdout and "teacher *" in r.stdout
 
@@ -195,6 +256,15 @@ def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch)
     assert info["randomised"] is True  # domain randomisation is the default, as shipped
     model = Model.load(out)
     assert model.trees and 0.5 <= model.threshold <= 1.0
+    # what the threshold's false-positive budget came to on the calibration seed
+    budget = model.info["false_positive_budget"]
+    assert budget["budget"] == 0.005 and budget["threshold"] == model.threshold
+    assert set(budget["groups"]) == {"teacher", "coach", "youth_worker", "parent", "relative"}
+    for g in budget["groups"].values():
+        assert g["accounts"] > 0 and g["ever_flagged"] <= int(0.005 * g["accounts"])
+    assert budget["benign_in_touch"]["accounts"] >= sum(
+        g["accounts"] for g in budget["groups"].values()
+    )
     fixed = tmp_path / "fixed.json"
     r = cli(
         "pathways", "train", "--seeds", "11", "--calibration-seeds", "13", "--out", fixed,

@@ -104,6 +104,7 @@ def score(
     json_output: bool = JSON,
 ) -> None:
     """Score every adult, unknown-age and older-teen account; highest risk first."""
+    from safeguard.pathways.calibration import Calibration, compare
     from safeguard.pathways.io import load
     from safeguard.pathways.model import Model
     from safeguard.pathways.scoring import explain, score_log
@@ -128,6 +129,18 @@ def score(
     rows = explain(scored, model, all_rows=False)
     if flagged_only:
         rows = [r for r in rows if r.flagged]
+    calibration = Calibration.of(model.info)
+    seen = compare(scored, calibration)
+    if seen.shifted:
+        assert calibration is not None
+        err_console.print(
+            f"warning: a tenth of the {seen.in_touch:,} accounts in touch with minors score "
+            f"over {seen.quantiles['p90']:.3g}, above what 99% of benign accounts reached on "
+            f"the model's calibration populations ({calibration.benign_quantiles['p99']:.3g}): "
+            "this population is unlike them, and the threshold's false-positive estimate may "
+            "not hold here; review a sample of the flags, or flag by --capacity",
+            markup=False,
+        )
     if json_output:
         sys.stdout.write("[")
         for i, r in enumerate(rows):
@@ -138,6 +151,23 @@ def score(
     out_console.print(
         f"{len(scored):,} account(s) scored, {n_flagged:,} flagged (threshold {thr:.4g})"
     )
+    if calibration is not None:
+        note = "" if thr == calibration.threshold else f"; this run flags at {thr:.4g}"
+        out_console.print(calibration.describe() + note, markup=False, soft_wrap=True)
+    if seen.quantiles:
+        q = seen.quantiles
+        out_console.print(
+            f"scores of the {seen.in_touch:,} accounts in touch with minors: median "
+            f"{q['p50']:.3g}, 90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}"
+            + (
+                f" (benign accounts on the calibration populations, highest score each: 99th "
+                f"percentile {calibration.benign_quantiles['p99']:.3g})"
+                if calibration is not None
+                else ""
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
     table = Table("account", "score", "flagged", "reasons")
     for r in rows[:rows_shown]:
         table.add_row(
@@ -386,6 +416,16 @@ def _print_evaluation(r: dict) -> None:
     )
     c = r["children_contacted_before_flag"]
     p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
+    for seed in r["per_seed"]:
+        b = seed["benign_in_touch"]
+        if b.get("accounts"):
+            q = b["score_quantiles"]
+            p(
+                f"seed {seed['seed']}: {b['accounts']:,} benign accounts in touch with minors, "
+                f"{b['ever_flagged']} ever flagged; their highest scores: median {q['p50']:.3g}, "
+                f"90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}",
+                markup=False,
+            )
     table = Table("group", "accounts", "ever flagged", "rate", "flagged at end")
     for role, g in r["flagged_rate_by_group"].items():
         mark = " *" if role in r["protected_groups"] else ""

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from safeguard.extras import require
+from safeguard.pathways.calibration import quantiles
 from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.features import (
     DEFAULT_WINDOW_DAYS,
@@ -133,6 +134,8 @@ class SeedResult:
     contacted_before_flag: dict[str, int]
     #: the highest-scoring accounts that are not offenders, with what their scores rest on
     top_false_positives: list[dict[str, object]] = field(default_factory=list)
+    #: account_id, highest: each account's highest score while in touch with minors
+    highest: pl.DataFrame | None = None
 
 
 def run_population(
@@ -147,10 +150,12 @@ def run_population(
     thr = model.threshold if threshold is None else threshold
     first_flag: dict[str, datetime] = {}
     scored = None
+    seen: list[pl.DataFrame] = []
     for t, feats in checkpoints(pop, step_hours):
         scored = score_features(feats, model, thr)
         for aid in scored.filter(pl.col("flagged"))["account_id"].to_list():
             first_flag.setdefault(aid, t)
+        seen.append(scored.filter(pl.col("minors_contacted") > 0).select("account_id", "score"))
         if progress:
             progress(1)
     assert scored is not None
@@ -176,7 +181,8 @@ def run_population(
         }
         for s, role, flagged in zip(said, top["role"], top["flagged"], strict=True)
     ]
-    return SeedResult(pop.params.seed, final, first_flag, fc, before, false_positives)
+    highest = pl.concat(seen).group_by("account_id").agg(pl.col("score").max().alias("highest"))
+    return SeedResult(pop.params.seed, final, first_flag, fc, before, false_positives, highest)
 
 
 def run_seed(
@@ -301,6 +307,7 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
                 "rules_only_precision_at_k": _precision_at_k(y, pts),
                 "rules_only_pr_auc": float(average_precision_score(y, pts)) if y.any() else 0.0,
                 "top_false_positives": r.top_false_positives,
+                "benign_in_touch": _benign_in_touch(r),
             }
         )
         ever = f.with_columns(pl.col("account_id").is_in(list(r.first_flag)).alias("ever"))
@@ -368,6 +375,24 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             "mean": round(float(np.mean(before)), 2) if before else None,
         },
         "per_seed": per_seed,
+    }
+
+
+def _benign_in_touch(r: SeedResult) -> dict[str, object]:
+    """The benign accounts that were ever in touch with minors: how many, how many were ever
+    flagged, and the quantiles of their highest scores (the population's score distribution,
+    as calibration.measure records it for the calibration populations)."""
+    if r.highest is None:
+        return {}
+    benign = r.highest.join(
+        r.final.filter(~pl.col("offender")).select("account_id"), on="account_id", how="semi"
+    )
+    return {
+        "accounts": benign.height,
+        "ever_flagged": int(benign["account_id"].is_in(list(r.first_flag)).sum()),
+        "score_quantiles": {
+            k: round(v, 6) for k, v in quantiles(benign["highest"].to_numpy()).items()
+        },
     }
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
+from safeguard.pathways.calibration import PROTECTED_BUDGET, measure
 from safeguard.pathways.evaluate import checkpoints
 from safeguard.pathways.features import FEATURE_NAMES, feature_matrix
 from safeguard.pathways.model import Model, fit
@@ -21,9 +22,6 @@ from safeguard.pathways.simulate import PROTECTED_ROLES, SimParams, randomised, 
 
 TRAIN_SEEDS = (101, 102, 103, 104, 105, 106)
 CALIBRATION_SEEDS = (201, 202, 203, 204, 205, 206)
-#: the default threshold keeps the share of protected-group accounts ever flagged on the
-#: calibration seeds at or under this (half the 1% target, leaving a margin)
-PROTECTED_BUDGET = 0.005
 MAX_BENIGN = 150_000
 #: approaches an offender needs (absent handles, blocks or reports) to count as a positive
 MIN_APPROACHES = 3
@@ -65,14 +63,18 @@ def snapshots(
     return np.vstack(xs), np.concatenate(ys), roles, ids
 
 
-def choose_threshold(
-    model: Model, x: np.ndarray, roles: list[str], ids: list[str], budget: float
-) -> float:
+def highest_scores(
+    model: Model, x: np.ndarray, y: np.ndarray, roles: list[str], ids: list[str]
+) -> pl.DataFrame:
+    """Each account's highest score across the snapshots: id, role, offender, p."""
+    df = pl.DataFrame({"id": ids, "role": roles, "offender": y.astype(bool), "p": model.predict(x)})
+    return df.group_by("id", "role").agg(pl.col("offender").any(), pl.col("p").max()).sort("id")
+
+
+def choose_threshold(worst: pl.DataFrame, budget: float) -> float:
     """The lowest threshold at which at most `budget` of every protected group's accounts
-    would ever be flagged across the calibration snapshots, and never below MIN_THRESHOLD."""
-    p = model.predict(x)
-    df = pl.DataFrame({"id": ids, "role": roles, "p": p})
-    worst = df.group_by("id", "role").agg(pl.col("p").max())
+    would ever be flagged (`worst`: `highest_scores` of the calibration snapshots), and never
+    below MIN_THRESHOLD."""
     thr = MIN_THRESHOLD
     for role in PROTECTED_ROLES:
         g = worst.filter(pl.col("role") == role)["p"].to_numpy()
@@ -124,7 +126,8 @@ def train(
     if progress:
         progress(f"fitting on {len(y)} snapshots ({int(y.sum())} of offenders)")
     model = fit(x, y, xc, yc)
-    model.threshold = choose_threshold(model, xc, roles_c, ids_c, PROTECTED_BUDGET)
+    worst = highest_scores(model, xc, yc, roles_c, ids_c)
+    model.threshold = choose_threshold(worst, PROTECTED_BUDGET)
     model.info = {
         "train_seeds": list(train_seeds),
         "calibration_seeds": list(calibration_seeds),
@@ -135,5 +138,6 @@ def train(
         "threshold_rule": f"protected groups ever flagged <= {PROTECTED_BUDGET:.1%} "
         f"on calibration seeds, at least {MIN_THRESHOLD}",
         "features": list(FEATURE_NAMES),
+        "false_positive_budget": measure(worst, model.threshold, MIN_THRESHOLD, PROTECTED_ROLES),
     }
     return model
