@@ -177,12 +177,22 @@ def test_window_and_as_of() -> None:
     # a one-day window ending at AS_OF leaves out all of 1 March
     f = compute_features(accounts, events, as_of=AS_OF, window_days=1)
     assert f.filter(pl.col("account_id") == "A")["minors_contacted"][0] == 0
-    # as of 10:45 on 1 March A has approached k1 and k3 only; k3 has not had a day to answer
+    # as of 10:45 on 1 March A has approached k1 and k3 only; neither has had 12 hours
     f = compute_features(accounts, events, as_of=datetime(2025, 3, 1, 10, 45))
     a = f.filter(pl.col("account_id") == "A").row(0, named=True)
     assert a["minors_initiated"] == 2
     assert a["accept_rate"] == 1.0 and a["reply_rate"] == 1.0  # nothing settled yet
     assert a["minors_blocking"] == 0
+
+    def rates(hour: int, minute: int) -> tuple[float, float]:
+        f = compute_features(accounts, events, as_of=datetime(2025, 3, 1, hour, minute))
+        a = f.filter(pl.col("account_id") == "A").row(0, named=True)
+        return a["accept_rate"], a["reply_rate"]
+
+    # an approach counts once the child has had 12 hours to answer: at 22:15 only k1's
+    # (10:00, accepted and answered); at 23:05 k3's (10:30, ignored) and k4's (11:00) too
+    assert rates(22, 15) == (1.0, 1.0)
+    assert rates(23, 5) == (0.5, pytest.approx(1 / 3))
 
 
 def test_groups_join_through_shared_friends() -> None:

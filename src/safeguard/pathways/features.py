@@ -33,8 +33,10 @@ DEFAULT_WINDOW_DAYS = 30
 #: an account younger than this at first contact counts as "new" for the two-hop aggregate
 NEW_ACCOUNT_DAYS = 7.0
 DAY_US = 86_400_000_000
-#: how long a child has to accept or answer before a silence counts in accept/reply rates
-SETTLE_US = DAY_US
+#: how long a child has to accept or answer before a silence counts in accept/reply rates:
+#: half a day (a message sent during school is answered by the evening; chosen on the
+#: development seeds 301-303, where it flagged offenders sooner and no more staff than a day)
+SETTLE_US = DAY_US // 2
 #: how many of the minors an account wrote to most count as its favourites (ties included)
 FAVOURITES = 3
 
@@ -102,14 +104,14 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "accept_rate",
         -1,
-        "share of the account's contact requests to minors, made at least a day ago, that "
+        "share of the account's contact requests to minors, made at least 12 hours ago, that "
         "the minor accepted",
         "children ignore requests from strangers; they accept their teacher's",
     ),
     Feature(
         "reply_rate",
         -1,
-        "share of minors approached at least a day ago who sent the account a message",
+        "share of minors approached at least 12 hours ago who sent the account a message",
         "unanswered approaches suggest the children do not know the account",
     ),
     Feature(
@@ -457,7 +459,7 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         (pl.col("blocked") | pl.col("reported")).sum().alias("complainers"),
         (pl.col("handle") & pl.col("first_out").is_not_null()).sum().alias("off_platform_minors"),
     )
-    # a child has had a day to answer: younger approaches are no evidence either way
+    # a child has had half a day to answer: younger approaches are no evidence either way
     settled = pl.col("first_out") <= pl.lit(as_of - timedelta(microseconds=SETTLE_US))
     per_init = p.group_by("s").agg(
         pl.len().alias("minors_initiated"),
