@@ -169,6 +169,19 @@ def test_score_says_what_the_threshold_was_chosen_for(cli, sim_dir: Path, tmp_pa
     assert f"a tenth of the {len(scores):,} accounts in touch with minors score over" in warning
     assert "the threshold's false-positive estimate may not hold here" in warning
 
+    # a model trained before the budget was recorded, or with it edited out of shape: the
+    # scores come without the budget's line, and no traceback
+    for budget in (None, {"groups": "edited", "benign_in_touch": []}):
+        if budget is None:
+            del doc["info"]["false_positive_budget"]
+        else:
+            doc["info"]["false_positive_budget"] = budget
+        shifted.write_text(json.dumps(doc))
+        r = cli("pathways", "score", *files, "--model", shifted, "--limit", 1)
+        assert r.exit_code == 0, r.output
+        assert "account(s) scored" in r.stdout and "was chosen so that" not in r.stdout
+        assert "accounts in touch with minors: median" in " ".join(r.stdout.split())
+
 
 def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 12, "--json")

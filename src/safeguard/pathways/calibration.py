@@ -80,34 +80,40 @@ class Calibration:
         """From a model's `info` (None for a model trained before it was recorded)."""
         d = info.get("false_positive_budget")
         if not isinstance(d, dict):
-            return None
-        touch = d["benign_in_touch"]
-        return cls(
-            budget=float(d["budget"]),
-            threshold=float(d["threshold"]),
-            floor=float(d["floor"]),
-            groups={k: dict(v) for k, v in d["groups"].items()},
-            benign_accounts=int(touch["accounts"]),
-            benign_flagged=int(touch["ever_flagged"]),
-            benign_quantiles={k: float(v) for k, v in touch["score_quantiles"].items()},
-        )
-
-    def estimate(self) -> tuple[str, float]:
-        """The group with the largest share ever flagged, and that share."""
-        groups = {r: g for r, g in self.groups.items() if g["accounts"]}
-        rates = {r: g["ever_flagged"] / g["accounts"] for r, g in groups.items()}
-        role = max(sorted(rates), key=lambda r: rates[r])
-        return role, rates[role]
+            return None  # a model trained before it was recorded
+        try:
+            touch = d["benign_in_touch"]
+            return cls(
+                budget=float(d["budget"]),
+                threshold=float(d["threshold"]),
+                floor=float(d["floor"]),
+                groups={
+                    role: {"accounts": int(g["accounts"]), "ever_flagged": int(g["ever_flagged"])}
+                    for role, g in d["groups"].items()
+                },
+                benign_accounts=int(touch["accounts"]),
+                benign_flagged=int(touch["ever_flagged"]),
+                benign_quantiles={k: float(v) for k, v in touch["score_quantiles"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # not in this form (an edited file): the output leaves it out
 
     def describe(self) -> str:
-        role, rate = self.estimate()
         groups = ", ".join(_plural(r) for r in self.groups)
-        return (
+        said = (
             f"the model's threshold {self.threshold:.4g} was chosen so that at most "
             f"{self.budget:.1%} of each benign adult group ({groups}) would ever be flagged on "
             f"its calibration populations, and no lower than {self.floor:.4g}; there it flagged "
-            f"at most {rate:.2%} ({_plural(role)}), and {self.benign_flagged:,} of the "
-            f"{self.benign_accounts:,} benign accounts in touch with minors"
+        )
+        rates = {
+            r: g["ever_flagged"] / g["accounts"] for r, g in self.groups.items() if g["accounts"]
+        }
+        if rates:
+            worst = max(sorted(rates), key=lambda r: rates[r])
+            said += f"at most {rates[worst]:.2%} ({_plural(worst)}), and "
+        return (
+            said + f"{self.benign_flagged:,} of the {self.benign_accounts:,} benign accounts "
+            "in touch with minors"
         )
 
 
@@ -121,17 +127,8 @@ class Comparison:
     """A scored population beside its model's calibration populations."""
 
     in_touch: int
-    flagged: int
     quantiles: dict[str, float]
     shifted: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "accounts_in_touch_with_minors": self.in_touch,
-            "flagged": self.flagged,
-            "score_quantiles": {k: round(v, 6) for k, v in self.quantiles.items()},
-            "unlike_calibration": self.shifted,
-        }
 
 
 def compare(scored: pl.DataFrame, calibration: Calibration | None) -> Comparison:
@@ -142,4 +139,4 @@ def compare(scored: pl.DataFrame, calibration: Calibration | None) -> Comparison
     q = quantiles(scores)
     edge = calibration.benign_quantiles.get("p99") if calibration else None
     shifted = bool(edge is not None and q and q["p90"] > edge)
-    return Comparison(touch.height, int(touch["flagged"].sum()), q, shifted)
+    return Comparison(touch.height, q, shifted)
