@@ -75,9 +75,10 @@ def main() -> None:
     ap.add_argument(
         "--warmup",
         type=float,
-        default=3,
-        help="seconds of each phase before the rounds (30 or more: both measured warm, each "
-        "worker's cache of matched items' metadata full)",
+        default=25,
+        help="seconds of each phase before the rounds (each load connection cycles its own "
+        "slice of the queries, and a worker's cache of matched items' metadata holds what its "
+        "own connections asked: under 20 s or so a worker can start the verdicts cold)",
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(

@@ -202,8 +202,18 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     assert benign["ever_flagged"] == ever and benign["accounts"] > ever
     q = benign["score_quantiles"]
     assert 0.0 <= q["p50"] <= q["p90"] <= q["p99"] <= 1.0
+    # the model's own estimate, from its calibration populations, to set beside this one's
+    model_budget = Model.load().info["false_positive_budget"]
+    assert res["model_false_positive_budget"] == model_budget
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
     assert "precision@k" in r.stdout and "teacher *" in r.stdout
+    text = " ".join(r.stdout.split())
+    touch = model_budget["benign_in_touch"]
+    assert (
+        f"the model's calibration populations: {touch['ever_flagged']:,} of "
+        f"{touch['accounts']:,} benign accounts in touch with minors ever flagged" in text
+    )
+    assert re.search(r"seed \d+: [\d,]+ of [\d,]+ benign accounts in touch with minors", text)
 
 
 def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:

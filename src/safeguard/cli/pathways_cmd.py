@@ -401,6 +401,8 @@ def evaluate_cmd(
 
 
 def _print_evaluation(r: dict) -> None:
+    from safeguard.pathways.calibration import Calibration
+
     p = out_console.print
     p(f"seeds {r['seeds']}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
     p(
@@ -416,14 +418,25 @@ def _print_evaluation(r: dict) -> None:
     )
     c = r["children_contacted_before_flag"]
     p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
+    budget = Calibration.of({"false_positive_budget": r.get("model_false_positive_budget")})
+    if budget is not None:
+        q = budget.benign_quantiles
+        p(
+            f"the model's calibration populations: {budget.benign_flagged:,} of "
+            f"{budget.benign_accounts:,} benign accounts in touch with minors ever flagged "
+            f"({_pct(budget.benign_flagged, budget.benign_accounts)}); their highest "
+            f"scores: median {q['p50']:.3g}, 90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}",
+            markup=False,
+        )
     for seed in r["per_seed"]:
         b = seed["benign_in_touch"]
         if b.get("accounts"):
             q = b["score_quantiles"]
             p(
-                f"seed {seed['seed']}: {b['accounts']:,} benign accounts in touch with minors, "
-                f"{b['ever_flagged']} ever flagged; their highest scores: median {q['p50']:.3g}, "
-                f"90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}",
+                f"seed {seed['seed']}: {b['ever_flagged']:,} of {b['accounts']:,} benign accounts "
+                f"in touch with minors ever flagged ({_pct(b['ever_flagged'], b['accounts'])}); "
+                f"their highest scores: median {q['p50']:.3g}, 90th percentile {q['p90']:.3g}, "
+                f"99th {q['p99']:.3g}",
                 markup=False,
             )
     table = Table("group", "accounts", "ever flagged", "rate", "flagged at end")
@@ -438,6 +451,11 @@ def _print_evaluation(r: dict) -> None:
         )
     p(table)
     p("* groups whose flagged rate must stay at or under 1%")
+
+
+def _pct(part: int, whole: int) -> str:
+    """A share in percent to two significant figures (0.0043%, 0.43%, 12%)."""
+    return f"{100 * part / max(whole, 1):.2g}%"
 
 
 @app.command("train")

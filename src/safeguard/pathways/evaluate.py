@@ -251,9 +251,18 @@ def evaluate_population(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     r = run_population(pop, model, threshold=threshold, step_hours=step_hours, progress=progress)
-    out = summarize([r])
+    return _with_settings(summarize([r]), model, threshold, step_hours)
+
+
+def _with_settings(
+    out: dict[str, Any], model: Model, threshold: float | None, step_hours: float
+) -> dict[str, Any]:
+    """A summary with the threshold and spacing it was measured at, and what the model's
+    false-positive budget came to on its own calibration populations (calibration.py), to
+    set beside each population's `benign_in_touch`."""
     out["threshold"] = model.threshold if threshold is None else threshold
     out["step_hours"] = step_hours
+    out["model_false_positive_budget"] = model.info.get("false_positive_budget")
     return out
 
 
@@ -421,8 +430,6 @@ def evaluate(
         )
         for s in seeds
     ]
-    out = summarize(results)
-    out["threshold"] = model.threshold if threshold is None else threshold
-    out["step_hours"] = step_hours
+    out = _with_settings(summarize(results), model, threshold, step_hours)
     out["randomised"] = randomise
     return out
