@@ -129,7 +129,7 @@ def score(
     rows = explain(scored, model, all_rows=False)
     if flagged_only:
         rows = [r for r in rows if r.flagged]
-    calibration = Calibration.of(model.info)
+    calibration = Calibration.of(model.info.get("false_positive_budget"))
     seen = compare(scored, calibration)
     if seen.shifted:
         assert calibration is not None
@@ -418,7 +418,7 @@ def _print_evaluation(r: dict) -> None:
     )
     c = r["children_contacted_before_flag"]
     p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
-    budget = Calibration.of({"false_positive_budget": r.get("model_false_positive_budget")})
+    budget = Calibration.of(r.get("model_false_positive_budget"))
     if budget is not None:
         q = budget.benign_quantiles
         p(

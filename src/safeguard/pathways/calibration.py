@@ -55,11 +55,17 @@ def measure(
         "threshold": threshold,
         "floor": floor,
         "groups": groups,
-        "benign_in_touch": {
-            "accounts": int(scores.size),
-            "ever_flagged": int((scores >= threshold).sum()),
-            "score_quantiles": {k: round(v, 6) for k, v in quantiles(scores).items()},
-        },
+        "benign_in_touch": in_touch(scores, int((scores >= threshold).sum())),
+    }
+
+
+def in_touch(highest: np.ndarray, ever_flagged: int) -> dict[str, object]:
+    """The record of a population's benign accounts in touch with minors (their highest
+    scores, and how many were ever flagged), as the model file and `evaluate` keep it."""
+    return {
+        "accounts": int(highest.size),
+        "ever_flagged": ever_flagged,
+        "score_quantiles": {k: round(v, 6) for k, v in quantiles(highest).items()},
     }
 
 
@@ -76,9 +82,9 @@ class Calibration:
     benign_quantiles: dict[str, float]
 
     @classmethod
-    def of(cls, info: dict[str, object]) -> Calibration | None:
-        """From a model's `info` (None for a model trained before it was recorded)."""
-        d = info.get("false_positive_budget")
+    def of(cls, d: object) -> Calibration | None:
+        """From the record `measure` made (a model's `info["false_positive_budget"]`); None
+        for a model trained before it was recorded."""
         if not isinstance(d, dict):
             return None  # a model trained before it was recorded
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from safeguard.extras import require
-from safeguard.pathways.calibration import quantiles
+from safeguard.pathways.calibration import in_touch
 from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.features import (
     DEFAULT_WINDOW_DAYS,
@@ -133,9 +133,9 @@ class SeedResult:
     first_contact: dict[str, datetime]
     contacted_before_flag: dict[str, int]
     #: the highest-scoring accounts that are not offenders, with what their scores rest on
-    top_false_positives: list[dict[str, object]] = field(default_factory=list)
+    top_false_positives: list[dict[str, object]]
     #: account_id, highest: each account's highest score while in touch with minors
-    highest: pl.DataFrame | None = None
+    highest: pl.DataFrame
 
 
 def run_population(
@@ -391,18 +391,11 @@ def _benign_in_touch(r: SeedResult) -> dict[str, object]:
     """The benign accounts that were ever in touch with minors: how many, how many were ever
     flagged, and the quantiles of their highest scores (the population's score distribution,
     as calibration.measure records it for the calibration populations)."""
-    if r.highest is None:
-        return {}
     benign = r.highest.join(
         r.final.filter(~pl.col("offender")).select("account_id"), on="account_id", how="semi"
     )
-    return {
-        "accounts": benign.height,
-        "ever_flagged": int(benign["account_id"].is_in(list(r.first_flag)).sum()),
-        "score_quantiles": {
-            k: round(v, 6) for k, v in quantiles(benign["highest"].to_numpy()).items()
-        },
-    }
+    flagged = int(benign["account_id"].is_in(list(r.first_flag)).sum())
+    return in_touch(benign["highest"].to_numpy(), flagged)
 
 
 def evaluate(
