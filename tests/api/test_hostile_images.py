@@ -127,11 +127,29 @@ def test_decodes_over_the_memory_get_503_with_retry_after(
 ) -> None:
     """With no waiting (SAFEGUARD_DECODE_WAIT=0), decodes past the process's decode memory
     are turned away at once; the others are hashed."""
-    server, key = _serve(start_server, tmp_path, SAFEGUARD_DECODE_WAIT="0")
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(
-            pool.map(lambda _: _send(server, key, "/h/hash", "flat.png", hostile["png"]), range(6))
-        )
+    # the least decode memory a process may have (64 MiB): one decode of this image (its plan
+    # costs 39 MiB there) leaves no room for a second, so any two that overlap show it; with
+    # the default 384 MiB three fit, and on a loaded machine six requests did not always
+    # have four decoding at once
+    server, key = _serve(
+        start_server, tmp_path, SAFEGUARD_DECODE_WAIT="0", SAFEGUARD_DECODE_MEMORY="64"
+    )
+    # every connection is open and every request ready before any is sent
+    clients = [server.client(key) for _ in range(6)]
+    for c in clients:
+        assert c.get("/livez").status_code == 200
+    ready = threading.Barrier(len(clients))
+
+    def send(c: httpx.Client) -> httpx.Response:
+        ready.wait()
+        return c.post("/h/hash", files={"photo": ("flat.png", hostile["png"])}, timeout=60)
+
+    try:
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(pool.map(send, clients))
+    finally:
+        for c in clients:
+            c.close()
     codes = sorted(r.status_code for r in answers)
     assert 200 in codes and 503 in codes and set(codes) == {200, 503}, codes
     busy = next(r for r in answers if r.status_code == 503)
