@@ -241,7 +241,10 @@ def test_a_moderator_never_sees_a_child_safety_case(tour: Tour, watched: Watched
 def test_the_main_flow_by_keyboard_alone(tour: Tour, watched: Watched) -> None:
     page = watched.page
     page.goto("/ui/login?next=/ui/account")
-    page.keyboard.type("alice")  # the name field has the focus
+    # the name field takes the focus (autofocus); a keyboard user waits for the caret, as
+    # this does: autofocus can land after the load event, and keys typed before it are lost
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'name'")
+    page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
