@@ -97,68 +97,19 @@ def main() -> None:
         sys.exit("error: --profile needs py-spy on PATH (pip install py-spy)")
 
     tmp = Path(tempfile.mkdtemp(prefix="sg-bench-events-"))
-    home = tmp / "home"
     if args.database_url:
         url = args.database_url
+        home = tmp / "home"
         home.mkdir()
         lookup_token = _postgres_store(url, home, args.size)
     else:
-        cached = REPO / "bench" / "out" / f"service-store-{args.size}"
-        if not (cached / "token").exists():
-            # build it the way bench/service.py does (one short run)
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(REPO / "bench" / "service.py"),
-                    "--size",
-                    str(args.size),
-                    "--seconds",
-                    "1",
-                    "--json",
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        shutil.copytree(cached / "home", home)
-        url = f"sqlite:///{home / 'safeguard.db'}"
-        lookup_token = (cached / "token").read_text().strip()
+        home, url, lookup_token = sqlite_store(args.size, tmp)
+    events_token, queries, bodies = events_and_queries(home, url, args.queries, args.match_share)
 
     from sqlalchemy import func, select
 
     from safeguard import Safeguard
-    from safeguard.access import KeyService
-    from safeguard.store.models import ContentSignal
     from safeguard.store.review_tables import Case, Event
-
-    rng = random.Random(2)
-    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
-        events_token = (
-            KeyService(sg.db, "bench")
-            .create(f"events-{os.getpid()}", ["events"], rate_limit=10**9)
-            .token
-        )
-        with sg.db.transaction() as s:
-            banked = list(
-                s.scalars(
-                    select(ContentSignal.signal_value)
-                    .where(ContentSignal.signal_type == "pdq")
-                    .limit(50_000)
-                )
-            )
-    matching = round(args.queries * args.match_share)
-    queries = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(matching)]
-    queries += random_hashes(rng, args.queries - len(queries))
-    rng.shuffle(queries)
-    bodies = [
-        json.dumps(
-            {
-                "events": [
-                    {"kind": "upload", "account_id": f"acct-{i % 20_000}", "hashes": {"pdq": q}}
-                ]
-            }
-        )
-        for i, q in enumerate(queries)
-    ]
 
     env = {**os.environ, "SAFEGUARD_HOME": str(home), "SAFEGUARD_DATABASE_URL": url}
     server, port, _ = _start_server(env, args.workers, tmp / "server.log")
@@ -254,6 +205,74 @@ def main() -> None:
         "per_round": rounds,
     }
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def sqlite_store(size: int, tmp: Path) -> tuple[Path, str, str]:
+    """A copy under `tmp` of the SQLite store of `size` hashes that bench/service.py builds
+    (built on first use, kept in bench/out/): its home, database URL and a lookup key."""
+    cached = REPO / "bench" / "out" / f"service-store-{size}"
+    if not (cached / "token").exists():
+        # build it the way bench/service.py does (one short run)
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "bench" / "service.py"),
+                "--size",
+                str(size),
+                "--seconds",
+                "1",
+                "--json",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    home = tmp / "home"
+    shutil.copytree(cached / "home", home)
+    return home, f"sqlite:///{home / 'safeguard.db'}", (cached / "token").read_text().strip()
+
+
+def events_and_queries(
+    home: Path, url: str, count: int, match_share: float
+) -> tuple[str, list[str], list[str]]:
+    """A key with the events scope, `count` PDQ queries (`match_share` of them banked hashes
+    with 0-15 bits flipped, the rest fresh) and one upload event's body for each, from 20,000
+    accounts."""
+    from sqlalchemy import select
+
+    from safeguard import Safeguard
+    from safeguard.access import KeyService
+    from safeguard.store.models import ContentSignal
+
+    rng = random.Random(2)
+    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
+        token = (
+            KeyService(sg.db, "bench")
+            .create(f"events-{os.getpid()}", ["events"], rate_limit=10**9)
+            .token
+        )
+        with sg.db.transaction() as s:
+            banked = list(
+                s.scalars(
+                    select(ContentSignal.signal_value)
+                    .where(ContentSignal.signal_type == "pdq")
+                    .limit(50_000)
+                )
+            )
+    matching = round(count * match_share)
+    queries = [near(rng, rng.choice(banked), rng.randint(0, 15)) for _ in range(matching)]
+    queries += random_hashes(rng, count - len(queries))
+    rng.shuffle(queries)
+    bodies = [
+        json.dumps(
+            {
+                "events": [
+                    {"kind": "upload", "account_id": f"acct-{i % 20_000}", "hashes": {"pdq": q}}
+                ]
+            }
+        )
+        for i, q in enumerate(queries)
+    ]
+    return token, queries, bodies
 
 
 def _worker_cpu(pid: int) -> dict[str, float]:
