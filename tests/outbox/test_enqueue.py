@@ -78,7 +78,9 @@ def test_a_hanging_endpoint_never_delays_enqueue(
         with db.write_transaction() as s:
             enqueue(s, "verdict", {"event_id": 2}, "verdict:2")
         took = time.perf_counter() - started
-        assert took < 0.5, f"enqueue took {took:.3f} s while an endpoint hung"
+        # held up by the delivery it would wait the worker's 10 s timeout; a loaded machine
+        # alone has taken 0.8 s
+        assert took < 5, f"enqueue took {took:.3f} s while an endpoint hung"
     finally:
         receiver.release.set()
         delivering.join(20)
