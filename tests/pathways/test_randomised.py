@@ -12,6 +12,7 @@ from safeguard.pathways.schema import MESSAGE, OFF_PLATFORM_HANDLE
 from safeguard.pathways.simulate import (
     RANDOM_FACTOR,
     RANDOMISED_ADVERSARIES,
+    RANDOMISED_BENIGN,
     RANDOMISED_COUNTS,
     RANDOMISED_NOISE,
     RANDOMISED_PROBABILITIES,
@@ -47,7 +48,7 @@ def test_each_seed_draws_its_own_parameters_within_the_ranges() -> None:
         assert 1 <= first < last <= p.days
         for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():
             assert lo_n <= getattr(p, name) <= hi_n, name
-        for name, (lo_f, hi_f) in RANDOMISED_NOISE.items():
+        for name, (lo_f, hi_f) in (*RANDOMISED_NOISE.items(), *RANDOMISED_BENIGN.items()):
             assert lo_f <= getattr(p, name) <= hi_f, name
         seen.add(p.offenders_burst)
     assert len(seen) > 5  # the draws spread, not one value
@@ -84,6 +85,40 @@ def test_adversarial_offenders_appear_only_in_randomised_populations() -> None:
             assert days >= p.patient_handle_days[0] - 1e-6
     for o in mimics:  # a club's worth of children, most of whom it never singles out
         assert ev.filter(ev["actor"] == o)["target"].n_unique() > p.mimic_targets[1]
+
+
+def test_staff_share_a_group_chat_in_randomised_populations_only() -> None:
+    """Some staff send everyone in a class, team or youth group they reach one handle for
+    the group's chat: drawn per randomised population, on a stream of its own, so the same
+    population with and without it differs only by those handles; none by default."""
+    from dataclasses import replace
+
+    assert SimParams().staff_group_handle_p == 0.0
+    quiet = replace(randomised(14, scale=0.3), **dict.fromkeys(RANDOMISED_NOISE, 0.0))
+    without = simulate(replace(quiet, staff_group_handle_p=0.0))
+    every = simulate(replace(quiet, staff_group_handle_p=1.0))
+    key = ["ts", "kind", "actor", "target"]
+    assert without.events.join(every.events, on=key, how="anti").height == 0
+    added = every.events.join(without.events, on=key, how="anti")
+    assert set(added["kind"]) == {OFF_PLATFORM_HANDLE}
+    role = dict(zip(every.truth["account_id"], every.truth["role"], strict=True))
+    # a mimic reaches a club as its coach does, group chat included
+    assert {role[a] for a in added["actor"]} <= {"teacher", "coach", "youth_worker",
+                                                 "offender_mimic"}  # fmt: skip
+    for pop, lo, hi in ((without, 0.0, 0.2), (every, 0.9, 1.0)):
+        ev = pop.events.filter(
+            pl.col("actor").is_in([a for a, r in role.items() if r == "coach"])
+            & pl.col("target").is_in([a for a, r in role.items() if r == "minor"])
+        )
+        reached = ev.group_by("actor").agg(pl.col("target").n_unique().alias("n"))
+        handled = (
+            ev.filter(pl.col("kind") == OFF_PLATFORM_HANDLE)
+            .group_by("actor")
+            .agg(pl.col("target").n_unique().alias("h"))
+        )
+        share = reached.join(handled, on="actor", how="left").fill_null(0)
+        median = (share["h"] / share["n"]).median()
+        assert lo <= median <= hi, (median, lo, hi)  # type: ignore[operator]
 
 
 def test_a_randomised_log_is_noisy_like_a_real_one() -> None:

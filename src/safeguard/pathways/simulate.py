@@ -111,6 +111,10 @@ class SimParams:
     patient_handle_days: tuple[float, float] = (5.0, 12.0)
     offenders_mimic: int = 0
     mimic_targets: tuple[int, int] = (1, 3)
+    # benign variety (issue #18): none in the default population, some in every randomised
+    # one. Staff who, on reaching a class, team or youth group, send every child they reached
+    # one handle for the group's chat on another app (a club's messaging group)
+    staff_group_handle_p: float = 0.0
     # what a platform's log does to the events (issue #18): none in the default population,
     # some in every randomised one
     missing_events_p: float = 0.0  # each event lost
@@ -156,6 +160,8 @@ RANDOMISED_NOISE = {
     "clock_skew_minutes": (0.0, 30.0),
     "age_band_error_p": (0.0, 0.03),
 }
+#: benign behaviours per randomised population (drawn uniformly, after the noise)
+RANDOMISED_BENIGN = {"staff_group_handle_p": (0.0, 0.5)}
 
 
 def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> SimParams:
@@ -185,7 +191,7 @@ def randomised(seed: int, scale: float = 1.0, base: SimParams | None = None) -> 
     drawn["offender_start_days"] = (max(1.0, start + shift), min(base.days - 4.0, end + shift))
     for name, (lo_n, hi_n) in RANDOMISED_ADVERSARIES.items():  # drawn last: the rest as before
         drawn[name] = int(rng.integers(lo_n, hi_n + 1))
-    for name, (lo_f, hi_f) in RANDOMISED_NOISE.items():
+    for name, (lo_f, hi_f) in (*RANDOMISED_NOISE.items(), *RANDOMISED_BENIGN.items()):
         drawn[name] = float(rng.uniform(lo_f, hi_f))
     return SimParams(**{**base.__dict__, **drawn, "seed": seed, "scale": scale})
 
@@ -351,6 +357,8 @@ def simulate(params: SimParams | None = None) -> Population:
     p = params or SimParams()
     b = _Builder(p)
     rng = b.rng
+    # the benign variety's own stream: with it or without, the rest of a population is the same
+    variety = np.random.default_rng([p.seed, 33])
     end = b.end
     sc = p.scaled
 
@@ -535,6 +543,11 @@ def simulate(params: SimParams | None = None) -> Population:
             if p_handle:
                 h = rng.random(kids.size) < p_handle
                 b.add(K_HANDLE, np.full(h.sum(), adult), kids[h], t0[h] + DAY)
+        if variety.random() < p.staff_group_handle_p:
+            # the group's chat, shared with everyone reached on one day once they all are
+            t_group = t0.max() + variety.uniform(1, 48) * HOUR
+            at = t_group + variety.uniform(0, 2 * HOUR, kids.size)
+            b.add(K_HANDLE, np.full(kids.size, adult), kids, at)
 
     def embed(
         adult: int, new: bool, t_first: float, colleagues: np.ndarray, kids: np.ndarray
