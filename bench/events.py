@@ -23,7 +23,8 @@ filled once with `--size` hashes and reused by later runs (give it its own schem
         --database-url "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_events_1m"
 
 `--profile DIR` records the server's workers with py-spy (`--gil`: where the CPU goes)
-during the last verdicts phase. Each round also gives every worker's share of the server's
+during the last round's lookups and verdicts phases (the CPU figures of that round include
+py-spy's cost). Each round also gives every worker's share of the server's
 CPU in each phase (`[0.5, 0.5]`: the two workers shared the load evenly).
 """
 
@@ -90,7 +91,7 @@ def main() -> None:
     ap.add_argument(
         "--profile",
         metavar="DIR",
-        help="record each server worker with py-spy (must be installed) while verdicts run",
+        help="record each server worker with py-spy (must be installed) in the last round",
     )
     args = ap.parse_args()
     if args.profile and shutil.which("py-spy") is None:
@@ -127,11 +128,14 @@ def main() -> None:
         for n in range(args.rounds):  # alternating, so both see the same machine
             c0, w0, t0 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
             i0 = _idle()
+            profile = args.profile and n == args.rounds - 1
+            spies = _spy(server.pid, args.profile, args.seconds, "lookups") if profile else []
             lookups = drive({**lookups_spec, "seconds": args.seconds}, tmp)
+            for spy in spies:
+                spy.wait(timeout=60)
             c1, w1, t1 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
             i1 = _idle()
-            profile = args.profile and n == args.rounds - 1
-            spies = _spy(server.pid, args.profile, args.seconds) if profile else []
+            spies = _spy(server.pid, args.profile, args.seconds, "verdicts") if profile else []
             verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
             for spy in spies:
                 spy.wait(timeout=60)
@@ -334,8 +338,9 @@ def _shares(before: dict[str, float], after: dict[str, float]) -> list[float]:
     return sorted((round(u / total, 2) for u in used), reverse=True)
 
 
-def _spy(pid: int, out: str, seconds: float) -> list[subprocess.Popen]:
-    """py-spy recorders of the server's worker processes (speedscope files in `out`)."""
+def _spy(pid: int, out: str, seconds: float, phase: str) -> list[subprocess.Popen]:
+    """py-spy recorders of the server's worker processes during `phase` (speedscope files
+    `worker-PID-PHASE.json` in `out`)."""
     Path(out).mkdir(parents=True, exist_ok=True)
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [
@@ -353,7 +358,7 @@ def _spy(pid: int, out: str, seconds: float) -> list[subprocess.Popen]:
                 "--format",
                 "speedscope",
                 "--output",
-                f"{out}/worker-{c}.json",
+                f"{out}/worker-{c}-{phase}.json",
                 "--nonblocking",
             ],
             stdout=subprocess.DEVNULL,
