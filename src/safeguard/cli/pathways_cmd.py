@@ -155,10 +155,9 @@ def score(
         note = "" if thr == calibration.threshold else f"; this run flags at {thr:.4g}"
         out_console.print(calibration.describe() + note, markup=False, soft_wrap=True)
     if seen.quantiles:
-        q = seen.quantiles
         out_console.print(
-            f"scores of the {seen.in_touch:,} accounts in touch with minors: median "
-            f"{q['p50']:.3g}, 90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}"
+            f"scores of the {seen.in_touch:,} accounts in touch with minors: "
+            + _quantiles(seen.quantiles)
             + (
                 f" (benign accounts on the calibration populations, highest score each: 99th "
                 f"percentile {calibration.benign_quantiles['p99']:.3g})"
@@ -420,23 +419,17 @@ def _print_evaluation(r: dict) -> None:
     p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
     budget = Calibration.of(r.get("model_false_positive_budget"))
     if budget is not None:
-        q = budget.benign_quantiles
         p(
-            f"the model's calibration populations: {budget.benign_flagged:,} of "
-            f"{budget.benign_accounts:,} benign accounts in touch with minors ever flagged "
-            f"({_pct(budget.benign_flagged, budget.benign_accounts)}); their highest "
-            f"scores: median {q['p50']:.3g}, 90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}",
+            "the model's calibration populations: "
+            + _in_touch(budget.benign_flagged, budget.benign_accounts, budget.benign_quantiles),
             markup=False,
         )
     for seed in r["per_seed"]:
         b = seed["benign_in_touch"]
         if b.get("accounts"):
-            q = b["score_quantiles"]
             p(
-                f"seed {seed['seed']}: {b['ever_flagged']:,} of {b['accounts']:,} benign accounts "
-                f"in touch with minors ever flagged ({_pct(b['ever_flagged'], b['accounts'])}); "
-                f"their highest scores: median {q['p50']:.3g}, 90th percentile {q['p90']:.3g}, "
-                f"99th {q['p99']:.3g}",
+                f"seed {seed['seed']}: "
+                + _in_touch(b["ever_flagged"], b["accounts"], b["score_quantiles"]),
                 markup=False,
             )
     table = Table("group", "accounts", "ever flagged", "rate", "flagged at end")
@@ -453,9 +446,18 @@ def _print_evaluation(r: dict) -> None:
     p("* groups whose flagged rate must stay at or under 1%")
 
 
-def _pct(part: int, whole: int) -> str:
-    """A share in percent to two significant figures (0.0043%, 0.43%, 12%)."""
-    return f"{100 * part / max(whole, 1):.2g}%"
+def _in_touch(flagged: int, accounts: int, q: dict[str, float]) -> str:
+    """A population's benign accounts in touch with minors (calibration.in_touch), in words;
+    the share in percent to two significant figures (0.0043%, 0.43%, 12%)."""
+    share = f"{100 * flagged / max(accounts, 1):.2g}%"
+    return (
+        f"{flagged:,} of {accounts:,} benign accounts in touch with minors ever flagged "
+        f"({share}); their highest scores: {_quantiles(q)}"
+    )
+
+
+def _quantiles(q: dict[str, float]) -> str:
+    return f"median {q['p50']:.3g}, 90th percentile {q['p90']:.3g}, 99th {q['p99']:.3g}"
 
 
 @app.command("train")

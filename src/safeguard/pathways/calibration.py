@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from safeguard.pathways.features import IN_TOUCH
+
 #: the share of each benign adult group the default threshold may flag on the calibration
 #: populations (half issue #18's 1% target, leaving a margin)
 PROTECTED_BUDGET = 0.005
@@ -140,7 +142,7 @@ class Comparison:
 def compare(scored: pl.DataFrame, calibration: Calibration | None) -> Comparison:
     """The scores of the accounts in touch with minors (`minors_contacted` > 0) in `scored`,
     and whether a tenth of them score above the calibration's benign 99th percentile."""
-    touch = scored.filter(pl.col("minors_contacted") > 0)
+    touch = scored.filter(IN_TOUCH)
     scores = touch["score"].to_numpy()
     q = quantiles(scores)
     edge = calibration.benign_quantiles.get("p99") if calibration else None

@@ -24,6 +24,7 @@ from safeguard.pathways.calibration import in_touch
 from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.features import (
     DEFAULT_WINDOW_DAYS,
+    IN_TOUCH,
     PairState,
     account_table,
     encode_events,
@@ -155,7 +156,7 @@ def run_population(
         scored = score_features(feats, model, thr)
         for aid in scored.filter(pl.col("flagged"))["account_id"].to_list():
             first_flag.setdefault(aid, t)
-        seen.append(scored.filter(pl.col("minors_contacted") > 0).select("account_id", "score"))
+        seen.append(scored.filter(IN_TOUCH).select("account_id", "score"))
         if progress:
             progress(1)
     assert scored is not None

@@ -39,6 +39,9 @@ DAY_US = 86_400_000_000
 SETTLE_US = DAY_US // 2
 #: how many of the minors an account wrote to most count as its favourites (ties included)
 FAVOURITES = 3
+#: the rows of a feature table whose account is in touch with minors (what training learns
+#: from, and what calibration and evaluation compare)
+IN_TOUCH = pl.col("minors_contacted") > 0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import polars as pl
 
 from safeguard.pathways.calibration import PROTECTED_BUDGET, measure
 from safeguard.pathways.evaluate import checkpoints
-from safeguard.pathways.features import FEATURE_NAMES, feature_matrix
+from safeguard.pathways.features import FEATURE_NAMES, IN_TOUCH, feature_matrix
 from safeguard.pathways.model import Model, fit
 from safeguard.pathways.simulate import PROTECTED_ROLES, SimParams, randomised, simulate
 
@@ -45,7 +45,7 @@ def snapshots(
     truth = pop.truth.select("account_id", "role", "offender")
     xs, ys, roles, ids = [], [], [], []
     for _, feats in checkpoints(pop, step_hours):
-        active = feats.filter(pl.col("minors_contacted") > 0).join(truth, on="account_id")
+        active = feats.filter(IN_TOUCH).join(truth, on="account_id")
         # an offender's first one or two cold approaches, with nothing else, are not yet a
         # pathway (a new teacher's first two messages look the same): leave them out rather
         # than teach the model that any such start is an offender
