@@ -106,6 +106,7 @@ def main() -> None:
     else:
         home, url, lookup_token = sqlite_store(args.size, tmp)
     events_token, queries, bodies = events_and_queries(home, url, args.queries, args.match_share)
+    admin_token = _admin_key(home, url)
 
     from sqlalchemy import func, select
 
@@ -135,12 +136,14 @@ def main() -> None:
                 spy.wait(timeout=60)
             c1, w1, t1 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
             i1 = _idle()
+            b1 = _batches(port, admin_token)
             spies = _spy(server.pid, args.profile, args.seconds, "verdicts") if profile else []
             verdicts = drive({**events_spec, "seconds": args.seconds}, tmp)
             for spy in spies:
                 spy.wait(timeout=60)
             c2, w2, t2 = cpu_s(server.pid), _worker_cpu(server.pid), _thread_cpu(server.pid)
             i2 = _idle()
+            b2 = _batches(port, admin_token)
             threads = (
                 {
                     "machine_idle_share_lookups": _idle_share(i0, i1),
@@ -166,6 +169,8 @@ def main() -> None:
                     "server_cpu_us_per_lookup": round(
                         1e6 * (c1 - c0) / max(1, lookups["requests"]), 1
                     ),
+                    # events judged together per group-commit batch (one write transaction)
+                    "events_per_batch": round((b2[1] - b1[1]) / max(1.0, b2[0] - b1[0]), 2),
                     "worker_cpu_shares_lookups": _shares(w0, w1),
                     "worker_cpu_shares_verdicts": _shares(w1, w2),
                     "ratio_verdicts_vs_lookups": round(
@@ -277,6 +282,35 @@ def events_and_queries(
         for i, q in enumerate(queries)
     ]
     return token, queries, bodies
+
+
+def _admin_key(home: Path, url: str) -> str:
+    """A key with the admin scope (to read `/metrics`)."""
+    from safeguard import Safeguard
+    from safeguard.access import KeyService
+
+    with Safeguard.open(home=home, database_url=url, actor="bench") as sg:
+        return KeyService(sg.db, "bench").create(f"admin-{os.getpid()}", ["admin"]).token
+
+
+def _batches(port: int, token: str) -> tuple[float, float]:
+    """The server's group-commit batches so far and the events in them (`/metrics`)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    ).text
+    got = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "safeguard_event_batch_events"
+        for s in family.samples
+    }
+    return (
+        got.get("safeguard_event_batch_events_count", 0.0),
+        got.get("safeguard_event_batch_events_sum", 0.0),
+    )
 
 
 def _worker_cpu(pid: int) -> dict[str, float]:

@@ -298,7 +298,9 @@ class Safeguard:
 
             with self._lazy:
                 if self._event_batches is None:
-                    self._event_batches = GroupCommit()
+                    batches: GroupCommit = GroupCommit()
+                    batches.helper_gate = self.db.writers_turn
+                    self._event_batches = batches
         return self._event_batches
 
     @property

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from safeguard.store import Database
@@ -29,6 +30,7 @@ def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
         r = admin.post(f"/v1/banks/{bank_name}/content", json={"signals": {"md5": h}})
         assert r.status_code == 201, r.text
     token = deployment.key("events")
+    batches_before = _batch_metric(admin.get("/metrics").text)
     threads, per_thread = 12, 6
     answers: dict[int, list[dict[str, object]]] = {}
     sent: dict[int, list[dict[str, object]]] = {}
@@ -78,6 +80,12 @@ def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
         assert all(v["verdict"] == "allow" and v["case_id"] is None for v in got[1::2])
     # one case per account, holding one item per matching upload of that account
     assert all(len(ids) == 1 for ids in cases.values()), cases
+    # the metrics count the batches: every matching upload was judged in one (those judged
+    # on a worker thread with the other upload of their request), and no batch was empty
+    after = _batch_metric(admin.get("/metrics").text)
+    batches, events = (a - b for a, b in zip(after, batches_before, strict=True))
+    matching = threads * per_thread
+    assert matching <= events <= 2 * matching and 1 <= batches <= events, (batches, events)
     spec = f"spec-{bank_name}"
     r = run_safeguard(["users", "add", spec, "--role", "child_safety"], deployment.env)
     assert r.returncode == 0, r.stderr
@@ -88,6 +96,20 @@ def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
         items = shown.json()["items"]
         uploads = sum(1 for got in answers.values() for v in got if v["account_id"] == account)
         assert len(items) == uploads
+
+
+def _batch_metric(text: str) -> tuple[float, float]:
+    """`safeguard_event_batch_events`: (batches, events in them) from a `/metrics` page."""
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "safeguard_event_batch_events"
+        for s in family.samples
+    }
+    return (
+        samples.get("safeguard_event_batch_events_count", 0.0),
+        samples.get("safeguard_event_batch_events_sum", 0.0),
+    )
 
 
 @contextlib.contextmanager

@@ -6,7 +6,9 @@ verdict). The same over HTTP under concurrent requests: tests/api/test_events_co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from safeguard.act.combine import GroupCommit
@@ -195,3 +197,48 @@ def test_a_loop_runs_the_batch_itself_when_it_need_not_wait_else_the_helper_does
         ("here", True, [4, 5]),
     ]
     assert gc.batches == 3 and gc.items == 5
+
+
+def test_the_helper_takes_its_batch_once_the_writers_turn_is_its_own() -> None:
+    """A batch handed to the helper because another writer is at work is taken when the
+    helper holds the writers' turn (its gate), so callers that queued while it waited for
+    that writer join the same batch instead of each waiting for a transaction of its own."""
+    turn = threading.Lock()  # the store's writers' turn, held by "another writer"
+    turn.acquire()
+    batches: list[list[int]] = []
+    sizes: list[int] = []
+
+    def double(items: list[int]) -> list[int]:
+        batches.append(items)
+        return [2 * i for i in items]
+
+    @contextlib.contextmanager
+    def gate() -> Iterator[None]:
+        with turn:
+            yield
+
+    gc: GroupCommit[int, int] = GroupCommit()
+    gc.helper_gate = gate
+    gc.on_batch = sizes.append
+
+    async def main() -> list[list[int]]:
+        # `here` refuses (the lock is another writer's): the first caller's batch goes to
+        # the helper, which waits at the gate while three more callers arrive
+        first = asyncio.create_task(gc.run_async("k", [1], double, here=lambda _: None))
+        for _ in range(2000):
+            if gc._helper is not None:  # noqa: SLF001 (the helper has the turn)
+                break
+            await asyncio.sleep(0.001)
+        later = [
+            asyncio.create_task(gc.run_async("k", [n], double, here=lambda _: None))
+            for n in (2, 3, 4)
+        ]
+        for _ in range(2000):  # until all four queue (the helper waiting at the gate)
+            if len(gc._queue) >= 4:  # noqa: SLF001
+                break
+            await asyncio.sleep(0.001)
+        turn.release()  # the other writer is done
+        return [await first] + [await c for c in later]
+
+    assert asyncio.run(main()) == [[2], [4], [6], [8]]
+    assert batches == [[1, 2, 3, 4]] and sizes == [4] and gc.batches == 1

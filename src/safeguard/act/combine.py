@@ -18,8 +18,10 @@ process's writer waits with it (docs/benchmarks.md, "Writes on the event loop").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -70,6 +72,12 @@ class GroupCommit(Generic[T, R]):
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
+        #: told the number of items of each batch run (the server's metrics histogram)
+        self.on_batch: Callable[[int], None] | None = None
+        #: held by the helper thread while it takes and runs a batch: the store's writers'
+        #: turn (Database.writers_turn), so a batch handed over because another writer was
+        #: at work is taken only when that writer is done, with all that queued meanwhile
+        self.helper_gate: Callable[[], AbstractContextManager[object]] | None = None
         self._lock = threading.Lock()
         self._queue: list[_Slot[T, R]] = []
         self._busy = False
@@ -104,7 +112,10 @@ class GroupCommit(Generic[T, R]):
         finished = loop.create_future()
 
         def notify() -> None:
-            loop.call_soon_threadsafe(_resolve, finished)
+            if _running_loop() is loop:  # a batch run on the loop: no wake-up through its pipe
+                _resolve(finished)
+            else:
+                loop.call_soon_threadsafe(_resolve, finished)
 
         slot: _Slot[T, R] = _Slot(key, items, run, here, loop, notify=notify)
         if not self._enqueue(slot):
@@ -119,15 +130,20 @@ class GroupCommit(Generic[T, R]):
             waits, self._busy = self._busy, True
         return waits
 
-    def _lead(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def _lead(self, loop: asyncio.AbstractEventLoop | None = None, *, gated: bool = False) -> None:
         """Run the next batch on this thread (on `loop`, the event loop this thread runs:
         only the groups that can be done without waiting), then hand the turn on (or go
-        idle)."""
-        with self._lock:
-            batch = self._take()
+        idle). `gated` (the helper thread): the batch is taken once `helper_gate` is held,
+        so that what queued while it waited joins it."""
+        batch: list[_Slot[T, R]] = []
         deferred: list[_Slot[T, R]] = []
         try:
-            deferred = self._run(batch, loop)
+            with contextlib.ExitStack() as held:
+                if gated and self.helper_gate is not None:
+                    held.enter_context(self.helper_gate())
+                with self._lock:
+                    batch = self._take()
+                deferred = self._run(batch, loop)
         finally:
             with self._lock:
                 self._queue[:0] = deferred  # what could not be done here goes first
@@ -170,7 +186,7 @@ class GroupCommit(Generic[T, R]):
         while True:
             self._helper_turn.wait()
             self._helper_turn.clear()
-            self._lead()
+            self._lead(gated=True)
 
     def _take(self) -> list[_Slot[T, R]]:
         """The queued slots up to `max_batch` items (at least the first one)."""
@@ -217,8 +233,11 @@ class GroupCommit(Generic[T, R]):
                 start += len(slot.items)
         ran = [slot for slot in batch if slot.done]
         if ran:
+            n = sum(len(s.items) for s in ran)
             self.batches += 1
-            self.items += sum(len(s.items) for s in ran)
+            self.items += n
+            if self.on_batch is not None:
+                self.on_batch(n)
         return deferred
 
 

@@ -25,7 +25,7 @@ from safeguard.access import KeyService
 from safeguard.api import errors
 from safeguard.api.auth import AuthGate, KeyCache
 from safeguard.api.follower import IndexFollower
-from safeguard.api.metrics import MetricsMiddleware
+from safeguard.api.metrics import EVENT_BATCH, MetricsMiddleware
 from safeguard.api.ratelimit import RateLimiter
 from safeguard.api.routes import (
     admin,
@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sg = Safeguard.open(settings, source="http")
         sg.matcher.auto_refresh = False
+        if "events" in service.roles:
+            sg.event_batches.on_batch = EVENT_BATCH.observe
         # hashers and curators need no index: only a matching process loads and follows one
         matches = "match" in service.roles
         # a matching process starts from the newest index snapshot, if any (docs/snapshots.md)

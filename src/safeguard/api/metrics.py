@@ -1,5 +1,6 @@
 """Prometheus metrics: requests by route and status, latency, lookups, index size and age,
-the webhook outbox (jobs by state, the oldest undelivered job's age) and referrals by state.
+events per group-commit batch, the webhook outbox (jobs by state, the oldest undelivered
+job's age) and referrals by state.
 
 With several worker processes, `safeguard serve` sets PROMETHEUS_MULTIPROC_DIR so every
 process writes its samples there and `/metrics` reports all of them together. The outbox
@@ -42,6 +43,12 @@ LATENCY = Histogram(
     "Time to answer an HTTP request.",
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+EVENT_BATCH = Histogram(
+    "safeguard_event_batch_events",
+    "Events judged together in one batch (one write transaction for those to keep): "
+    "concurrent requests share them (group commit).",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128, 256),
 )
 LOOKUPS = Counter("safeguard_lookups", "Signal lookups against the index.", ["signal_type"])
 MATCHED = Counter("safeguard_lookups_matched", "Lookups that matched a positive bank.")

@@ -290,6 +290,21 @@ class Database:
                 _begin_immediate(conn, wait)
             yield conn
 
+    @contextlib.contextmanager
+    def writers_turn(self) -> Iterator[None]:
+        """Hold this store's writers' turn: on SQLite the queue every writer of the file
+        joins before it takes the write lock (re-entrant: a write made meanwhile on this
+        thread goes straight on); nothing on PostgreSQL. For a thread that writes what
+        queued while it waited (act/combine.py)."""
+        if not self._sqlite:
+            yield
+            return
+        self._sqlite_writer.acquire(wait=True)
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
+
     @property
     def local_writes(self) -> bool:
         """Whether a write is work in this process (SQLite: a few calls into the library)
