@@ -12,7 +12,9 @@ form of the work that runs only if it need not wait (a SQLite write whose lock i
 the loop runs it itself, after the requests already read have queued theirs. On SQLite
 that matters: a write on a helper thread holds the database's one write lock while it
 waits for the interpreter's lock, which the loop holds most of the time, and every other
-process's writer waits with it (docs/benchmarks.md, "Writes on the event loop").
+process's writer waits with it (docs/benchmarks.md, "Writes on the event loop"). The helper
+takes its batch only once it holds `helper_gate` (the store's writers' turn), so that what
+queued while another writer was at work joins that batch.
 """
 
 from __future__ import annotations
