@@ -296,17 +296,15 @@ def _admin_key(home: Path, url: str) -> str:
 def _batches(port: int, token: str) -> tuple[float, float]:
     """The server's group-commit batches so far and the events in them (`/metrics`)."""
     import httpx
-    from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(
-        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
-    ).text
-    got = {
-        s.name: s.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "safeguard_event_batch_events"
-        for s in family.samples
-    }
+    from safeguard.api.metrics import read_samples
+
+    got = read_samples(
+        httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+        ).text,
+        "safeguard_event_batch_events",
+    )
     return (
         got.get("safeguard_event_batch_events_count", 0.0),
         got.get("safeguard_event_batch_events_sum", 0.0),

@@ -12,9 +12,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from safeguard.api.metrics import read_samples
 from safeguard.store import Database
 from tests.api.conftest import Deployment, make_key
 from tests.conftest import run_safeguard
@@ -100,12 +100,7 @@ def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
 
 def _batch_metric(text: str) -> tuple[float, float]:
     """`safeguard_event_batch_events`: (batches, events in them) from a `/metrics` page."""
-    samples = {
-        s.name: s.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "safeguard_event_batch_events"
-        for s in family.samples
-    }
+    samples = read_samples(text, "safeguard_event_batch_events")
     return (
         samples.get("safeguard_event_batch_events_count", 0.0),
         samples.get("safeguard_event_batch_events_sum", 0.0),

@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from safeguard.access import KeyService
+from safeguard.api.metrics import read_samples
 from safeguard.outbox import enqueue, outbox_stats
 from safeguard.store import Database
 from tests.api.conftest import Deployment
@@ -246,12 +246,7 @@ def test_audit_log_for_auditors_only(deployment: Deployment, keys: dict[str, str
 
 def _gauges(text: str) -> dict[str, float]:
     """The outbox samples of a /metrics answer (parsed as Prometheus does: it must be valid)."""
-    return {
-        s.name + "".join(f'{{state="{v}"}}' for v in s.labels.values()): s.value
-        for family in text_string_to_metric_families(text)
-        if family.name.startswith("safeguard_outbox_")
-        for s in family.samples
-    }
+    return read_samples(text, "safeguard_outbox_")
 
 
 def test_webhooks_add_list_fail_replay_and_metrics(

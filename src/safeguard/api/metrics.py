@@ -26,6 +26,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +64,19 @@ INDEX_AGE = Gauge(
     "Seconds since the index last caught up with the change log.",
     multiprocess_mode="max",
 )
+
+
+def read_samples(text: str, prefix: str) -> dict[str, float]:
+    """The samples of the metric families named `prefix...` in a `/metrics` page (parsed as
+    Prometheus parses it, so it must be valid), by name and labels as Prometheus prints them
+    (`safeguard_outbox_jobs{state="failed"}`): for scripts and tests that read a server."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        if family.name.startswith(prefix):
+            for s in family.samples:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+                out[s.name + (f"{{{labels}}}" if labels else "")] = s.value
+    return out
 
 
 def count_lookups(queries: Iterable[dict[str, str]], results: Iterable[MatchResult]) -> None:
