@@ -242,3 +242,23 @@ def test_the_helper_takes_its_batch_once_the_writers_turn_is_its_own() -> None:
 
     assert asyncio.run(main()) == [[2], [4], [6], [8]]
     assert batches == [[1, 2, 3, 4]] and sizes == [4] and gc.batches == 1
+
+
+def test_a_gate_that_fails_still_lets_the_batch_run() -> None:
+    """The helper's gate failing (the writers' lock file gone, say) must not stop the helper:
+    the batch runs without it, and later batches still run."""
+
+    def broken() -> contextlib.AbstractContextManager[None]:
+        raise OSError("no such file")
+
+    gc: GroupCommit[int, int] = GroupCommit()
+    gc.helper_gate = broken
+
+    async def main() -> list[list[int]]:
+        got = []
+        for n in (1, 2):  # `here` refuses: both go to the helper, one after the other
+            call = gc.run_async("k", [n], lambda items: [2 * i for i in items], here=lambda _: None)
+            got.append(await asyncio.wait_for(call, 10))
+        return got
+
+    assert asyncio.run(main()) == [[2], [4]]

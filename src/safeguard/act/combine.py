@@ -142,7 +142,9 @@ class GroupCommit(Generic[T, R]):
         try:
             with contextlib.ExitStack() as held:
                 if gated and self.helper_gate is not None:
-                    held.enter_context(self.helper_gate())
+                    # a gate that fails leaves the batch to take its own turn (and report)
+                    with contextlib.suppress(Exception):
+                        held.enter_context(self.helper_gate())
                 with self._lock:
                     batch = self._take()
                 deferred = self._run(batch, loop)
