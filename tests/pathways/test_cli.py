@@ -214,6 +214,19 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
         f"{touch['accounts']:,} benign accounts in touch with minors ever flagged" in text
     )
     assert re.search(r"seed \d+: [\d,]+ of [\d,]+ benign accounts in touch with minors", text)
+    # time to flag in words, pattern by pattern (this run checks every 24 h, the JSON one 12)
+    words = re.search(
+        r"time from first contact to flag: median [\d.]+ h \(never flagged \d+ of \d+\); "
+        r"by pattern: (.*?)(; not reached \(over half never flagged\): (.*?))? children contacted",
+        text,
+    )
+    assert words, text
+    reached = re.findall(r"(\w+) [\d.]+ h", words.group(1))
+    missed = words.group(3).split(", ") if words.group(3) else []
+    assert sorted(reached + missed) == sorted(
+        p.removeprefix("offender_") for p in ttf["by_pattern_median"]
+    )
+    assert "{" not in text
 
 
 def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:

@@ -410,11 +410,7 @@ def _print_evaluation(r: dict) -> None:
     )
     ro = r["rules_only"]
     p(f"rules only: precision@k {ro['precision_at_k']:.3f}  PR-AUC {ro['pr_auc']:.3f}")
-    t = r["time_to_flag_hours"]
-    p(
-        f"time from first contact to flag: median {t['median']} h; by pattern "
-        f"{t['by_pattern_median']}; never flagged {t['never_flagged']} of {t['offenders']}"
-    )
+    p(_time_to_flag(r["time_to_flag_hours"]), markup=False)
     c = r["children_contacted_before_flag"]
     p(f"children contacted before the flag: median {c['median']}, mean {c['mean']}")
     budget = Calibration.of(r.get("model_false_positive_budget"))
@@ -453,6 +449,26 @@ def _in_touch(flagged: int, accounts: int, q: dict[str, float]) -> str:
     return (
         f"{flagged:,} of {accounts:,} benign accounts in touch with minors ever flagged "
         f"({share}); their highest scores: {_quantiles(q)}"
+    )
+
+
+def _time_to_flag(t: dict) -> str:
+    """The evaluation's time from first contact to flag, in words: overall and by offender
+    pattern (`offender_burst` -> burst), naming the patterns whose median is not reached."""
+    median = f"{t['median']:.1f} h" if t["median"] is not None else "not reached"
+    by = t["by_pattern_median"]
+    reached = [
+        f"{k.removeprefix('offender_')} {v:.1f} h" for k, v in sorted(by.items()) if v is not None
+    ]
+    not_reached = [k.removeprefix("offender_") for k, v in sorted(by.items()) if v is None]
+    return (
+        f"time from first contact to flag: median {median} (never flagged {t['never_flagged']} "
+        f"of {t['offenders']}); by pattern: {', '.join(reached) or 'none reached'}"
+        + (
+            f"; not reached (over half never flagged): {', '.join(not_reached)}"
+            if not_reached
+            else ""
+        )
     )
 
 
