@@ -226,7 +226,7 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     assert sorted(reached + missed) == sorted(
         p.removeprefix("offender_") for p in ttf["by_pattern_median"]
     )
-    assert "{" not in text
+    assert "{" not in text and f"seeds {seed['seed']} " in text
 
 
 def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:

@@ -403,7 +403,8 @@ def _print_evaluation(r: dict) -> None:
     from safeguard.pathways.calibration import Calibration
 
     p = out_console.print
-    p(f"seeds {r['seeds']}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
+    seeds = ", ".join(str(n) for n in r["seeds"])
+    p(f"seeds {seeds}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
     p(
         f"precision@k {r['precision_at_k']:.3f} (min over seeds {r['precision_at_k_min']:.3f})  "
         f"recall {r['recall_at_threshold']:.3f}  PR-AUC {r['pr_auc']:.3f}"
