@@ -217,7 +217,8 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     # time to flag in words, pattern by pattern (this run checks every 24 h, the JSON one 12)
     words = re.search(
         r"time from first contact to flag: median [\d.]+ h \(never flagged \d+ of \d+\); "
-        r"by pattern: (.*?)(; not reached \(over half never flagged\): (.*?))? children contacted",
+        r"by pattern: (.*?)(; not reached \(half or more never flagged\): (.*?))? "
+        r"children contacted",
         text,
     )
     assert words, text

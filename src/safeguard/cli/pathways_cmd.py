@@ -466,7 +466,7 @@ def _time_to_flag(t: dict) -> str:
         f"time from first contact to flag: median {median} (never flagged {t['never_flagged']} "
         f"of {t['offenders']}); by pattern: {', '.join(reached) or 'none reached'}"
         + (
-            f"; not reached (over half never flagged): {', '.join(not_reached)}"
+            f"; not reached (half or more never flagged): {', '.join(not_reached)}"
             if not_reached
             else ""
         )
