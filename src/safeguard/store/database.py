@@ -290,20 +290,12 @@ class Database:
                 _begin_immediate(conn, wait)
             yield conn
 
-    @contextlib.contextmanager
-    def writers_turn(self) -> Iterator[None]:
+    def writers_turn(self) -> contextlib.AbstractContextManager[None]:
         """Hold this store's writers' turn: on SQLite the queue every writer of the file
         joins before it takes the write lock (re-entrant: a write made meanwhile on this
         thread goes straight on); nothing on PostgreSQL. For a thread that writes what
         queued while it waited (act/combine.py)."""
-        if not self._sqlite:
-            yield
-            return
-        self._sqlite_writer.acquire(wait=True)
-        try:
-            yield
-        finally:
-            self._sqlite_writer.release()
+        return self._writing(wait=True)
 
     @property
     def local_writes(self) -> bool:
