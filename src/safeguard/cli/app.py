@@ -23,39 +23,88 @@ from safeguard.cli.output import err_console
 from safeguard.config import Settings
 from safeguard.errors import SafeguardError
 
-# Each command's module is imported when the command is used (or listed in `safeguard --help`),
-# so `safeguard stats ...` and `safeguard pathways ...` never load the detection stack (PDQ,
-# OpenCV, faiss) that `bank`, `hash` and `match` need. name -> (module in safeguard.cli,
-# attribute: a Typer app for a command group, a function for a single command), in the order
-# `safeguard --help` lists them.
+# Each command's module is imported when the command is used, so `safeguard stats ...` and
+# `safeguard pathways ...` never load the detection stack (PDQ, OpenCV, faiss) that `bank`,
+# `hash` and `match` need, and `safeguard --help` lists every command from the summaries
+# below without importing any (a test checks each is its command's own first line).
+# name -> (module in safeguard.cli, attribute: a Typer app for a command group, a function
+# for a single command; summary), in the order `safeguard --help` lists them.
 _COMMANDS = {
-    "serve": ("serve_cmd", "serve_command"),
-    "hash": ("hash_cmd", "hash_command"),
-    "match": ("match_cmd", "match_command"),
-    "demo": ("demo_cmd", "demo_command"),
-    "bank": ("bank_cmd", "app"),
-    "db": ("db_cmd", "app"),
-    "index": ("index_cmd", "app"),
-    "stats": ("stats_cmd", "app"),
-    "keys": ("keys_cmd", "app"),
-    "eval": ("eval_cmd", "app"),
-    "pathways": ("pathways_cmd", "app"),
-    "events": ("events_cmd", "app"),
-    "cases": ("cases_cmd", "app"),
-    "rules": ("rules_cmd", "app"),
-    "users": ("users_cmd", "app"),
-    "audit": ("audit_cmd", "app"),
-    "webhooks": ("webhooks_cmd", "app"),
-    "evidence": ("evidence_cmd", "app"),
-    "referrals": ("referrals_cmd", "app"),
-    "exchange": ("exchange_cmd", "app"),
-    "worker": ("worker_cmd", "worker_command"),
+    "serve": (
+        "serve_cmd",
+        "serve_command",
+        "Serve the HTTP API: /v1 routes, HMA-compatible /h /m /c routes, /status, /metrics.",
+    ),
+    "hash": (
+        "hash_cmd",
+        "hash_command",
+        "Print md5, sha256, pdq, pdq_quality, width and height of every file.",
+    ),
+    "match": (
+        "match_cmd",
+        "match_command",
+        "Print, for each input, `path` (or `hash`) and its `matches` in enabled banks.",
+    ),
+    "demo": (
+        "demo_cmd",
+        "demo_command",
+        "Bank photos, match edited copies and never-seen photos, and show the result.",
+    ),
+    "bank": ("bank_cmd", "app", "Create and curate hash banks."),
+    "db": ("db_cmd", "app", "Database housekeeping."),
+    "index": ("index_cmd", "app", "Index housekeeping."),
+    "stats": ("stats_cmd", "app", "Police-recorded child abuse image crime statistics."),
+    "keys": ("keys_cmd", "app", "API keys for `safeguard serve`."),
+    "eval": ("eval_cmd", "app", "Measure detection quality."),
+    "pathways": (
+        "pathways_cmd",
+        "app",
+        "Grooming and sextortion risk from behavioural metadata (works on encrypted services).",
+    ),
+    "events": ("events_cmd", "app", "Events from the platform: uploads, reports, pathways flags."),
+    "cases": ("cases_cmd", "app", "Cases: the review queue, claims and decisions."),
+    "rules": (
+        "rules_cmd",
+        "app",
+        "Rule sets: what happens to events (verdicts, cases, review, webhooks).",
+    ),
+    "users": (
+        "users_cmd",
+        "app",
+        "Users and their roles (moderators, specialists, admins, auditors).",
+    ),
+    "audit": (
+        "audit_cmd",
+        "app",
+        "The tamper-evident audit log: verify it, sign checkpoints, read it.",
+    ),
+    "webhooks": (
+        "webhooks_cmd",
+        "app",
+        "Webhooks: tell the platform about verdicts and decisions.",
+    ),
+    "evidence": (
+        "evidence_cmd",
+        "app",
+        "Preserved evidence: encrypted media of cases, retention clocks, legal holds.",
+    ),
+    "referrals": (
+        "referrals_cmd",
+        "app",
+        "Referrals to NCMEC (CyberTipline) and the UK NCA, from decided cases.",
+    ),
+    "exchange": ("exchange_cmd", "app", "Exchange: publish banks to peers, follow theirs."),
+    "worker": (
+        "worker_cmd",
+        "worker_command",
+        "Deliver webhooks and run periodic tasks until SIGTERM or SIGINT (exit 0).",
+    ),
 }
 
 
 def _load_command(name: str) -> Any:
     """The click command for `name`, from its module (what add_typer / command() would build)."""
-    module, attribute = _COMMANDS[name]
+    module, attribute, _ = _COMMANDS[name]
     target = getattr(importlib.import_module(f"safeguard.cli.{module}"), attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
@@ -95,6 +144,21 @@ class _LazyCommands(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(set(_COMMANDS) | set(self._loaded))
 
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+
+class _Listed:
+    """What `safeguard --help` lists of a command whose module is not loaded: its name and
+    summary (all the help formatter reads of a command)."""
+
+    hidden = False
+    deprecated = False
+
+    def __init__(self, name: str, summary: str) -> None:
+        self.name = name
+        self.short_help = self.help = summary
+
 
 class _SafeguardGroup(TyperGroup):
     """Turns errors into one line on stderr and an exit code, never a traceback; loads each
@@ -102,10 +166,24 @@ class _SafeguardGroup(TyperGroup):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = _LazyCommands(self.commands)
+        self._lazy = _LazyCommands(self.commands)
+        self.commands = self._lazy
+        self._listing = False
 
     def list_commands(self, ctx: object) -> list[str]:
         return list(self.commands)  # names only: nothing is imported to list them
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True  # the commands' summaries, not their modules
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def get_command(self, ctx, name):
+        if self._listing and name in _COMMANDS and not self._lazy.is_loaded(name):
+            return _Listed(name, _COMMANDS[name][2])
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         try:

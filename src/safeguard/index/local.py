@@ -25,9 +25,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from importlib.resources import files
+from typing import Any
 
-import cv2
-import faiss
 import numpy as np
 
 from safeguard.signals import local
@@ -54,13 +53,21 @@ class LocalFeatureIndex:
         self._copies: dict[int, tuple[np.ndarray, bytes]] = {}  # copy number -> points, key
         self._copy_of: dict[bytes, int] = {}  # key -> copy number
         self._next = 0
-        centroids = _centroids()
-        quantizer = faiss.IndexBinaryFlat(256)
-        quantizer.add(centroids)
-        self._faiss = faiss.IndexBinaryIVF(quantizer, 256, len(centroids))
-        self._faiss.is_trained = True
-        self._faiss.nprobe = PROBES
-        self._quantizer = quantizer  # faiss does not own it: keep it alive
+        self._faiss: Any = None  # made with the first stored image (`_ivf`)
+
+    def _ivf(self) -> Any:
+        """The faiss inverted-file index, made when the first image is stored: faiss loads
+        then, not with the package (about 0.1 s at the start of every command)."""
+        if self._faiss is None:
+            import faiss
+
+            quantizer = faiss.IndexBinaryFlat(256)
+            quantizer.add(_centroids())
+            self._faiss = faiss.IndexBinaryIVF(quantizer, 256, quantizer.ntotal)
+            self._faiss.is_trained = True
+            self._faiss.nprobe = PROBES
+            self._quantizer = quantizer  # faiss does not own it: keep it alive
+        return self._faiss
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -80,7 +87,7 @@ class LocalFeatureIndex:
             self._entries[entry_id] = key
             self._groups.setdefault(key, set()).add(entry_id)
         if new_desc:
-            self._faiss.add_with_ids(
+            self._ivf().add_with_ids(
                 np.ascontiguousarray(np.concatenate(new_desc)), np.concatenate(new_ids)
             )
 
@@ -98,6 +105,8 @@ class LocalFeatureIndex:
                 del self._copies[copy]
                 gone.append(copy)
         if gone:
+            import faiss
+
             ids = np.concatenate([c * _SLOT + np.arange(_SLOT, dtype=np.int64) for c in gone])
             self._faiss.remove_ids(faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids)))
 
@@ -150,6 +159,8 @@ class LocalFeatureIndex:
 
 def agreeing(src: np.ndarray, dst: np.ndarray) -> int:
     """How many point pairs agree on one similarity transform at a plausible scale."""
+    import cv2
+
     transform, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX
     )

@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from safeguard import _env
@@ -69,6 +68,8 @@ class Vocabulary:
             digest.update(level.tobytes())
         #: names this vocabulary (an index filed under another cannot be used with it)
         self.digest = digest.hexdigest()
+        import faiss  # loaded with the first vocabulary, not with the package
+
         self._coarse_index = faiss.IndexBinaryFlat(256)
         self._coarse_index.add(self.coarse)
 
@@ -142,6 +143,8 @@ class Vocabulary:
         coarse centroids unless `coarse` is given."""
         rng = np.random.default_rng(seed)
         top = shipped_coarse() if coarse is None else coarse
+        import faiss
+
         index = faiss.IndexBinaryFlat(256)
         index.add(np.ascontiguousarray(top))
         d = np.ascontiguousarray(descriptors, dtype=np.uint8)

@@ -33,7 +33,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from safeguard.index import _votes
@@ -320,6 +319,8 @@ class WordIndex:
         ranked = copies[np.lexsort((copies, -votes.astype(np.int16)))][:CANDIDATES]
         self._prefetch(ranked)
         hits: list[tuple[int, int]] = []
+        import faiss  # loaded with the first query, not with the package
+
         for copy in ranked:
             stored_points, stored = self._record(int(copy))
             distances, nearest = faiss.knn_hamming(descriptors, stored, 1)

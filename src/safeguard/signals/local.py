@@ -30,13 +30,14 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from safeguard.errors import ConfigError, InvalidSignal
 from safeguard.signals.base import Hashed, SignalType
 
 if TYPE_CHECKING:
+    import cv2
+
     from safeguard.index.base import SignalIndex
 
 NAME = "local"
@@ -56,6 +57,8 @@ _ORB = None
 
 def _orb():
     global _ORB
+    import cv2  # OpenCV loads only where local features are computed (~0.1 s)
+
     if _ORB is None:  # created lazily: one per process (hashing runs on a process pool)
         _ORB = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=10)
     return _ORB
@@ -79,6 +82,8 @@ def extract_with_mirror(pixels: np.ndarray) -> tuple[str | None, str | None]:
     value = _value(keypoints, descriptors)
     if value is None:
         return None, None
+    import cv2
+
     try:
         flipped = _orb().compute(cv2.flip(grey, 1), _reflect(keypoints, grey.shape[1]))
     except cv2.error:
@@ -91,6 +96,8 @@ def _detect(
 ) -> tuple[np.ndarray, Sequence[cv2.KeyPoint], np.ndarray | None] | None:
     """(the greyscale picture scaled to SIDE, its ORB keypoints, their descriptors), or None
     when OpenCV cannot process the image."""
+    import cv2
+
     try:
         grey = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
         h, w = grey.shape
@@ -107,6 +114,8 @@ def _detect(
 def _reflect(keypoints: Sequence[cv2.KeyPoint], width: int) -> list[cv2.KeyPoint]:
     """Keypoints as they sit in the left-right mirror of an image `width` pixels wide: x
     reflected, orientation turned from angle to 180 - angle."""
+    import cv2
+
     return [
         cv2.KeyPoint(
             width - 1 - k.pt[0], k.pt[1], k.size, (180 - k.angle) % 360, k.response, k.octave
