@@ -94,6 +94,7 @@ def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
         "target_groups": 3,
         "target_group_share": 1.0,
         "under13_share": 1 / 3,
+        "wide_age_gap_share": 1.0,  # an adult and children under 16
         "accept_rate": 0.5,  # requests to k1 (accepted) and k3 (not)
         "reply_rate": 1 / 3,
         "minors_blocking": 1,
@@ -161,6 +162,7 @@ def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]
     o = feats["O"]
     assert (o["minors_contacted"], o["minors_initiated"], o["target_groups"]) == (1, 1, 1)
     assert o["accept_rate"] == 1.0  # no requests: no evidence either way
+    assert o["wide_age_gap_share"] == 0.0  # a 16-17 and a 13-15: one band apart
     assert o["reply_rate"] == 0.0
     u = feats["U"]
     assert u["minors_contacted"] == 0 and u["reply_rate"] == 1.0 and u["target_groups"] == 0
@@ -170,6 +172,28 @@ def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]
         0.0,
     )
     assert u["account_age_days"] == pytest.approx((AS_OF - datetime(2024, 1, 1)).days)
+
+
+def test_the_age_gap_counts_bands_between_the_account_and_each_child() -> None:
+    accounts = [
+        ("teen", "2022-01-01T00:00:00Z", "16_17", "GB"),
+        ("adult", "2020-01-01T00:00:00Z", "adult", "GB"),
+        ("nobody", "2020-01-01T00:00:00Z", "unknown", "GB"),
+        ("young", "2023-01-01T00:00:00Z", "under_13", "GB"),
+        ("mid", "2023-01-01T00:00:00Z", "13_15", "GB"),
+        ("older", "2023-01-01T00:00:00Z", "16_17", "GB"),
+    ]
+    events = [
+        ("2025-03-01T09:00:00Z", "message", "teen", "young"),  # two bands: counts
+        ("2025-03-01T09:01:00Z", "message", "teen", "mid"),  # one band
+        ("2025-03-01T09:02:00Z", "message", "adult", "older"),  # one band
+        ("2025-03-01T09:03:00Z", "message", "adult", "mid"),  # two bands: counts
+        ("2025-03-01T09:04:00Z", "message", "adult", "young"),  # three: counts
+        ("2025-03-01T09:05:00Z", "message", "nobody", "older"),  # unknown age: as an adult
+    ]
+    f = compute_features(*_frames(accounts, events), as_of=AS_OF)
+    got = dict(zip(f["account_id"], f["wide_age_gap_share"], strict=True))
+    assert got == pytest.approx({"teen": 0.5, "adult": 2 / 3, "nobody": 0.0})
 
 
 def test_window_and_as_of() -> None:

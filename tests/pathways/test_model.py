@@ -16,7 +16,9 @@ EVALUATION_SEEDS = range(9001, 9006)  # the seeds docs/pathways.md reports on
 
 
 def random_rows(rng: np.random.Generator, n: int) -> np.ndarray:
-    scale = np.array([60, 40, 30, 40, 1, 30, 1, 1, 1, 1, 5, 3, 1, 400, 1, 10, 1, 30, 10, 1, 80, 15])
+    scale = np.array(
+        [60, 40, 30, 40, 1, 30, 1, 1, 1, 1, 1, 5, 3, 1, 400, 1, 10, 1, 30, 10, 1, 80, 15]
+    )
     assert scale.size == len(FEATURE_NAMES)
     return np.round(rng.random((n, scale.size)) * scale, 2)
 
@@ -24,7 +26,7 @@ def random_rows(rng: np.random.Generator, n: int) -> np.ndarray:
 def test_exported_trees_match_sklearn() -> None:
     rng = np.random.default_rng(0)
     x = random_rows(rng, 3000)
-    y = ((x[:, 4] > 0.6) & (x[:, 13] < 100) | (x[:, 10] > 4)).astype(int)
+    y = ((x[:, 4] > 0.6) & (x[:, 14] < 100) | (x[:, 11] > 4)).astype(int)
     clf = make_classifier(seed=0, max_iter=30)
     clf.fit(x, y)
     baseline, trees = export_sklearn(clf)

@@ -105,6 +105,14 @@ FEATURES: tuple[Feature, ...] = (
         "the youngest children are the most at risk from unsolicited adult contact",
     ),
     Feature(
+        "wide_age_gap_share",
+        1,
+        "share of approached minors two or more age bands younger than the account (an adult "
+        "and a child under 16; a 16-17-year-old and a child under 13)",
+        "the age gap: a teenager's friends are near their own age; an adult seeking out "
+        "children, or an older teenager seeking out much younger ones, is not",
+    ),
+    Feature(
         "accept_rate",
         -1,
         "share of the account's contact requests to minors, made at least 12 hours ago, that "
@@ -428,6 +436,7 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
     p = (
         pairs.filter(pl.col("initiated"))
         .join(acc.select(pl.col("id").alias("m"), pl.col("band").alias("m_band")), on="m")
+        .join(acc.select(pl.col("id").alias("s"), pl.col("band").alias("s_band")), on="s")
         .join(countries.rename({"id": "s", "country": "s_country"}), on="s")
         .join(countries.rename({"id": "m", "country": "m_country"}), on="m")
     )
@@ -467,6 +476,10 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
     per_init = p.group_by("s").agg(
         pl.len().alias("minors_initiated"),
         (pl.col("m_band") == 0).mean().alias("under13_share"),
+        # adults (3) and accounts of unknown age (4) alike: two bands above 13-15
+        (pl.min_horizontal(pl.col("s_band"), pl.lit(3)) - pl.col("m_band") >= 2)
+        .mean()
+        .alias("wide_age_gap_share"),
         (~pl.col("mutual")).mean().alias("no_mutual_share"),
         pl.col("accepted").filter(pl.col("requested") & settled).mean().alias("accept_rate"),
         pl.col("replied").filter(settled).mean().alias("reply_rate"),
@@ -506,7 +519,12 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         + [pl.col(c).fill_null(v).cast(pl.Float64) for c, v in RATE_DEFAULTS.items()]
         + [
             pl.col(c).fill_null(0.0).cast(pl.Float64)
-            for c in ("under13_share", "no_mutual_share", "cross_country_share")
+            for c in (
+                "under13_share",
+                "wide_age_gap_share",
+                "no_mutual_share",
+                "cross_country_share",
+            )
         ]
     ).with_columns(
         (pl.col("target_groups") / pl.col("minors_initiated"))

@@ -152,6 +152,7 @@ def features_spark(
     p = (
         pairs.filter(col("initiated"))
         .join(acc.select(col("account_id").alias("m"), col("band").alias("m_band")), "m")
+        .join(acc.select(col("account_id").alias("s"), col("band").alias("s_band")), "s")
         .join(
             countries.select(col("account_id").alias("s"), col("country").alias("s_country")), "s"
         )
@@ -232,6 +233,9 @@ def features_spark(
     per_init = p.groupBy("s").agg(
         F.count(F.lit(1)).alias("minors_initiated"),
         F.avg(dbl(col("m_band") == 0)).alias("under13_share"),
+        F.avg(dbl(F.least(col("s_band"), F.lit(3)) - col("m_band") >= 2)).alias(
+            "wide_age_gap_share"
+        ),
         F.avg(dbl(~col("mutual"))).alias("no_mutual_share"),
         F.avg(F.when(col("requested") & settled, dbl(col("accepted")))).alias("accept_rate"),
         F.avg(F.when(settled, dbl(col("replied")))).alias("reply_rate"),
@@ -285,7 +289,8 @@ def features_spark(
     for c in counts:
         f = f.withColumn(c, col(c).cast("long"))
     f = f.fillna(RATE_DEFAULTS).fillna(
-        0.0, subset=["under13_share", "no_mutual_share", "cross_country_share"]
+        0.0,
+        subset=["under13_share", "wide_age_gap_share", "no_mutual_share", "cross_country_share"],
     )
     f = (
         f.withColumn(
