@@ -159,6 +159,9 @@ class _Listed:
         self.name = name
         self.short_help = self.help = summary
 
+    def get_short_help_str(self, limit: int = 45) -> str:  # click's plain formatter asks this
+        return self.short_help
+
 
 class _SafeguardGroup(TyperGroup):
     """Turns errors into one line on stderr and an exit code, never a traceback; loads each
