@@ -432,14 +432,16 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
             & (pl.col("first_in").is_null() | (pl.col("first_out") <= pl.col("first_in")))
         ).alias("initiated")
     )
-    countries = acc.select("id", "country")
-    p = (
-        pairs.filter(pl.col("initiated"))
-        .join(acc.select(pl.col("id").alias("m"), pl.col("band").alias("m_band")), on="m")
-        .join(acc.select(pl.col("id").alias("s"), pl.col("band").alias("s_band")), on="s")
-        .join(countries.rename({"id": "s", "country": "s_country"}), on="s")
-        .join(countries.rename({"id": "m", "country": "m_country"}), on="m")
-    )
+
+    # each pair's two ends with their age bands and countries
+    def end(name: str) -> pl.DataFrame:
+        return acc.select(
+            pl.col("id").alias(name),
+            pl.col("band").alias(f"{name}_band"),
+            pl.col("country").alias(f"{name}_country"),
+        )
+
+    p = pairs.filter(pl.col("initiated")).join(end("m"), on="m").join(end("s"), on="s")
 
     # mutual connections: c connected to both the minor and the subject
     pm = p.select("s", "m")

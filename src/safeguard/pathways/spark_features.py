@@ -148,18 +148,16 @@ def features_spark(
         col("first_out").isNotNull()
         & (col("first_in").isNull() | (col("first_out") <= col("first_in"))),
     ).cache()
-    countries = acc.select("account_id", "country")
-    p = (
-        pairs.filter(col("initiated"))
-        .join(acc.select(col("account_id").alias("m"), col("band").alias("m_band")), "m")
-        .join(acc.select(col("account_id").alias("s"), col("band").alias("s_band")), "s")
-        .join(
-            countries.select(col("account_id").alias("s"), col("country").alias("s_country")), "s"
+
+    # each pair's two ends with their age bands and countries
+    def end(name: str) -> Any:
+        return acc.select(
+            col("account_id").alias(name),
+            col("band").alias(f"{name}_band"),
+            col("country").alias(f"{name}_country"),
         )
-        .join(
-            countries.select(col("account_id").alias("m"), col("country").alias("m_country")), "m"
-        )
-    )
+
+    p = pairs.filter(col("initiated")).join(end("m"), "m").join(end("s"), "s")
     pm = p.select("s", "m").cache()
 
     e1 = edges.select(col("x").alias("m"), col("y"))
