@@ -32,8 +32,10 @@ lint: install-dev
 	$(PY) -m ruff format --check src tests bench tools
 	$(PY) -m mypy
 
+# the suite starts a few hundred safeguard processes: they share compiled modules
+# (__pycache__) even where PYTHONDONTWRITEBYTECODE is set
 test: lint
-	$(PY) -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 bench: install-dev
 	$(PY) bench/hashing.py

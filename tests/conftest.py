@@ -13,6 +13,7 @@ SAFEGUARD_TEST_BACKENDS=sqlite limits a local run to one backend.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import subprocess
 import sys
@@ -41,10 +42,21 @@ BACKENDS = [
 ]
 
 
+def _scenes(tmp_path_factory: pytest.TempPathFactory, name: str, first_seed: int) -> list[Path]:
+    """PHOTOS_PER_SPLIT generated photos, made once per run: under xdist the workers share
+    one folder (the run's, beside theirs), the first to take the lock writing it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return write_scenes(tmp_path_factory.mktemp(name), PHOTOS_PER_SPLIT, first_seed=first_seed)
+    run = tmp_path_factory.getbasetemp().parent  # this run's folder, one per xdist run
+    with open(run / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return write_scenes(run / name, PHOTOS_PER_SPLIT, first_seed=first_seed)
+
+
 @pytest.fixture(scope="session")
 def train_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Benign stand-ins for listed photos, generated (safeguard.samples): the same every run."""
-    return write_scenes(tmp_path_factory.mktemp("train2017"), PHOTOS_PER_SPLIT)
+    return _scenes(tmp_path_factory, "train2017", 0)
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +75,7 @@ def small_vocabulary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def val_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Photos that are never banked: other seeds than train_images."""
-    return write_scenes(tmp_path_factory.mktemp("val2017"), PHOTOS_PER_SPLIT, first_seed=100_000)
+    return _scenes(tmp_path_factory, "val2017", 100_000)
 
 
 _postgres_ok: bool | None = None

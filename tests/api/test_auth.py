@@ -147,17 +147,16 @@ def test_keys_cli_refuses_bad_scopes(deployment: Deployment, scopes: str) -> Non
 
 
 def test_keys_cli_lists_and_revokes(deployment: Deployment) -> None:
-    import json
+    from tests.conftest import Cli
 
-    from tests.conftest import run_safeguard
-
-    run_safeguard(["keys", "create", "cli-key", "--scope", "hash"], deployment.env)
-    listed = json.loads(run_safeguard(["keys", "list", "--json"], deployment.env).stdout)
+    cli = Cli(deployment.env)  # in this process: the tests above run the command as a process
+    assert cli("keys", "create", "cli-key", "--scope", "hash").exit_code == 0
+    listed = cli.json("keys", "list")
+    assert isinstance(listed, list)
     entry = next(k for k in listed if k["name"] == "cli-key")
     assert entry["scopes"] == ["hash"] and "key" not in entry and "secret_sha256" not in entry
-    r = run_safeguard(["keys", "revoke", "cli-key"], deployment.env)
-    assert r.returncode == 0
-    listed = json.loads(run_safeguard(["keys", "list", "--json"], deployment.env).stdout)
-    assert all(k["name"] != "cli-key" for k in listed)
-    r = run_safeguard(["keys", "revoke", "no-such-key"], deployment.env)
-    assert r.returncode == 2 and "no API key named" in r.stderr
+    assert cli("keys", "revoke", "cli-key").exit_code == 0
+    listed = cli.json("keys", "list")
+    assert isinstance(listed, list) and all(k["name"] != "cli-key" for k in listed)
+    r = cli("keys", "revoke", "no-such-key")
+    assert r.exit_code == 2 and "no API key named" in r.stderr

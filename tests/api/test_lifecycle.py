@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import Server, make_key, store_env
+from tests.api.conftest import TLS, Server, make_key, store_env
 from tests.conftest import run_safeguard
 
 # a fast machine sends more than the default 6000 requests a minute: not what is tested
@@ -52,7 +52,9 @@ class LookupStream:
 
     def _run(self, server: Server, key: str, limits: httpx.Limits) -> None:
         headers = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=server.url, headers=headers, limits=limits, timeout=30) as c:
+        with httpx.Client(
+            base_url=server.url, headers=headers, limits=limits, timeout=30, verify=TLS
+        ) as c:
             while not self.stop.is_set():
                 try:
                     r = c.get("/v1/match", params={"pdq": PDQ})
@@ -89,7 +91,7 @@ def test_sigterm_drains_a_steady_stream_without_dropping_a_request(
     probes: list[tuple[float, int, str]] = []
     while server.proc.poll() is None and time.monotonic() - sent_term < 30:
         try:
-            r = httpx.get(server.url + "/readyz", timeout=5)
+            r = httpx.get(server.url + "/readyz", timeout=5, verify=TLS)
             probes.append((time.monotonic() - sent_term, r.status_code, r.text))
         except httpx.HTTPError:
             pass
@@ -144,7 +146,7 @@ def test_a_restarted_worker_takes_no_lookup_before_its_index_is_loaded(
     os.kill(victim, signal.SIGKILL)
     replaced = None
     while time.monotonic() - killed < 15:
-        probes.append(httpx.get(server.url + "/readyz", timeout=10).status_code)
+        probes.append(httpx.get(server.url + "/readyz", timeout=10, verify=TLS).status_code)
         now = worker_pids(server.proc.pid)
         if replaced is None and len(now) == 2 and victim not in now:
             replaced = time.monotonic()

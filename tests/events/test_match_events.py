@@ -14,13 +14,14 @@ from safeguard.config import Settings
 from safeguard.events import MATCH_RECORDED, Subscription
 from safeguard.rules.default import DEFAULT_TEXT
 from tests.api.conftest import ALL_SCOPES, Server, make_key, store_env
-from tests.conftest import run_safeguard
+from tests.conftest import Cli, run_safeguard
 from tests.events.helpers import drain
 
 
 def ok(env: dict[str, str], *args: object) -> str:
-    result = run_safeguard([str(a) for a in args], env)
-    assert result.returncode == 0, result.stderr
+    """Run a command in this process (the test of a bad setting below runs one as its own)."""
+    result = Cli(env)(*args)
+    assert result.exit_code == 0, result.output
     return result.stdout
 
 

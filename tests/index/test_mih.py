@@ -10,7 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeguard.index.layout import Layout, allocate_flips, choose_layout, split
+from safeguard.index.layout import (
+    BRUTE_NS,
+    PROBE_NS,
+    Layout,
+    _search,
+    allocate_flips,
+    choose_layout,
+    query_cost,
+    split,
+)
 from safeguard.index.mih import MihPdqIndex
 
 # small key lengths keep the directories small; some layouts leave bits uncovered
@@ -138,6 +147,22 @@ def test_layout_choice_follows_bank_size() -> None:
     lengths = tuple(length for _, length in big.tables)
     flips = allocate_flips(10_000_000, lengths, 31)
     assert flips is not None and sum(flips) >= 31 - len(lengths) + 1
+
+
+@pytest.mark.parametrize("radius", [15, 31])
+def test_small_banks_skip_the_layout_search_and_lose_nothing(radius: int) -> None:
+    """Below the bound (radius + 1 probes cost more than scanning n hashes) brute force is
+    chosen without the search: the bound holds for every layout the search weighs, and the
+    search itself, run anyway, agrees on either side of it."""
+    bound = int((radius + 1) * PROBE_NS / BRUTE_NS)
+    for m in range(2, 33):
+        for key_bits in range(8, 27):
+            lengths = tuple(length for _, length in split(m, key_bits))
+            assert query_cost(bound, lengths, radius) >= (radius + 1) * PROBE_NS
+    for n in (0, 1, bound, bound + 1, 50 * bound):
+        searched = _search(n, radius, 48, BRUTE_NS * max(n, 1))
+        assert choose_layout(n, radius) == searched, n
+    assert choose_layout(bound, radius).brute_force
 
 
 def test_removal_during_a_background_compaction_sticks() -> None:

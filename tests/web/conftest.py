@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from safeguard.samples import scene
-from tests.api.conftest import Server, store_env
+from tests.api.conftest import TLS, Server, store_env
 from tests.conftest import Cli, temporary_database
 
 PASSWORD = "correct horse battery staple"
@@ -86,7 +86,7 @@ class Site:
         self.url = self.server.url
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
+        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False, verify=TLS)
 
     def login(self, name: str, password: str = PASSWORD) -> httpx.Client:
         c = self.client()
