@@ -68,9 +68,14 @@ class Server:
         self.log.seek(0)
         return self.log.read()
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, source: str | None = None) -> httpx.Client:
+        """A client with `token` as its key, connecting from the loopback address `source`
+        (127.0.0.N: the server sees each as a client of its own) when given."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=TLS)
+        transport = httpx.HTTPTransport(local_address=source, verify=TLS) if source else None
+        return httpx.Client(
+            base_url=self.url, headers=headers, timeout=30, verify=TLS, transport=transport
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
