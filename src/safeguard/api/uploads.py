@@ -11,10 +11,12 @@ is read up to the upload limit within a timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import ipaddress
 import re
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import httpx
@@ -198,11 +200,18 @@ async def fetch_url(url: str, service: ServiceSettings, limit: int) -> tuple[byt
         raise ApiError(400, message, "url_fetch_failed") from None
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every fetch: httpx would build one per client, loading the CA
+    bundle each time (about 25 ms of CPU, on the event loop, for every `?url=`)."""
+    return httpx.create_ssl_context()
+
+
 async def _get(
     url: str, headers: dict[str, str], host: str, limit: int, timeout: float
 ) -> tuple[bytes, str]:
     async with (
-        httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_tls()) as client,
         client.stream("GET", url, headers=headers, extensions={"sni_hostname": host}) as response,
     ):
         if response.status_code != 200:
