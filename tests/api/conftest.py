@@ -72,10 +72,8 @@ class Server:
         """A client with `token` as its key, connecting from the loopback address `source`
         (127.0.0.N: the server sees each as a client of its own) when given."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        transport = httpx.HTTPTransport(local_address=source, verify=TLS) if source else None
-        return httpx.Client(
-            base_url=self.url, headers=headers, timeout=30, verify=TLS, transport=transport
-        )
+        transport = httpx.HTTPTransport(verify=TLS, local_address=source)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, transport=transport)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

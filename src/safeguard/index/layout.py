@@ -92,20 +92,19 @@ def choose_layout(n: int, radius: int = 31, memory_bytes_per_hash: int = 48) -> 
     Key directories may use at most `memory_bytes_per_hash` bytes per stored hash in total
     (at least 64 MiB), which bounds the key length as the bank grows.
     """
-    brute = BRUTE_NS * max(n, 1)
-    if brute <= (radius + 1) * PROBE_NS:
+    if BRUTE_NS * max(n, 1) <= (radius + 1) * PROBE_NS:
         # every layout probes at least radius + 1 keys (a table with budget t probes at
         # least t + 1 keys, and the budgets add up to at least radius - m + 1 over m
         # tables), so none can beat this scan: skip the search, about 0.1 s that every
         # small bank's index would pay as it is built
         return Layout(())
-    return _search(n, radius, memory_bytes_per_hash, brute)
+    return _search(n, radius, memory_bytes_per_hash)
 
 
-def _search(n: int, radius: int, memory_bytes_per_hash: int, brute: float) -> Layout:
+def _search(n: int, radius: int, memory_bytes_per_hash: int) -> Layout:
     """Every table count and key length within the memory budget, the cheapest kept."""
     budget = max(64 << 20, memory_bytes_per_hash * n)
-    best: tuple[float, Layout] = (brute, Layout(()))
+    best: tuple[float, Layout] = (BRUTE_NS * max(n, 1), Layout(()))
     for m in range(2, 33):
         for key_bits in range(8, MAX_KEY_BITS + 1):
             tables = split(m, key_bits)

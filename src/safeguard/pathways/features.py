@@ -220,6 +220,8 @@ COUNT_FEATURES = (
 )
 #: the value a rate takes when there is nothing to divide by (no evidence either way)
 RATE_DEFAULTS = {"accept_rate": 1.0, "reply_rate": 1.0, "favourite_ratio": 1.0}
+#: shares of approached minors: 0.0 for an account that approached none
+MINOR_SHARES = ("under13_share", "wide_age_gap_share", "no_mutual_share", "cross_country_share")
 
 _BAND_CODE = {b: i for i, b in enumerate(AGE_BANDS)}  # under_13=0 13_15=1 16_17=2 adult=3 unknown=4
 
@@ -519,15 +521,7 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_FEATURES if c in f.columns]
         + [pl.col("complainers", "favourite_handles").fill_null(0)]
         + [pl.col(c).fill_null(v).cast(pl.Float64) for c, v in RATE_DEFAULTS.items()]
-        + [
-            pl.col(c).fill_null(0.0).cast(pl.Float64)
-            for c in (
-                "under13_share",
-                "wide_age_gap_share",
-                "no_mutual_share",
-                "cross_country_share",
-            )
-        ]
+        + [pl.col(c).fill_null(0.0).cast(pl.Float64) for c in MINOR_SHARES]
     ).with_columns(
         (pl.col("target_groups") / pl.col("minors_initiated"))
         .fill_nan(0.0)

@@ -27,6 +27,7 @@ from safeguard.pathways.features import (
     DEFAULT_WINDOW_DAYS,
     FAVOURITES,
     FEATURE_NAMES,
+    MINOR_SHARES,
     NEW_ACCOUNT_DAYS,
     RATE_DEFAULTS,
     SETTLE_US,
@@ -286,10 +287,7 @@ def features_spark(
     f = f.fillna(0, subset=[*counts, "complainers", "favourite_handles"])
     for c in counts:
         f = f.withColumn(c, col(c).cast("long"))
-    f = f.fillna(RATE_DEFAULTS).fillna(
-        0.0,
-        subset=["under13_share", "wide_age_gap_share", "no_mutual_share", "cross_country_share"],
-    )
+    f = f.fillna(RATE_DEFAULTS).fillna(0.0, subset=list(MINOR_SHARES))
     f = (
         f.withColumn(
             "target_group_share",
