@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,6 +119,28 @@ def temporary_database(backend: str, directory: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def read_without_log(path: Path, sql: str) -> object:
+    """The first value `sql` reads from a SQLite database file alone, without its
+    write-ahead log (what checkpoints have copied in so far); the error while it cannot."""
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.Error as e:
+        return e
+    finally:
+        conn.close()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Whether `check()` comes true within `seconds` (asked every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.fixture(params=BACKENDS)

@@ -18,7 +18,8 @@ from sqlalchemy import inspect, text
 from safeguard import ConfigError
 from safeguard.banks import BankService
 from safeguard.store import SCHEMA_REVISION, Database, normalize_url
-from safeguard.store.database import MIGRATIONS_DIR, _file_lock
+from safeguard.store.database import MIGRATIONS_DIR, WAL_BACKSTOP_PAGES, _file_lock
+from tests.conftest import eventually, read_without_log, temporary_database
 
 TABLES = {"alembic_version", "banks", "bank_content", "content_signals", "change_log"}
 
@@ -209,3 +210,30 @@ def test_writers_of_two_processes_take_turns_on_one_sqlite_file(tmp_path: Path) 
     with db.transaction() as s:
         assert s.scalar(text("select count(*) from turns")) == 400
     db.close()
+
+
+def test_sqlite_checkpoints_run_on_a_thread_of_their_own(tmp_path: Path) -> None:
+    """With background checkpoints, committed writes reach the database file from the
+    checkpoint thread, well short of SQLite's 1,000 log pages (past which the writer itself
+    would copy them), and the writers' own checkpoints wait for the backstop."""
+    path = tmp_path / "sg.db"
+    db = Database.open(f"sqlite:///{path}")
+    assert db.checkpoint_in_background(every=0.05)
+    assert not db.checkpoint_in_background()  # once per store
+    with db.write_connection() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_BACKSTOP_PAGES
+        conn.exec_driver_sql("create table kept (n integer)")
+        conn.exec_driver_sql("insert into kept values (1), (2), (3)")
+    assert eventually(lambda: read_without_log(path, "select count(*) from kept") == 3)
+    db.close()
+    assert not [t for t in threading.enumerate() if t.name == "sqlite-checkpoints"]
+
+
+def test_background_checkpoints_are_for_sqlite_files_only(tmp_path: Path) -> None:
+    memory = Database.open("sqlite://")
+    assert not memory.checkpoint_in_background()
+    memory.close()
+    with temporary_database("postgresql", tmp_path) as url:
+        pg = Database.open(url)
+        assert not pg.checkpoint_in_background()
+        pg.close()

@@ -10,14 +10,15 @@ import contextlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from sqlalchemy import text
 
 from safeguard.api.metrics import read_samples
 from safeguard.store import Database
-from tests.api.conftest import Deployment, make_key
-from tests.conftest import run_safeguard
+from tests.api.conftest import Deployment, Server, make_key, store_env
+from tests.conftest import eventually, read_without_log, run_safeguard
 
 
 def test_concurrent_requests_share_batches_and_each_get_their_own_verdicts(
@@ -160,3 +161,19 @@ def test_a_write_that_must_wait_never_holds_up_the_event_loop(
     (verdict,) = answer["body"]["verdicts"]  # type: ignore[index]
     assert verdict["verdict"] == "hold" and verdict["case_id"], verdict
     assert answer["seconds"] >= held - 0.5  # it was written after the other writer let go  # type: ignore[operator]
+
+
+def test_a_server_on_sqlite_copies_its_log_into_the_database_on_a_thread_of_its_own(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """What a server writes reaches the database file from its checkpoint thread, long
+    before SQLite's 1,000 log pages after which a request's own commit would copy it (and
+    wait for the disk, holding the writers' turn: docs/benchmarks.md)."""
+    db = tmp_path / "sg.db"
+    env = store_env(tmp_path / "home", f"sqlite:///{db}")
+    server = start_server(env)
+    token = make_key(env, "platform", "events")
+    report = {"kind": "report", "account_id": "acct-1", "reporter": "r-1", "reason": "spam"}
+    r = server.client(token).post("/v1/events", json={"events": [report]})
+    assert r.status_code == 200, r.text
+    assert eventually(lambda: read_without_log(db, "select count(*) from events") == 1)

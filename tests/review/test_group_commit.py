@@ -11,6 +11,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from safeguard import Safeguard
+from safeguard.access.people import Actor
+from safeguard.act import EventInput
 from safeguard.act.combine import GroupCommit
 from tests.conftest import Cli
 from tests.review.test_rules_in_the_loop import _submit
@@ -199,6 +202,44 @@ def test_a_loop_runs_the_batch_itself_when_it_need_not_wait_else_the_helper_does
     assert gc.batches == 3 and gc.items == 5
 
 
+def test_a_refused_batch_is_tried_again_on_the_loop_before_the_helper_takes_it() -> None:
+    """Another writer's turn usually ends within a millisecond: the loop tries the batch
+    again (what arrived meanwhile joining it) and hands it to the helper thread only once
+    its patience is spent."""
+    loop_thread: list[int] = []
+    ran: list[tuple[str, bool, list[int]]] = []
+    free = threading.Event()
+
+    def double(items: list[int]) -> list[int]:
+        ran.append(("run", threading.get_ident() in loop_thread, items))
+        return [2 * i for i in items]
+
+    def double_here(items: list[int]) -> list[int] | None:
+        if not free.is_set():
+            return None
+        ran.append(("here", threading.get_ident() in loop_thread, items))
+        return [2 * i for i in items]
+
+    async def main(gc: GroupCommit[int, int], frees_after: float | None) -> list[list[int]]:
+        loop_thread.append(threading.get_ident())
+        if frees_after is not None:
+            asyncio.get_running_loop().call_later(frees_after, free.set)
+        first = asyncio.create_task(gc.run_async("k", [1], double, here=double_here))
+        await asyncio.sleep(0.005)
+        second = await gc.run_async("k", [2], double, here=double_here)  # joins the retry
+        return [await first, second]
+
+    patient: GroupCommit[int, int] = GroupCommit(loop_retry=0.001, loop_patience=5.0)
+    assert asyncio.run(main(patient, frees_after=0.03)) == [[2], [4]]
+    assert ran == [("here", True, [1, 2])] and patient.batches == 1
+    ran.clear()
+    free.clear()
+    hasty: GroupCommit[int, int] = GroupCommit(loop_retry=0.001, loop_patience=0.002)
+    assert asyncio.run(main(hasty, frees_after=None)) == [[2], [4]]
+    assert [(form, on_loop) for form, on_loop, _ in ran] == [("run", False)] * len(ran)
+    assert sorted(i for _, _, items in ran for i in items) == [1, 2]
+
+
 def test_the_helper_takes_its_batch_once_the_writers_turn_is_its_own() -> None:
     """A batch handed to the helper because another writer is at work is taken when the
     helper holds the writers' turn (its gate), so callers that queued while it waited for
@@ -262,3 +303,25 @@ def test_a_gate_that_fails_still_lets_the_batch_run() -> None:
         return got
 
     assert asyncio.run(main()) == [[2], [4]]
+
+
+def test_an_upload_the_caches_lack_is_judged_inline_once_they_are_filled(sg: Safeguard) -> None:
+    """An upload matching an entry this process has not matched before: the event loop's
+    judge cannot judge it from the caches, a thread reads what they lack (warm_inline), and
+    then it is judged on the loop after all, its write joining the loop's batches."""
+    banked = "0" * 31 + "7"
+    sg.create_bank("known")
+    sg.banks.add("known", {"md5": banked})
+    service = sg.events_for(Actor.operator("test"))
+    upload = [
+        EventInput.from_json({"kind": "upload", "account_id": "a1", "hashes": {"md5": banked}})
+    ]
+    assert service.judge_inline(upload) is None  # the entry's details are not cached yet
+    assert service.warm_inline(upload)
+    judgement = service.judge_inline(upload)
+    assert judgement is not None and [m.bank for m in judgement.judged[0].found] == ["known"]
+    (verdict,) = asyncio.run(service.finish_async(judgement))
+    assert verdict.verdict == "hold" and verdict.case_id is not None
+    # events only the database can judge are left to submit_many: nothing to warm
+    report = [EventInput.from_json({"kind": "report", "account_id": "a1", "reporter": "r"})]
+    assert not service.warm_inline(report)

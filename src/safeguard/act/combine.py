@@ -9,12 +9,15 @@ transaction is shared by every request that waited for it, and an idle server ad
 Callers on an event loop (`run_async`) never block it: when it is their turn to lead, a
 helper thread of the group commit runs the batch for them, or, when they give a `here`
 form of the work that runs only if it need not wait (a SQLite write whose lock is free),
-the loop runs it itself, after the requests already read have queued theirs. On SQLite
+the loop runs it itself, after the requests already read have queued theirs. A batch whose
+`here` finds the lock taken is tried again on the loop every `loop_retry` seconds (what
+queued meanwhile joins it) and goes to the helper only after `loop_patience`. On SQLite
 that matters: a write on a helper thread holds the database's one write lock while it
 waits for the interpreter's lock, which the loop holds most of the time, and every other
-process's writer waits with it (docs/benchmarks.md, "Writes on the event loop"). The helper
-takes its batch only once it holds `helper_gate` (the store's writers' turn), so that what
-queued while another writer was at work joins that batch.
+process's writer waits with it (docs/benchmarks.md, "Writes on the event loop" and
+"Checkpoints off the write path"). The helper takes its batch only once it holds
+`helper_gate` (the store's writers' turn), so that what queued while another writer was at
+work joins that batch.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -32,6 +36,12 @@ R = TypeVar("R")
 
 #: the most items one batch takes (the rest wait for the next)
 MAX_BATCH = 256
+#: how often a loop tries again a batch whose `here` was refused, and for how long (from
+#: its first caller's arrival) before the helper thread takes it: another process's write
+#: takes about half a millisecond; one held for long (a bulk import) is waited for in the
+#: kernel by the helper
+LOOP_RETRY = 0.0003
+LOOP_PATIENCE = 0.02
 
 
 @dataclass(eq=False)
@@ -49,6 +59,7 @@ class _Slot(Generic[T, R]):
     results: list[R] | None = None
     error: BaseException | None = None
     done: bool = False
+    since: float = 0.0  # when its caller arrived (time.monotonic)
 
     def signal(self) -> None:
         if self.wake is not None:
@@ -72,8 +83,15 @@ class GroupCommit(Generic[T, R]):
     woken once: when its work is done, or to run the next batch itself (a caller on an
     event loop has its loop try the batch's `here` form, or the helper thread run it)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        max_batch: int = MAX_BATCH,
+        *,
+        loop_retry: float = LOOP_RETRY,
+        loop_patience: float = LOOP_PATIENCE,
+    ) -> None:
         self.max_batch = max_batch
+        self.loop_retry, self.loop_patience = loop_retry, loop_patience
         #: told the number of items of each batch run (the server's metrics histogram)
         self.on_batch: Callable[[int], None] | None = None
         #: held by the helper thread while it takes and runs a batch: the store's writers'
@@ -120,6 +138,7 @@ class GroupCommit(Generic[T, R]):
                 loop.call_soon_threadsafe(_resolve, finished)
 
         slot: _Slot[T, R] = _Slot(key, items, run, here, loop, notify=notify)
+        slot.since = time.monotonic()
         if not self._enqueue(slot):
             self._hand_on(slot)
         await finished
@@ -154,13 +173,22 @@ class GroupCommit(Generic[T, R]):
                 following = self._queue[0] if self._queue else None
                 if following is None:
                     self._busy = False
-            if deferred:
+            if deferred and loop is not None and self._retry_here(deferred, loop):
+                loop.call_later(self.loop_retry, self._lead, loop)
+            elif deferred:
                 self._helper_leads()
             elif following is not None:  # the next batch is the next caller's
                 self._hand_on(following)
             for done in batch:
                 if done.done:
                     done.signal()
+
+    def _retry_here(self, deferred: list[_Slot[T, R]], loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether the batch `loop` could not run (its `here` was refused) is tried there
+        again: while it is young, and when all of it is work this loop can do."""
+        if time.monotonic() - deferred[0].since >= self.loop_patience:
+            return False
+        return all(s.here is not None and s.loop is loop for s in deferred)
 
     def _hand_on(self, following: _Slot[T, R]) -> None:
         """Give the turn to lead to `following`'s caller: its thread, or its event loop

@@ -121,16 +121,9 @@ class EventService:
         report, a file, a platform event id, a match or a flood pause not in the caches,
         or a rule that counts reports or reads the watch list."""
         ruleset = self.sg.active_rules()
-        if ruleset.uses_watchlist:
+        queries = None if ruleset.uses_watchlist else _inline_queries(events)
+        if queries is None:
             return None
-        queries = []
-        for e in events:
-            if e.kind != "upload" or not e.hashes or e.external_id:
-                return None
-            try:
-                queries.append(validate_signals(e.hashes))
-            except SafeguardError:
-                return None
         # recorded only once judged here: else `submit_many` matches (and records) them
         results = self.sg.match_cached_many(queries, record=False)
         if results is None:
@@ -155,6 +148,19 @@ class EventService:
                 verdicts.append(Verdict(e.account_id, e.kind, verdict))
         self.sg.record_lookups(queries, results, self.actor.name)
         return Judgement(verdicts, judged, ruleset)
+
+    def warm_inline(self, events: Sequence[EventInput]) -> bool:
+        """Read into the caches what `judge_inline` needs for these events and found missing
+        (the bank entries they match, the flood pause list), for a caller that then judges
+        them inline after all, its write joining the others' (a thread's database read, not
+        the whole of `submit_many` in a transaction of its own). False when they are not
+        events `judge_inline` judges."""
+        queries = None if self.sg.active_rules().uses_watchlist else _inline_queries(events)
+        if queries is None:
+            return False
+        self.sg.matcher.lookup_many(queries, None)
+        self.floods.paused()
+        return True
 
     async def finish_async(self, judgement: Judgement) -> list[Verdict]:
         """The verdicts of a `judge_inline`, after writing what it found as `submit_many`
@@ -528,6 +534,20 @@ class _NeedsStore(Exception):
 
 def _needs_store(seconds: float) -> int:
     raise _NeedsStore
+
+
+def _inline_queries(events: Sequence[EventInput]) -> list[dict[str, str]] | None:
+    """The validated hashes of uploads `judge_inline` may judge (by hashes, with no platform
+    event id, whose repeat only the database knows), or None."""
+    queries = []
+    for e in events:
+        if e.kind != "upload" or not e.hashes or e.external_id:
+            return None
+        try:
+            queries.append(validate_signals(e.hashes))
+        except SafeguardError:
+            return None
+    return queries
 
 
 def _opens_case(evaluation: Evaluation) -> bool:

@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sg = Safeguard.open(settings, source="http")
         sg.matcher.auto_refresh = False
+        # on SQLite, copying the write-ahead log into the database waits for the disk: on a
+        # thread of its own, not inside whichever request's commit crossed the line
+        sg.db.checkpoint_in_background()
         if "events" in service.roles:
             sg.event_batches.on_batch = EVENT_BATCH.observe
         # hashers and curators need no index: only a matching process loads and follows one

@@ -8,7 +8,9 @@ statements): on SQLite it holds the write lock from its first statement, on Post
 callers lock the rows they change (SELECT ... FOR UPDATE), and a collision with a
 concurrent change that still gets through is a `Conflict`, never a database exception.
 With `wait=False` a SQLite write that would wait for another writer is refused at once
-(`WriteBusy`), for callers that must not block, such as an event loop.
+(`WriteBusy`), for callers that must not block, such as an event loop. A server's SQLite
+store copies its write-ahead log into the database on a thread of its own
+(`checkpoint_in_background`), never inside a request's commit.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def normalize_url(url: str) -> str:
 
 
 _log = logging.getLogger("safeguard.store")
+
+#: how often a server copies SQLite's write-ahead log into the database
+#: (Database.checkpoint_in_background)
+CHECKPOINT_EVERY = 0.25
+#: log pages past which a writer checkpoints itself even so (SQLite's default: 1,000)
+WAL_BACKSTOP_PAGES = 20_000
 
 
 class _SqliteWriters:
@@ -190,6 +198,7 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._sqlite = engine.dialect.name == "sqlite"
         self._sqlite_writer = _SqliteWriters(engine.url.database if self._sqlite else None)
+        self._checkpoints: _Checkpoints | None = None
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -325,7 +334,28 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
+    def checkpoint_in_background(self, every: float = CHECKPOINT_EVERY) -> bool:
+        """On a SQLite file: copy the write-ahead log into the database every `every` seconds
+        on a thread of this process's own, and no longer in the writer whose commit takes
+        the log past SQLite's 1,000 pages (only past `WAL_BACKSTOP_PAGES`, should this
+        thread fall behind). SQLite runs that copy, and its two fsyncs, inside the commit
+        that crossed the line: in a server, on an event loop or a group commit's thread,
+        with the writers' turn still held, so every other writer of the file waited for the
+        disk (docs/benchmarks.md, "Checkpoints off the write path"). Passive checkpoints
+        never wait for, or hold up, readers and writers. For long-running processes with
+        many writes (the server); False where there is nothing to do (PostgreSQL, memory)."""
+        path = self.engine.url.database if self._sqlite else None
+        if not path or path == ":memory:" or self._checkpoints is not None:
+            return False
+        event.listen(self.engine, "connect", _checkpoint_backstop)
+        self.engine.dispose()  # connections already open are made again with the backstop
+        self._checkpoints = _Checkpoints(path, every)
+        return True
+
     def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
+            self._checkpoints = None
         self.engine.dispose()
 
 
@@ -379,6 +409,38 @@ def _concurrency_error(e: DBAPIError) -> bool:
     if sqlstate is not None:
         return sqlstate in _CONCURRENCY_SQLSTATES
     return "FOREIGN KEY constraint failed" in str(e.orig)  # SQLite
+
+
+class _Checkpoints:
+    """The thread that checkpoints one SQLite file's write-ahead log (passive: as much of it
+    as no reader still needs, without waiting), on a connection of its own."""
+
+    def __init__(self, path: str, every: float) -> None:
+        self._path, self._every = path, every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while not self._stopping.wait(self._every):
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(self._path, isolation_level=None)
+                # the thread lets go of the interpreter while SQLite copies and syncs
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as e:  # another process's checkpoint, a vanished file
+                _log.debug("checkpoint of %s: %s", self._path, e)
+        if conn is not None:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+
+def _checkpoint_backstop(dbapi_conn, _record) -> None:
+    dbapi_conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

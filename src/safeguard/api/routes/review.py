@@ -272,6 +272,8 @@ async def _inline(
         return None
     service = rt.sg.events_for(actor)
     judgement = service.judge_inline(parsed)
+    if judgement is None and await run_in_threadpool(service.warm_inline, parsed):
+        judgement = service.judge_inline(parsed)  # with what the caches lacked read in
     if judgement is None:
         return None
     return [v.to_json() for v in await service.finish_async(judgement)]
