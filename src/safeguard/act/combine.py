@@ -137,8 +137,9 @@ class GroupCommit(Generic[T, R]):
             else:
                 loop.call_soon_threadsafe(_resolve, finished)
 
-        slot: _Slot[T, R] = _Slot(key, items, run, here, loop, notify=notify)
-        slot.since = time.monotonic()
+        slot: _Slot[T, R] = _Slot(
+            key, items, run, here, loop, notify=notify, since=time.monotonic()
+        )
         if not self._enqueue(slot):
             self._hand_on(slot)
         await finished

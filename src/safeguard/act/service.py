@@ -121,7 +121,7 @@ class EventService:
         report, a file, a platform event id, a match or a flood pause not in the caches,
         or a rule that counts reports or reads the watch list."""
         ruleset = self.sg.active_rules()
-        queries = None if ruleset.uses_watchlist else _inline_queries(events)
+        queries = _inline_queries(events, ruleset)
         if queries is None:
             return None
         # recorded only once judged here: else `submit_many` matches (and records) them
@@ -155,7 +155,7 @@ class EventService:
         them inline after all, its write joining the others' (a thread's database read, not
         the whole of `submit_many` in a transaction of its own). False when they are not
         events `judge_inline` judges."""
-        queries = None if self.sg.active_rules().uses_watchlist else _inline_queries(events)
+        queries = _inline_queries(events, self.sg.active_rules())
         if queries is None:
             return False
         self.sg.matcher.lookup_many(queries, None)
@@ -536,9 +536,12 @@ def _needs_store(seconds: float) -> int:
     raise _NeedsStore
 
 
-def _inline_queries(events: Sequence[EventInput]) -> list[dict[str, str]] | None:
+def _inline_queries(events: Sequence[EventInput], ruleset: RuleSet) -> list[dict[str, str]] | None:
     """The validated hashes of uploads `judge_inline` may judge (by hashes, with no platform
-    event id, whose repeat only the database knows), or None."""
+    event id, whose repeat only the database knows, under rules that do not read the watch
+    list), or None."""
+    if ruleset.uses_watchlist:
+        return None
     queries = []
     for e in events:
         if e.kind != "upload" or not e.hashes or e.external_id:
