@@ -96,3 +96,18 @@ def test_offender_roles_are_known(small_pop: Population) -> None:
     roles = set(small_pop.truth.filter(pl.col("offender"))["role"].unique())
     # the adversarial variants appear in randomised populations only (test_randomised.py)
     assert roles == set(OFFENDER_ROLES) - {"offender_patient", "offender_mimic"}
+
+
+def test_a_value_on_a_benign_edge_of_zero_is_near_it_not_past_it() -> None:
+    """A risk-lowering feature at 0 where 5% of benign accounts are at 0 too (no child
+    accepted) is named as toward the edge, never as unusual: only a value past the edge is."""
+    from safeguard.pathways.features import FEATURE_NAMES
+    from safeguard.pathways.rules import reasons
+
+    row = dict.fromkeys(FEATURE_NAMES, 0.0) | {"minors_initiated": 1.0, "account_age_days": 900.0}
+    said = reasons(row, {"accept_rate": 0.0, "reply_rate": 0.2})
+    codes = [r["code"] for r in said]
+    assert codes == ["UNUSUAL_REPLY_RATE"]  # 0 is past 0.2; accept rate 0 is not past 0
+    said = reasons(row, {"accept_rate": 0.0})
+    assert [r["code"] for r in said] == ["NEAR_ACCEPT_RATE"]
+    assert ">= 0" in said[0]["text"]

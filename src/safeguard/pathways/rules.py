@@ -213,7 +213,8 @@ def _beyond_benign(row: Row, benign_p95: dict[str, float]) -> list[dict[str, Any
                 continue
             toward = v / edge if edge > 0 else float("inf")
         else:
-            toward = edge / v if v > 0 else float("inf")
+            # at a benign edge of 0 a value of 0 is on the edge, not past it
+            toward = edge / v if v > 0 else (float("inf") if edge > 0 else 1.0)
         words = (
             f"{_FEATURE_TEXT[f.name]}: {v:.3g} "
             f"(95% of benign accounts: {'<=' if f.direction > 0 else '>='} {edge:.3g})"
