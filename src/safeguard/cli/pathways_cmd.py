@@ -5,7 +5,7 @@ safeguard pathways explain ACCOUNT --accounts FILE --events FILE [--json]
 safeguard pathways features --accounts FILE --events FILE --out FILE [--engine polars|spark]
 safeguard pathways simulate --out DIR [--seed N] [--scale X] [--format csv|jsonl|parquet]
 safeguard pathways evaluate [--seeds 9001-9005 | --data DIR] [--json]
-safeguard pathways train [--seeds 101-106] [--calibration-seeds 201-206] [--out FILE]
+safeguard pathways train [--seeds 101-112] [--calibration-seeds 201-209] [--out FILE]
 
 Only who-contacted-whom-when metadata is read; no message content, ever.
 """
@@ -480,10 +480,10 @@ def _quantiles(q: dict[str, float]) -> str:
 @app.command("train")
 def train_cmd(
     seeds: str | None = typer.Option(
-        None, "--seeds", help="Simulator seeds to fit the trees on (default 101-106)."
+        None, "--seeds", help="Simulator seeds to fit the trees on (default 101-112)."
     ),
     calibration_seeds: str | None = typer.Option(
-        None, "--calibration-seeds", help="Seeds for calibration and the threshold (201-206)."
+        None, "--calibration-seeds", help="Seeds for calibration and the threshold (201-209)."
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the model (default: the shipped model file)."
