@@ -7,9 +7,10 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
-from safeguard.pathways.features import compute_features
+from safeguard.pathways.features import FEATURE_NAMES, compute_features
 from safeguard.pathways.io import EventLog
 from safeguard.pathways.model import Model
+from safeguard.pathways.rules import reasons
 from safeguard.pathways.scoring import (
     IncrementalScorer,
     explain,
@@ -101,9 +102,6 @@ def test_offender_roles_are_known(small_pop: Population) -> None:
 def test_a_value_on_a_benign_edge_of_zero_is_near_it_not_past_it() -> None:
     """A risk-lowering feature at 0 where 5% of benign accounts are at 0 too (no child
     accepted) is named as toward the edge, never as unusual: only a value past the edge is."""
-    from safeguard.pathways.features import FEATURE_NAMES
-    from safeguard.pathways.rules import reasons
-
     row = dict.fromkeys(FEATURE_NAMES, 0.0) | {"minors_initiated": 1.0, "account_age_days": 900.0}
     said = reasons(row, {"accept_rate": 0.0, "reply_rate": 0.2})
     codes = [r["code"] for r in said]
