@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SOURCES := pyproject.toml setup.py src/safeguard/index/_mih.c src/safeguard/index/_votes.c \
-	src/safeguard/index/_tree.c src/safeguard/index/_buffers.h src/safeguard/signals/_pdq.c
+	src/safeguard/index/_tree.c src/safeguard/index/_buffers.h src/safeguard/signals/_pdq.c \
+	src/safeguard/pathways/_trees.c
 
 .PHONY: install install-dev demo test lint bench screenshots
 

@@ -1,5 +1,6 @@
 """Build the compiled kernels: multi-index hashing, the word index's vote counting and its
-vocabulary's descent, and PDQ of video frames (all other metadata is in pyproject.toml)."""
+vocabulary's descent, PDQ of video frames and the pathways model's tree walk (all other
+metadata is in pyproject.toml)."""
 
 import platform
 
@@ -28,6 +29,12 @@ setup(
             sources=["src/safeguard/index/_tree.c"],
             depends=["src/safeguard/index/_buffers.h"],
             extra_compile_args=flags,
+        ),
+        Extension(
+            "safeguard.pathways._trees",
+            sources=["src/safeguard/pathways/_trees.c"],
+            depends=["src/safeguard/index/_buffers.h"],
+            extra_compile_args=["-O3", "-std=c11"],
         ),
         Extension(
             "safeguard.signals._pdq",

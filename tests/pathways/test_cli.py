@@ -183,6 +183,30 @@ def test_score_says_what_the_threshold_was_chosen_for(cli, sim_dir: Path, tmp_pa
         assert "accounts in touch with minors: median" in " ".join(r.stdout.split())
 
 
+def test_a_damaged_model_is_refused_by_name(cli, sim_dir: Path, tmp_path: Path) -> None:
+    """A model file whose trees branch outside themselves, or in a circle, is refused with
+    a message, never read out of bounds or walked for ever."""
+    files = ("--accounts", sim_dir / "accounts.parquet", "--events", sim_dir / "events.parquet")
+    doc = json.loads(resources.files("safeguard.pathways").joinpath(SHIPPED).read_text())
+    damaged = tmp_path / "damaged.json"
+    for fault, expected in (
+        (lambda tree: tree["right"].__setitem__(0, 10**6), "branch out of range"),
+        (
+            lambda tree: tree.update(left=[0] * len(tree["left"]), right=[0] * len(tree["right"])),
+            "form a cycle",
+        ),
+        (lambda tree: tree["feature"].__setitem__(0, 99), "feature or branch out of range"),
+    ):
+        broken = json.loads(json.dumps(doc))
+        fault(broken["trees"][3])
+        damaged.write_text(json.dumps(broken))
+        r = cli("pathways", "score", *files, "--model", damaged, "--limit", 1)
+        assert r.exit_code != 0
+        message = " ".join(r.output.split())
+        assert "the model's trees are damaged" in message and expected in message, message
+        assert "Traceback" not in r.output
+
+
 def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
     r = cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 12, "--json")
     res = json.loads(r.stdout)

@@ -1,6 +1,6 @@
 /*
- * Shared by the compiled kernels of safeguard.index (_mih.c, _votes.c, _tree.c): a C-contiguous view of
- * an object that supports the buffer protocol (usually a numpy array or a memory map), whose
+ * Shared by the compiled kernels (index/_mih.c, _votes.c, _tree.c; pathways/_trees.c): a
+ * C-contiguous view of an object that supports the buffer protocol (usually a numpy array or a memory map), whose
  * size must be a whole number of `itemsize`-byte items; on failure a Python error is set
  * naming `what`, and nothing is held.
  */

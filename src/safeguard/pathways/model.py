@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from safeguard.extras import require
+from safeguard.pathways import _trees
 from safeguard.pathways.errors import PathwaysModelError
 from safeguard.pathways.features import FEATURE_NAMES, FEATURES
 
@@ -78,49 +79,34 @@ class Model:
     _flat_cache: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        """The trees' log-odds, before calibration (all trees walked at once, in chunks)."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[0] == 0:
-            return np.zeros(0)
-        uniq, inverse = np.unique(x, axis=0, return_inverse=True)
-        out = np.empty(uniq.shape[0], dtype=np.float64)
-        step = max(1, 2_000_000 // max(len(self.trees), 1))
-        for i in range(0, uniq.shape[0], step):
-            out[i : i + step] = self._raw(uniq[i : i + step])
-        return out[inverse.ravel()]
+        """The trees' log-odds, before calibration (the compiled walk of _trees.c)."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if x.shape[0] == 0 or not self.trees:
+            return np.full(x.shape[0], self.baseline)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            raise ValueError(f"expected rows of {len(self.features)} features, got {x.shape}")
+        try:
+            sums = _trees.raw(x, x.shape[1], *self._flat())
+        except ValueError as e:
+            raise PathwaysModelError(f"the model's trees are damaged ({e})") from None
+        return self.baseline + np.frombuffer(sums, dtype=np.float64)
 
     def _flat(self) -> tuple[np.ndarray, ...]:
+        """All trees' nodes in one table (node numbers made absolute) and each tree's root."""
         if self._flat_cache is None:
-            offsets = np.cumsum([0] + [t.feature.size for t in self.trees[:-1]]).astype(np.int64)
+            roots = np.cumsum([0] + [t.feature.size for t in self.trees[:-1]]).astype(np.int64)
             cat = np.concatenate
             self._flat_cache = (
-                offsets,
-                cat([t.feature for t in self.trees]),
-                cat([t.threshold for t in self.trees]),
-                cat([t.left + o for t, o in zip(self.trees, offsets, strict=True)]),
-                cat([t.right + o for t, o in zip(self.trees, offsets, strict=True)]),
-                cat([t.leaf for t in self.trees]),
-                cat([t.value for t in self.trees]),
-                cat([t.missing_left for t in self.trees]),
+                roots,
+                cat([t.feature for t in self.trees]).astype(np.int64),
+                cat([t.threshold for t in self.trees]).astype(np.float64),
+                cat([t.left + o for t, o in zip(self.trees, roots, strict=True)]),
+                cat([t.right + o for t, o in zip(self.trees, roots, strict=True)]),
+                cat([t.leaf for t in self.trees]).astype(np.uint8),
+                cat([t.value for t in self.trees]).astype(np.float64),
+                cat([t.missing_left for t in self.trees]).astype(np.uint8),
             )
         return self._flat_cache
-
-    def _raw(self, x: np.ndarray) -> np.ndarray:
-        if not self.trees:
-            return np.full(x.shape[0], self.baseline)
-        offsets, feature, threshold, left, right, leaf, value, missing_left = self._flat()
-        n = x.shape[0]
-        node = np.broadcast_to(offsets, (n, offsets.size)).copy()
-        rows = np.broadcast_to(np.arange(n)[:, None], node.shape)
-        while True:
-            active = ~leaf[node]
-            if not active.any():
-                break
-            nd = node[active]
-            v = x[rows[active], feature[nd]]
-            go_left = np.where(np.isnan(v), missing_left[nd], v <= threshold[nd])
-            node[active] = np.where(go_left, left[nd], right[nd])
-        return self.baseline + value[node].sum(axis=1)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probability that each row is an offender."""
