@@ -3,8 +3,9 @@
 Training uses scikit-learn's HistGradientBoostingClassifier with a monotone constraint per
 feature (from features.FEATURES: more cold approaches never lower the risk, an older account
 never raises it), then Platt scaling fitted on separate simulator seeds so a score reads as a
-probability. The fitted trees are exported to JSON and evaluated here with numpy, so loading a
-model never unpickles code.
+probability. The fitted trees are exported to JSON and walked by a compiled kernel (_trees.c,
+which checks the file's branches before following them), so loading a model never unpickles
+code.
 """
 
 from __future__ import annotations
@@ -98,12 +99,12 @@ class Model:
             cat = np.concatenate
             self._flat_cache = (
                 roots,
-                cat([t.feature for t in self.trees]).astype(np.int64),
-                cat([t.threshold for t in self.trees]).astype(np.float64),
+                cat([t.feature for t in self.trees]),
+                cat([t.threshold for t in self.trees]),
                 cat([t.left + o for t, o in zip(self.trees, roots, strict=True)]),
                 cat([t.right + o for t, o in zip(self.trees, roots, strict=True)]),
-                cat([t.leaf for t in self.trees]).astype(np.uint8),
-                cat([t.value for t in self.trees]).astype(np.float64),
+                cat([t.leaf for t in self.trees]).astype(np.uint8),  # the kernel's bytes
+                cat([t.value for t in self.trees]),
                 cat([t.missing_left for t in self.trees]).astype(np.uint8),
             )
         return self._flat_cache
