@@ -293,23 +293,12 @@ def test_features_command(cli, sim_dir: Path, tmp_path: Path) -> None:
     assert f.columns[0] == "account_id" and "no_mutual_share" in f.columns
 
 
-def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # a tiny population keeps this quick; the shipped model uses the defaults
-    from safeguard.pathways import train as train_mod
-    from safeguard.pathways.simulate import SimParams
-
-    real = train_mod.train
-    monkeypatch.setattr(
-        train_mod,
-        "train",
-        lambda tr, cal, progress=None, randomise=True: real(
-            tr, cal, SimParams(scale=0.12), randomise=randomise
-        ),
-    )
+def test_train_command_writes_a_loadable_model(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a tiny population keeps this quick; the shipped model uses scale 1
     out = tmp_path / "model.json"
     r = cli(
         "pathways", "train", "--seeds", "11-12", "--calibration-seeds", "13", "--out", out,
-        "--json",
+        "--scale", "0.12", "--json",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
@@ -329,9 +318,53 @@ def test_train_command_writes_a_loadable_model(cli, tmp_path: Path, monkeypatch)
     fixed = tmp_path / "fixed.json"
     r = cli(
         "pathways", "train", "--seeds", "11", "--calibration-seeds", "13", "--out", fixed,
-        "--fixed", "--json",
+        "--scale", "0.12", "--fixed", "--json",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["randomised"] is False
     r = cli("pathways", "train", "--seeds", "1-2", "--calibration-seeds", "2")
     assert r.exit_code == 2 and "differ" in r.stderr
+    r = cli("pathways", "train", "--scale", "0")
+    assert r.exit_code == 2 and "--scale" in r.stderr
+
+
+def test_train_also_learns_from_labelled_populations_in_directories(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a platform's own reviewed history, or another generator's populations: accounts, events
+    # and truth in a directory, as `evaluate --data` reads them
+    dirs = {}
+    for name, seed in (("fit", 21), ("cal", 22)):
+        dirs[name] = tmp_path / name
+        r = cli(
+            "pathways", "simulate", "--out", dirs[name], "--seed", str(seed), "--scale", "0.12",
+            "--randomise",
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+    args = ("pathways", "train", "--seeds", "11", "--calibration-seeds", "13", "--scale", "0.12")
+    out = tmp_path / "model.json"
+    r = cli(*args, "--data", dirs["fit"], "--calibration-data", dirs["cal"], "--out", out, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["train_data"] == ["fit"] and info["calibration_data"] == ["cal"]
+    alone = tmp_path / "alone.json"
+    r = cli(*args, "--out", alone, "--json")
+    assert r.exit_code == 0, r.output
+    # the directories' snapshots are fitted on: more of them than the seeds alone give
+    assert info["snapshots"] > json.loads(r.stdout)["snapshots"]
+    budget = Model.load(out).info["false_positive_budget"]
+    assert (
+        budget["benign_in_touch"]["accounts"]
+        > (Model.load(alone).info["false_positive_budget"]["benign_in_touch"]["accounts"])
+    )
+
+    r = cli(*args, "--data", dirs["fit"], "--calibration-data", dirs["fit"], "--out", out)
+    assert r.exit_code == 2 and "populations must differ" in r.stderr
+    r = cli(*args, "--data", tmp_path / "nowhere", "--out", out)
+    assert r.exit_code == 2 and "nowhere" in r.stderr and "not a directory" in r.stderr
+    # a log longer than a replay covers is refused by name, not trained on in part (without
+    # the simulator's params.json, as another generator's directory, its span is the events')
+    (dirs["fit"] / "params.json").unlink()
+    events = pl.read_csv(dirs["fit"] / "events.csv")
+    late = events.head(1).with_columns(pl.lit("2031-01-01T00:00:00Z").alias("ts"))
+    pl.concat([events, late]).write_csv(dirs["fit"] / "events.csv")
+    r = cli(*args, "--data", dirs["fit"], "--out", out)
+    assert r.exit_code == 2 and "split the log by time" in r.stderr, r.output

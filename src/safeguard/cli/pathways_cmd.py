@@ -5,7 +5,7 @@ safeguard pathways explain ACCOUNT --accounts FILE --events FILE [--json]
 safeguard pathways features --accounts FILE --events FILE --out FILE [--engine polars|spark]
 safeguard pathways simulate --out DIR [--seed N] [--scale X] [--format csv|jsonl|parquet]
 safeguard pathways evaluate [--seeds 9001-9005 | --data DIR] [--json]
-safeguard pathways train [--seeds 101-112] [--calibration-seeds 201-209] [--out FILE]
+safeguard pathways train [--seeds 101-112] [--calibration-seeds 201-209] [--data DIR] [--out FILE]
 
 Only who-contacted-whom-when metadata is read; no message content, ever.
 """
@@ -37,6 +37,12 @@ RANDOMISE = typer.Option(
     "--randomise",
     help="Domain randomisation: each seed's population draws its own parameters.",
 )
+
+
+def check_scale(scale: float) -> None:
+    """A population scale the simulator can draw (its counts multiplied by `scale`)."""
+    if not 0 < scale <= 100:
+        raise InvalidRequest("--scale must be above 0 and at most 100")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -308,8 +314,7 @@ def simulate_cmd(
 
     if fmt not in ("csv", "jsonl", "parquet"):
         raise InvalidRequest("--format must be csv, jsonl or parquet")
-    if not 0 < scale <= 100:
-        raise InvalidRequest("--scale must be above 0 and at most 100")
+    check_scale(scale)
     if not 1 <= days <= 30:
         raise InvalidRequest("--days must be between 1 and 30")
     params = SimParams(seed=seed, scale=scale, days=days)
@@ -364,6 +369,7 @@ def evaluate_cmd(
         raise InvalidRequest("--randomise draws populations for --seeds; --data is one given")
     if step_hours <= 0:
         raise InvalidRequest("--step-hours must be positive")
+    check_scale(scale)
     model = Model.load(model_path)
     with reporter() as rep:
         if data is not None:
@@ -488,6 +494,9 @@ def train_cmd(
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the model (default: the shipped model file)."
     ),
+    scale: float = typer.Option(
+        1.0, "--scale", help="Population scale for the seeds (the shipped model: 1)."
+    ),
     randomise: bool = typer.Option(
         True,
         "--randomise/--fixed",
@@ -495,23 +504,49 @@ def train_cmd(
         "draws its own parameters, adversarial offenders and log noise; --fixed: the default "
         "population.",
     ),
+    data: list[Path] = typer.Option(
+        [],
+        "--data",
+        help="A labelled population to fit on besides the seeds: a directory of accounts, "
+        "events and truth (as `evaluate --data` reads). Repeatable.",
+    ),
+    calibration_data: list[Path] = typer.Option(
+        [],
+        "--calibration-data",
+        help="A labelled population to calibrate and choose the threshold on besides the "
+        "calibration seeds. Repeatable.",
+    ),
     json_output: bool = JSON,
 ) -> None:
-    """Retrain the model from the simulator (reproduces the shipped model by default)."""
+    """Retrain the model from the simulator (reproduces the shipped model by default), and
+    from labelled populations of your own if given."""
     from importlib import resources
 
     from safeguard.pathways.model import SHIPPED
+    from safeguard.pathways.simulate import SimParams
     from safeguard.pathways.train import CALIBRATION_SEEDS, TRAIN_SEEDS, train
+
+    check_scale(scale)
 
     tr = tuple(parse_seeds(seeds)) if seeds else TRAIN_SEEDS
     cal = tuple(parse_seeds(calibration_seeds)) if calibration_seeds else CALIBRATION_SEEDS
     if set(tr) & set(cal):
         raise InvalidRequest("training and calibration seeds must differ")
+    if {p.resolve() for p in data} & {p.resolve() for p in calibration_data}:
+        raise InvalidRequest("training and calibration populations must differ")
     if out is None:
         out = Path(str(resources.files("safeguard.pathways").joinpath(SHIPPED)))
     with reporter() as rep:
-        rep.start(len(tr) + len(cal) + 1, "training")
-        model = train(tr, cal, progress=lambda _msg: rep.advance(), randomise=randomise)
+        rep.start(len(tr) + len(cal) + len(data) + len(calibration_data) + 1, "training")
+        model = train(
+            tr,
+            cal,
+            SimParams(scale=scale),
+            progress=lambda _msg: rep.advance(),
+            randomise=randomise,
+            train_data=tuple(data),
+            calibration_data=tuple(calibration_data),
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     info = {"out": str(out), "threshold": model.threshold, "trees": len(model.trees), **model.info}

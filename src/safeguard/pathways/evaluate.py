@@ -240,6 +240,12 @@ def load_population(directory: Path | str) -> Population:
         )
     else:
         params = SimParams()
+    if params.days > DEFAULT_WINDOW_DAYS:
+        raise PathwaysInputError(
+            str(d),
+            f"its events span {params.days} days; a replay covers at most "
+            f"{DEFAULT_WINDOW_DAYS} (the feature window): split the log by time",
+        )
     return Population(log.accounts, log.events, truth, params)
 
 

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from safeguard.pathways.calibration import PROTECTED_BUDGET, measure
-from safeguard.pathways.evaluate import checkpoints
+from safeguard.pathways.evaluate import checkpoints, load_population
 from safeguard.pathways.features import FEATURE_NAMES, IN_TOUCH, feature_matrix
 from safeguard.pathways.model import Model, fit
-from safeguard.pathways.simulate import PROTECTED_ROLES, SimParams, randomised, simulate
+from safeguard.pathways.simulate import (
+    PROTECTED_ROLES,
+    Population,
+    SimParams,
+    randomised,
+    simulate,
+)
 
 #: twelve randomised populations to fit on, nine to calibrate on (until 2026-12-07: six and
 #: six; more populations, more of the simulator's range seen: docs/evaluation.md)
@@ -36,14 +43,25 @@ TRAIN_STEP_HOURS = 24.0
 CALIBRATION_STEP_HOURS = 6.0
 
 
+Snapshots = tuple[np.ndarray, np.ndarray, list[str], list[str]]
+
+
 def snapshots(
     seed: int, params: SimParams, step_hours: float = 24.0, randomise: bool = False
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Features of active accounts at each checkpoint: X, y, role, account_id. With
-    `randomise`, the seed's population has parameters drawn around `params`."""
-    pop = simulate(
-        randomised(seed, params.scale, params) if randomise else replace(params, seed=seed)
+) -> Snapshots:
+    """Features of active accounts at each checkpoint of a simulator seed's population: X, y,
+    role, account_id. With `randomise`, the population has parameters drawn around `params`."""
+    return population_snapshots(
+        simulate(
+            randomised(seed, params.scale, params) if randomise else replace(params, seed=seed)
+        ),
+        step_hours,
     )
+
+
+def population_snapshots(pop: Population, step_hours: float = 24.0) -> Snapshots:
+    """Features of active accounts at each checkpoint of any labelled population (the
+    simulator's, or a directory of accounts, events and truth): X, y, role, account_id."""
     truth = pop.truth.select("account_id", "role", "offender")
     xs, ys, roles, ids = [], [], [], []
     for _, feats in checkpoints(pop, step_hours):
@@ -97,25 +115,35 @@ def train(
     progress: Callable[[str], None] | None = None,
     *,
     randomise: bool = True,
+    train_data: tuple[Path, ...] = (),
+    calibration_data: tuple[Path, ...] = (),
 ) -> Model:
     """Fit the trees on `train_seeds`, calibrate and choose the threshold on
     `calibration_seeds`; with `randomise`, every seed's population has its own parameters
-    (domain randomisation, simulate.randomised)."""
+    (domain randomisation, simulate.randomised). `train_data` and `calibration_data` add
+    labelled populations from directories (accounts, events and truth, as `evaluate --data`
+    reads: another generator's, or a platform's own reviewed history)."""
     params = params or SimParams()
 
-    def collect(seeds: tuple[int, ...], step_hours: float):
+    def collect(seeds: tuple[int, ...], dirs: tuple[Path, ...], step_hours: float):
         parts = []
         for s in seeds:
             if progress:
                 progress(f"simulating and snapshotting seed {s}")
             parts.append(snapshots(s, params, step_hours, randomise))
+        for d in dirs:
+            if progress:
+                progress(f"snapshotting {d}")
+            parts.append(population_snapshots(load_population(d), step_hours))
+        if not parts:
+            raise ValueError("no populations to train or calibrate on")
         x = np.vstack([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
         roles = [r for p in parts for r in p[2]]
         ids = [f"{i}:{a}" for i, p in enumerate(parts) for a in p[3]]
         return x, y, roles, ids
 
-    x, y, _, _ = collect(train_seeds, TRAIN_STEP_HOURS)
+    x, y, _, _ = collect(train_seeds, train_data, TRAIN_STEP_HOURS)
     # benign snapshots repeat day after day: a fixed random subset is enough for the trees
     rng = np.random.default_rng(0)
     benign = np.flatnonzero(y == 0)
@@ -124,7 +152,7 @@ def train(
             np.concatenate([np.flatnonzero(y == 1), rng.choice(benign, MAX_BENIGN, replace=False)])
         )
         x, y = x[keep], y[keep]
-    xc, yc, roles_c, ids_c = collect(calibration_seeds, CALIBRATION_STEP_HOURS)
+    xc, yc, roles_c, ids_c = collect(calibration_seeds, calibration_data, CALIBRATION_STEP_HOURS)
     if progress:
         progress(f"fitting on {len(y)} snapshots ({int(y.sum())} of offenders)")
     model = fit(x, y, xc, yc)
@@ -133,6 +161,8 @@ def train(
     model.info = {
         "train_seeds": list(train_seeds),
         "calibration_seeds": list(calibration_seeds),
+        **({"train_data": [d.name for d in train_data]} if train_data else {}),
+        **({"calibration_data": [d.name for d in calibration_data]} if calibration_data else {}),
         "snapshots": int(len(y)),
         "offender_snapshots": int(y.sum()),
         "sim_params": {k: v for k, v in params.to_json().items() if k != "seed"},
