@@ -252,6 +252,15 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
         p.removeprefix("offender_") for p in ttf["by_pattern_median"]
     )
     assert "{" not in text and f"seeds {seed['seed']} " in text
+    # several directories are summarised together, as seeds are, each named in its entry
+    r = cli(
+        "pathways", "evaluate", "--data", sim_dir, "--data", sim_dir, "--step-hours", 24, "--json"
+    )
+    both = json.loads(r.stdout)
+    assert [s["data"] for s in both["per_seed"]] == [str(sim_dir)] * 2
+    assert both["time_to_flag_hours"]["offenders"] == 2 * ttf["offenders"]
+    for role, g in both["flagged_rate_by_group"].items():
+        assert g["accounts"] == 2 * groups[role]["accounts"]
 
 
 def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:

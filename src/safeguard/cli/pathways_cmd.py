@@ -348,8 +348,11 @@ def evaluate_cmd(
     seeds: str | None = typer.Option(
         None, "--seeds", help="Simulate and evaluate these seeds (default 9001-9005)."
     ),
-    data: Path | None = typer.Option(
-        None, "--data", help="Evaluate a directory written by `simulate` instead."
+    data: list[Path] = typer.Option(
+        [],
+        "--data",
+        help="Evaluate a directory written by `simulate` (or another generator) instead; "
+        "repeatable: the populations are summarised together, as seeds are.",
     ),
     model_path: Path | None = MODEL,
     scale: float = typer.Option(1.0, "--scale", help="Population scale for --seeds."),
@@ -359,25 +362,27 @@ def evaluate_cmd(
     json_output: bool = JSON,
 ) -> None:
     """Precision at k, recall, PR-AUC, flagged rate per group, time to flag."""
-    from safeguard.pathways.evaluate import evaluate, evaluate_population, load_population
+    from safeguard.pathways.evaluate import evaluate, evaluate_populations, load_population
     from safeguard.pathways.model import Model
     from safeguard.pathways.simulate import SimParams
 
-    if seeds is not None and data is not None:
+    if seeds is not None and data:
         raise InvalidRequest("give --seeds or --data, not both")
-    if randomise and data is not None:
+    if randomise and data:
         raise InvalidRequest("--randomise draws populations for --seeds; --data is one given")
     if step_hours <= 0:
         raise InvalidRequest("--step-hours must be positive")
     check_scale(scale)
     model = Model.load(model_path)
     with reporter() as rep:
-        if data is not None:
-            pop = load_population(data)
-            rep.start(int(pop.params.days * 24 / step_hours) + 1, "replaying")
-            result = evaluate_population(
-                pop, model, threshold=threshold, step_hours=step_hours, progress=rep.advance
+        if data:
+            pops = [load_population(d) for d in data]
+            rep.start(sum(int(p.params.days * 24 / step_hours) + 1 for p in pops), "replaying")
+            result = evaluate_populations(
+                pops, model, threshold=threshold, step_hours=step_hours, progress=rep.advance
             )
+            for entry, d in zip(result["per_seed"], data, strict=True):
+                entry["data"] = str(d)
         else:
             seed_list = parse_seeds(seeds or "9001-9005")
             rep.start(len(seed_list) * (int(28 * 24 / step_hours) + 1), "replaying")

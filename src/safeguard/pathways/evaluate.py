@@ -249,16 +249,21 @@ def load_population(directory: Path | str) -> Population:
     return Population(log.accounts, log.events, truth, params)
 
 
-def evaluate_population(
-    pop: Population,
+def evaluate_populations(
+    pops: list[Population],
     model: Model,
     *,
     threshold: float | None = None,
     step_hours: float = 3.0,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    r = run_population(pop, model, threshold=threshold, step_hours=step_hours, progress=progress)
-    return _with_settings(summarize([r]), model, threshold, step_hours)
+    """Replay given populations (load_population's) and summarise them as `evaluate` does
+    its seeds."""
+    results = [
+        run_population(pop, model, threshold=threshold, step_hours=step_hours, progress=progress)
+        for pop in pops
+    ]
+    return _with_settings(summarize(results), model, threshold, step_hours)
 
 
 def _with_settings(
