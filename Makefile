@@ -7,7 +7,7 @@ SOURCES := pyproject.toml setup.py src/safeguard/index/_mih.c src/safeguard/inde
 	src/safeguard/index/_tree.c src/safeguard/index/_buffers.h src/safeguard/signals/_pdq.c \
 	src/safeguard/pathways/_trees.c
 
-.PHONY: install install-dev demo test lint bench screenshots
+.PHONY: install install-dev demo test lint bench screenshots pathways-model
 
 $(VENV)/.installed-base: $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,18 @@ bench: install-dev
 # the web UI's screenshots in docs/ui.md, taken by its browser tests in Debian's Chromium
 screenshots: install-dev
 	SAFEGUARD_SCREENSHOTS=docs/ui $(PY) -m pytest tests/web/test_browser.py -k every_page -n 0 -q
+
+# the shipped pathways model: the simulator's seeds (safeguard pathways train's defaults) and
+# populations of the second, development generator (bench/pathways_dev): fits on 1-12,
+# calibrates on 21-29 (docs/pathways.md)
+PATHWAYS_DEV := build/pathways-dev
+PATHWAYS_DEV_FIT := 1 2 3 4 5 6 7 8 9 10 11 12
+PATHWAYS_DEV_CAL := 21 22 23 24 25 26 27 28 29
+pathways-model: install-dev
+	for s in $(PATHWAYS_DEV_FIT) $(PATHWAYS_DEV_CAL); do \
+		$(PY) bench/pathways_dev/generate.py --out $(PATHWAYS_DEV)/dev-$$s --seed $$s || exit 1; \
+	done
+	$(VENV)/bin/safeguard pathways train \
+		$(foreach s,$(PATHWAYS_DEV_FIT),--data $(PATHWAYS_DEV)/dev-$(s)) \
+		$(foreach s,$(PATHWAYS_DEV_CAL),--calibration-data $(PATHWAYS_DEV)/dev-$(s)) \
+		--out src/safeguard/pathways/model/pathways-model.json

@@ -35,3 +35,37 @@ def test_evaluate_a_population_from_the_independent_generator(cli: Cli, tmp_path
     assert top and all(not x["role"].startswith("offender") and x["reasons"] for x in top)
     scores = [x["score"] for x in top]
     assert scores == sorted(scores, reverse=True)
+
+
+DEV_GENERATOR = Path(__file__).parents[2] / "bench" / "pathways_dev" / "generate.py"
+
+
+def test_the_development_generator_is_repeatable_and_read_by_evaluate(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # the shipped model is fitted on its populations (make pathways-model): the same seed must
+    # give the same files, or the model could not be rebuilt
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for out in runs:
+        subprocess.run(
+            [
+                sys.executable,
+                str(DEV_GENERATOR),
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--scale",
+                "0.1",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    for name in ("accounts.csv", "events.csv", "truth.csv", "params.json"):
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
+    r = cli("pathways", "evaluate", "--data", runs[0], "--step-hours", "24", "--json")
+    assert r.exit_code in (0, 1), r.output
+    result = json.loads(r.stdout)
+    patterns = {x for x in result["flagged_rate_by_group"] if x.startswith("offender_")}
+    assert len(patterns) >= 3 and result["per_seed"][0]["offenders"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +66,16 @@ def test_shipped_model_provenance() -> None:
     assert not (train | cal) & set(EVALUATION_SEEDS)
     assert 0.5 <= model.threshold < 1.0
     assert model.features == FEATURE_NAMES
+    # and the development generator's populations that `make pathways-model` adds
+    make = (Path(__file__).parents[2] / "Makefile").read_text()
+
+    def seeds(var: str) -> list[str]:
+        line = next(x for x in make.splitlines() if x.startswith(f"{var} :="))
+        return [f"dev-{s}" for s in line.split(":=")[1].split()]
+
+    fit, calibrate = seeds("PATHWAYS_DEV_FIT"), seeds("PATHWAYS_DEV_CAL")
+    assert info["train_data"] == fit and info["calibration_data"] == calibrate
+    assert fit and calibrate and not set(fit) & set(calibrate)
 
 
 def test_bad_model_files(tmp_path) -> None:  # type: ignore[no-untyped-def]

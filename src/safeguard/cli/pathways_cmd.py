@@ -496,8 +496,11 @@ def train_cmd(
     calibration_seeds: str | None = typer.Option(
         None, "--calibration-seeds", help="Seeds for calibration and the threshold (201-209)."
     ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Where to write the model (default: the shipped model file)."
+    out: Path = typer.Option(
+        Path("pathways-model.json"),
+        "--out",
+        help="Where to write the model; `score --model FILE` uses it (`make pathways-model` "
+        "rebuilds the shipped one).",
     ),
     scale: float = typer.Option(
         1.0, "--scale", help="Population scale for the seeds (the shipped model: 1)."
@@ -523,11 +526,8 @@ def train_cmd(
     ),
     json_output: bool = JSON,
 ) -> None:
-    """Retrain the model from the simulator (reproduces the shipped model by default), and
-    from labelled populations of your own if given."""
-    from importlib import resources
-
-    from safeguard.pathways.model import SHIPPED
+    """Train a model on the simulator's populations, and on labelled populations of your own
+    if given (`make pathways-model` adds the development generator's, as shipped)."""
     from safeguard.pathways.simulate import SimParams
     from safeguard.pathways.train import CALIBRATION_SEEDS, TRAIN_SEEDS, train
 
@@ -539,8 +539,6 @@ def train_cmd(
         raise InvalidRequest("training and calibration seeds must differ")
     if {p.resolve() for p in data} & {p.resolve() for p in calibration_data}:
         raise InvalidRequest("training and calibration populations must differ")
-    if out is None:
-        out = Path(str(resources.files("safeguard.pathways").joinpath(SHIPPED)))
     with reporter() as rep:
         rep.start(len(tr) + len(cal) + len(data) + len(calibration_data) + 1, "training")
         model = train(

@@ -204,7 +204,7 @@ def export_sklearn(clf: Any) -> tuple[float, list[Tree]]:
     return baseline, trees
 
 
-def make_classifier(seed: int = 0, max_iter: int = 200) -> Any:
+def make_classifier(seed: int = 0, max_iter: int = 400) -> Any:
     ensemble = require("sklearn.ensemble", "pathways", "training the pathways model")
     return ensemble.HistGradientBoostingClassifier(
         max_iter=max_iter,
@@ -225,7 +225,7 @@ def fit(
     y_cal: np.ndarray,
     *,
     seed: int = 0,
-    max_iter: int = 200,
+    max_iter: int = 400,
 ) -> Model:
     """Fit the trees on (x, y) and the Platt scaling on held-out (x_cal, y_cal)."""
     linear = require("sklearn.linear_model", "pathways", "training the pathways model")

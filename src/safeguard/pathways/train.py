@@ -1,9 +1,10 @@
-"""Train the shipped pathways model from simulator seeds (`safeguard pathways train`).
+"""Train a pathways model from simulator seeds and labelled directories (`safeguard pathways
+train`; `make pathways-model` adds the development generator's populations, as shipped).
 
-Training seeds fit the trees; separate calibration seeds fit the Platt scaling and choose the
-default threshold. Evaluation seeds (docs/pathways.md) are never used here. Each seed is
-replayed and snapshotted (daily for training, every 6 hours for calibration), so the model
-learns what offenders look like early on, not only once they have finished.
+Training populations fit the trees; separate calibration populations fit the Platt scaling and
+choose the default threshold. Evaluation seeds (docs/pathways.md) are never used here. Each
+population is replayed and snapshotted (daily for training, every 6 hours for calibration), so
+the model learns what offenders look like early on, not only once they have finished.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from safeguard.pathways.simulate import (
 #: six; more populations, more of the simulator's range seen: docs/evaluation.md)
 TRAIN_SEEDS = tuple(range(101, 113))
 CALIBRATION_SEEDS = tuple(range(201, 210))
-MAX_BENIGN = 150_000
+#: benign snapshots fitted on at most (a fixed random subset; 150,000 until 2026-12-07, when the
+#: development generator's populations joined the simulator's)
+MAX_BENIGN = 300_000
 #: approaches an offender needs (absent handles, blocks or reports) to count as a positive
 MIN_APPROACHES = 3
 #: a flag means at least 9-in-10 odds: reviewers' time goes to likely offenders (chosen on the
