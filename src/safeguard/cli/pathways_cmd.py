@@ -414,8 +414,14 @@ def _print_evaluation(r: dict) -> None:
     from safeguard.pathways.calibration import Calibration
 
     p = out_console.print
-    seeds = ", ".join(str(n) for n in r["seeds"])
-    p(f"seeds {seeds}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
+    # a directory (evaluate --data) is named by its path, a simulated population by its seed
+    names = [s.get("data") or f"seed {s['seed']}" for s in r["per_seed"]]
+    what = (
+        f"populations {', '.join(names)}"
+        if any("data" in s for s in r["per_seed"])
+        else f"seeds {', '.join(str(n) for n in r['seeds'])}"
+    )
+    p(f"{what}  threshold {r['threshold']:.4g}  checkpoints every {r['step_hours']} h")
     p(
         f"precision@k {r['precision_at_k']:.3f} (min over seeds {r['precision_at_k_min']:.3f})  "
         f"recall {r['recall_at_threshold']:.3f}  PR-AUC {r['pr_auc']:.3f}"
@@ -432,12 +438,11 @@ def _print_evaluation(r: dict) -> None:
             + _in_touch(budget.benign_flagged, budget.benign_accounts, budget.benign_quantiles),
             markup=False,
         )
-    for seed in r["per_seed"]:
+    for name, seed in zip(names, r["per_seed"], strict=True):
         b = seed["benign_in_touch"]
         if b.get("accounts"):
             p(
-                f"seed {seed['seed']}: "
-                + _in_touch(b["ever_flagged"], b["accounts"], b["score_quantiles"]),
+                f"{name}: " + _in_touch(b["ever_flagged"], b["accounts"], b["score_quantiles"]),
                 markup=False,
             )
     table = Table("group", "accounts", "ever flagged", "rate", "flagged at end")
