@@ -47,16 +47,20 @@ screenshots: install-dev
 	SAFEGUARD_SCREENSHOTS=docs/ui $(PY) -m pytest tests/web/test_browser.py -k every_page -n 0 -q
 
 # the shipped pathways model: the simulator's seeds (safeguard pathways train's defaults) and
-# populations of the second, development generator (bench/pathways_dev): fits on 1-12,
-# calibrates on 21-29 (docs/pathways.md)
+# populations of the two development generators (bench/pathways_dev, bench/pathways_dev2): each
+# fits on 1-12 and calibrates on 21-29 (docs/pathways.md)
 PATHWAYS_DEV := build/pathways-dev
+PATHWAYS_DEV2 := build/pathways-dev2
 PATHWAYS_DEV_FIT := 1 2 3 4 5 6 7 8 9 10 11 12
 PATHWAYS_DEV_CAL := 21 22 23 24 25 26 27 28 29
 pathways-model: install-dev
 	for s in $(PATHWAYS_DEV_FIT) $(PATHWAYS_DEV_CAL); do \
 		$(PY) bench/pathways_dev/generate.py --out $(PATHWAYS_DEV)/dev-$$s --seed $$s || exit 1; \
+		$(PY) bench/pathways_dev2/generate.py --out $(PATHWAYS_DEV2)/dev2-$$s --seed $$s || exit 1; \
 	done
 	$(VENV)/bin/safeguard pathways train \
 		$(foreach s,$(PATHWAYS_DEV_FIT),--data $(PATHWAYS_DEV)/dev-$(s)) \
+		$(foreach s,$(PATHWAYS_DEV_FIT),--data $(PATHWAYS_DEV2)/dev2-$(s)) \
 		$(foreach s,$(PATHWAYS_DEV_CAL),--calibration-data $(PATHWAYS_DEV)/dev-$(s)) \
+		$(foreach s,$(PATHWAYS_DEV_CAL),--calibration-data $(PATHWAYS_DEV2)/dev2-$(s)) \
 		--out src/safeguard/pathways/model/pathways-model.json

@@ -59,6 +59,14 @@ def test_explain_shows_the_evidence_behind_the_features(cli: Cli, small_files: P
     assert features["favourite_ratio"]["value"] == pytest.approx(
         max(written) / statistics.median(written)
     )
+    assert features["favourite_messages"]["value"] == max(written)
+    assert features["favourite_share"]["value"] == pytest.approx(max(written) / sum(written))
+    assert features["closest_exchange"]["value"] == max(
+        min(c["messages_sent"], c["messages_received"]) for c in contacts if c["messages_sent"]
+    )
+    quiet = sum(c["quiet_hours_messages"] for c in contacts)
+    assert 0 < quiet < sum(written)
+    assert features["quiet_hours_share"]["value"] == pytest.approx(quiet / sum(written))
     assert any(f["beyond"] for f in e["features"])
     # and the text form says the same in words
     text = _explain(cli, small_files, offender)

@@ -107,6 +107,11 @@ def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
         "unanswered_persistence": 1,  # one message to k4, who never wrote back
         "favourite_ratio": 1.0,  # it wrote to k4 only
         "handles_to_favourites": 1.0,  # its one handle went to k4, the child it wrote to most
+        "closest_exchange": 0,  # k4 got a message and never wrote back; k1 wrote, but got none
+        "favourite_messages": 1,
+        "favourite_share": 1.0,
+        "quiet_hours_share": 0.0,  # k4 is in FR, where no child sent a message: no quiet hours
+        "minors_first_share": 0.0,  # A moved first with all three
         "cocontactors": 2,  # T (k1, k3) and P (k3)
         "risky_cocontactors": 0,
     }
@@ -156,6 +161,43 @@ def test_how_messages_spread_over_the_children() -> None:
     # its three most-written-to are c1, c2, c3: of the handles (c1, c5) one went to them
     assert s["handles_to_favourites"] == pytest.approx(0.5)
     assert s["off_platform_minors"] == 2
+
+
+#: children in GB write at 06-23 h UTC, in the US at 00-17 h; an adult writes to one of each,
+#: and answers a third child who wrote to it first
+QUIET_ACCOUNTS = [
+    ("S", "2020-01-01T00:00:00Z", "adult", "GB"),
+    *[(f"g{i}", "2023-01-01T00:00:00Z", "13_15", "GB") for i in (1, 2, 3)],
+    *[(f"u{i}", "2023-01-01T00:00:00Z", "13_15", "US") for i in (1, 2, 3)],
+]
+QUIET_EVENTS = [
+    *[(f"2025-03-01T{h:02d}:30:00Z", "message", "g1", "g2") for h in range(6, 24)],
+    *[(f"2025-03-01T{h:02d}:30:00Z", "message", "u1", "u2") for h in range(18)],
+    # to g3: three messages in GB's quiet hours (00-05) and one at 14 h; g3 answers twice
+    *[("2025-03-02T01:00:00Z", "message", "S", "g3")] * 3,
+    ("2025-03-02T14:00:00Z", "message", "S", "g3"),
+    *[("2025-03-02T14:10:00Z", "message", "g3", "S")] * 2,
+    # to u3: 02 h is a busy hour for US children, 20 and 21 h are among their quiet ones
+    # (18-23); a fixed night (22-06 h) or one quiet window for both countries (00-05 h) would
+    # count 02 h and not 20 or 21 h
+    ("2025-03-02T02:00:00Z", "message", "S", "u3"),
+    ("2025-03-02T20:00:00Z", "message", "S", "u3"),
+    ("2025-03-02T21:00:00Z", "message", "S", "u3"),
+    # g1 writes to S first, at a busy hour, and S answers
+    ("2025-03-02T15:00:00Z", "message", "g1", "S"),
+    ("2025-03-02T15:05:00Z", "message", "S", "g1"),
+]
+
+
+def test_how_an_account_talks_with_the_children_it_is_in_touch_with() -> None:
+    accounts, log = _frames(QUIET_ACCOUNTS, QUIET_EVENTS)
+    s = compute_features(accounts, log, as_of=AS_OF).row(0, named=True)
+    assert s["account_id"] == "S"
+    assert s["quiet_hours_share"] == pytest.approx(5 / 8)  # g3's three, u3's two at 20-21 h
+    assert s["closest_exchange"] == 2  # four sent to g3, two back; one each way with g1
+    assert s["favourite_messages"] == 4
+    assert s["favourite_share"] == pytest.approx(4 / 8)
+    assert s["minors_first_share"] == pytest.approx(1 / 3)  # g1 of g1, g3 and u3
 
 
 def test_older_teen_and_defaults(feats) -> None:  # type: ignore[no-untyped-def]

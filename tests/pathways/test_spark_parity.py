@@ -47,6 +47,7 @@ def test_spark_and_polars_agree(spark) -> None:  # type: ignore[no-untyped-def]
     assert got["account_id"].to_list() == want["account_id"].to_list()
     assert want.filter(pl.col("minors_initiated") > 0).height > 20
     assert want.filter(pl.col("target_groups") < pl.col("minors_initiated")).height > 5
+    assert want.filter(pl.col("quiet_hours_share") > 0).height > 5
     for name in FEATURE_NAMES:
         if name in COUNT_FEATURES:
             assert got[name].to_list() == want[name].to_list(), name

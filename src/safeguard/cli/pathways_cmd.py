@@ -249,7 +249,7 @@ def explain_cmd(
     for c in e.contacts[:limit]:
         followed = [
             "accepted" if c.accepted else "",
-            f"{c.night_outreach} at night" if c.night_outreach else "",
+            f"{c.quiet_hours_messages} in quiet hours" if c.quiet_hours_messages else "",
             f"handle {c.handle_sent_at:%m-%d %H:%M}" if c.handle_sent_at else "",
             f"blocked {c.blocked_at:%m-%d %H:%M}" if c.blocked_at else "",
             f"reported {c.reported_at:%m-%d %H:%M}" if c.reported_at else "",

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from safeguard.errors import InvalidRequest
-from safeguard.pathways.features import DEFAULT_WINDOW_DAYS, FEATURES
+from safeguard.pathways.features import (
+    DEFAULT_WINDOW_DAYS,
+    FEATURES,
+    account_table,
+    encode_events,
+    pair_state,
+    quiet_hours,
+)
 from safeguard.pathways.io import EventLog
 from safeguard.pathways.model import Model
 from safeguard.pathways.rules import plain_words
@@ -32,9 +39,6 @@ from safeguard.pathways.schema import (
 from safeguard.pathways.scoring import explain as explain_rows
 from safeguard.pathways.scoring import score_log
 
-#: hours (UTC) counted as night-time contact
-NIGHT_HOURS = (22, 23, 0, 1, 2, 3, 4, 5)
-
 
 @dataclass(frozen=True)
 class Contact:
@@ -49,7 +53,9 @@ class Contact:
     accepted: bool  # the minor accepted one
     messages_sent: int
     messages_received: int
-    night_outreach: int  # the account's requests, messages and handles at night (UTC)
+    #: the account's messages to the minor in the quiet hours of the minor's country (those of
+    #: the feature quiet_hours_share)
+    quiet_hours_messages: int
     handle_sent_at: datetime | None
     blocked_at: datetime | None
     reported_at: datetime | None
@@ -192,7 +198,19 @@ def _contacts(
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
 
-    night = pl.col("ts").dt.hour().is_in(NIGHT_HOURS)
+    acc = account_table(log.accounts)
+    state = pair_state(acc, encode_events(log.accounts, log.events), start, as_of)
+    quiet = quiet_hours(state.minor_hours).with_columns(pl.lit(True).alias("quiet"))
+    ev = (
+        ev.with_columns(pl.col("ts").dt.hour().cast(pl.Int8).alias("h"))
+        .join(
+            quiet,
+            left_on=[pl.col("country").fill_null(""), "h"],
+            right_on=["country", "h"],
+            how="left",
+        )
+        .with_columns(pl.col("quiet").fill_null(False))
+    )
     outreach = out & pl.col("kind").is_in(OUTREACH_KINDS)
     table = (
         ev.group_by("other", "age_band", "country")
@@ -204,7 +222,7 @@ def _contacts(
             count(inc & (pl.col("kind") == CONTACT_ACCEPT)).alias("accepts"),
             count(out & (pl.col("kind") == MESSAGE)).alias("sent"),
             count(inc & (pl.col("kind") == MESSAGE)).alias("received"),
-            count(outreach & night).alias("night"),
+            count(out & (pl.col("kind") == MESSAGE) & pl.col("quiet")).alias("quiet"),
             first(out & (pl.col("kind") == OFF_PLATFORM_HANDLE)).alias("handle"),
             first(inc & (pl.col("kind") == BLOCK)).alias("blocked"),
             first(inc & (pl.col("kind") == REPORT)).alias("reported"),
@@ -227,7 +245,7 @@ def _contacts(
                 accepted=r["accepts"] > 0,
                 messages_sent=r["sent"],
                 messages_received=r["received"],
-                night_outreach=r["night"],
+                quiet_hours_messages=r["quiet"],
                 handle_sent_at=r["handle"],
                 blocked_at=r["blocked"],
                 reported_at=r["reported"],

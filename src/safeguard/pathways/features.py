@@ -113,6 +113,14 @@ FEATURES: tuple[Feature, ...] = (
         "children, or an older teenager seeking out much younger ones, is not",
     ),
     Feature(
+        "minors_first_share",
+        -1,
+        "share of the minors in touch with the account who made the first move (requested or "
+        "messaged it before it reached out to them)",
+        "children approach their friends, their coach and people they know; they rarely "
+        "approach the stranger who is grooming them",
+    ),
+    Feature(
         "accept_rate",
         -1,
         "share of the account's contact requests to minors, made at least 12 hours ago, that "
@@ -191,6 +199,33 @@ FEATURES: tuple[Feature, ...] = (
         "it singled out to a private app",
     ),
     Feature(
+        "closest_exchange",
+        1,
+        "most messages exchanged both ways with one minor (the fewer of those sent and received)",
+        "grooming is a long one-to-one conversation with a child; children write little to "
+        "their teachers and coaches",
+    ),
+    Feature(
+        "favourite_messages",
+        1,
+        "messages to the minor the account wrote to most",
+        "the child singled out gets many messages; staff write to each child a few times",
+    ),
+    Feature(
+        "favourite_share",
+        1,
+        "share of the account's messages to minors that went to the one it wrote to most",
+        "the same, relative to all the account writes to children",
+    ),
+    Feature(
+        "quiet_hours_share",
+        1,
+        "share of the account's messages to minors sent in the six hours of the day when "
+        "children in the child's country send fewest messages",
+        "contact with a child late at night, when children's own activity is lowest, is a "
+        "grooming pattern; staff write in the day",
+    ),
+    Feature(
         "cocontactors",
         0,
         "two-hop: other scored accounts that also approached any of the same minors",
@@ -215,13 +250,25 @@ COUNT_FEATURES = (
     "minors_reporting",
     "off_platform_minors",
     "unanswered_persistence",
+    "closest_exchange",
+    "favourite_messages",
     "cocontactors",
     "risky_cocontactors",
 )
 #: the value a rate takes when there is nothing to divide by (no evidence either way)
 RATE_DEFAULTS = {"accept_rate": 1.0, "reply_rate": 1.0, "favourite_ratio": 1.0}
-#: shares of approached minors: 0.0 for an account that approached none
-MINOR_SHARES = ("under13_share", "wide_age_gap_share", "no_mutual_share", "cross_country_share")
+#: shares (of minors approached, written to, or in touch): 0.0 for an account with none
+MINOR_SHARES = (
+    "under13_share",
+    "wide_age_gap_share",
+    "no_mutual_share",
+    "cross_country_share",
+    "favourite_share",
+    "quiet_hours_share",
+    "minors_first_share",
+)
+#: the length of the quiet part of the day (hours), found per country from children's own messages
+QUIET_HOURS = 6
 
 _BAND_CODE = {b: i for i, b in enumerate(AGE_BANDS)}  # under_13=0 13_15=1 16_17=2 adult=3 unknown=4
 
@@ -319,6 +366,19 @@ def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def quiet_hours(minor_hours: pl.DataFrame) -> pl.DataFrame:
+    """(country, h) for the QUIET_HOURS consecutive hours of the day (UTC, wrapping at midnight)
+    in which minors of each country sent fewest messages (the earliest start on a tie)."""
+    rows = []
+    for (country,), g in minor_hours.group_by("country"):
+        n = np.zeros(24, dtype=np.int64)
+        np.add.at(n, g["h"].to_numpy().astype(np.int64), g["n"].to_numpy())
+        sums = np.array([n[(i + np.arange(QUIET_HOURS)) % 24].sum() for i in range(24)])
+        i0 = int(np.argmin(sums))
+        rows += [(country, (i0 + k) % 24) for k in range(QUIET_HOURS)]
+    return pl.DataFrame(rows, schema={"country": pl.Utf8, "h": pl.Int8}, orient="row")
+
+
 @dataclass
 class PairState:
     """What the features are computed from: per (subject, minor) pair aggregates and the
@@ -328,6 +388,8 @@ class PairState:
 
     pairs: pl.DataFrame
     edges: pl.DataFrame
+    hours: pl.DataFrame
+    minor_hours: pl.DataFrame
 
     def merge(self, other: PairState) -> PairState:
         pairs = (
@@ -337,11 +399,18 @@ class PairState:
                 pl.col("first_out").min(),
                 pl.col("first_in").min(),
                 pl.col("messages").sum(),
+                pl.col("messages_in").sum(),
                 *[pl.col(c).any() for c in _PAIR_FLAGS],
             )
         )
         edges = pl.concat([self.edges, other.edges]).unique()
-        return PairState(pairs, edges)
+        hours = pl.concat([self.hours, other.hours]).group_by("s", "m", "h").agg(pl.col("n").sum())
+        minor_hours = (
+            pl.concat([self.minor_hours, other.minor_hours])
+            .group_by("country", "h")
+            .agg(pl.col("n").sum())
+        )
+        return PairState(pairs, edges, hours, minor_hours)
 
 
 _PAIR_FLAGS = ("requested", "handle", "accepted", "replied", "blocked", "reported")
@@ -393,16 +462,34 @@ def pair_state(
             pl.col("ts").filter(pl.col("kind").is_in(FIRST_MOVE_KINDS)).min().alias("first_in"),
             (pl.col("kind") == CONTACT_ACCEPT).any().alias("accepted"),
             (pl.col("kind") == MESSAGE).any().alias("replied"),
+            (pl.col("kind") == MESSAGE).sum().cast(pl.Int64).alias("messages_in"),
             (pl.col("kind") == BLOCK).any().alias("blocked"),
             (pl.col("kind") == REPORT).any().alias("reported"),
         )
     )
     pairs = (
         out.join(inn, on=["s", "m"], how="full", coalesce=True)
-        .with_columns(pl.col(*_PAIR_FLAGS).fill_null(False), pl.col("messages").fill_null(0))
-        .select("s", "m", "first_out", "first_in", "messages", *_PAIR_FLAGS)
+        .with_columns(
+            pl.col(*_PAIR_FLAGS).fill_null(False), pl.col("messages", "messages_in").fill_null(0)
+        )
+        .select("s", "m", "first_out", "first_in", "messages", "messages_in", *_PAIR_FLAGS)
     )
-    return PairState(pairs, edges)
+    msgs = act.filter(pl.col("kind") == MESSAGE).with_columns(
+        pl.col("ts").dt.hour().cast(pl.Int8).alias("h")
+    )
+    hours = (
+        msgs.filter(relevant(pl.col("a_band"), pl.col("b_band")))
+        .group_by(pl.col("a").alias("s"), pl.col("b").alias("m"), "h")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+    countries = acc.select(pl.col("id").alias("a"), "country")
+    minor_hours = (
+        msgs.filter(pl.col("a_band") <= 2)
+        .join(countries, on="a")
+        .group_by("country", "h")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+    return PairState(pairs, edges, hours, minor_hours)
 
 
 def compute_features(
@@ -469,6 +556,12 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
 
     per_pair = pairs.group_by("s").agg(
         pl.col("first_out").is_not_null().sum().alias("minors_contacted"),
+        (
+            pl.col("first_in").is_not_null()
+            & (pl.col("first_out").is_null() | (pl.col("first_in") < pl.col("first_out")))
+        )
+        .mean()
+        .alias("minors_first_share"),
         pl.col("first_out").min().alias("first_contact"),
         pl.col("blocked").sum().alias("minors_blocking"),
         pl.col("reported").sum().alias("minors_reporting"),
@@ -499,7 +592,18 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
     written = pairs.filter(pl.col("messages") > 0).with_columns(
         pl.col("messages").rank("min", descending=True).over("s").alias("rank")
     )
+    quiet = (
+        state.hours.join(acc.select(pl.col("id").alias("m"), "country"), on="m")
+        .join(quiet_hours(state.minor_hours), on=["country", "h"], how="semi")
+        .group_by("s", "m")
+        .agg(pl.col("n").sum().alias("quiet"))
+    )
+    written = written.join(quiet, on=["s", "m"], how="left")
     per_written = written.group_by("s").agg(
+        pl.min_horizontal("messages", "messages_in").max().alias("closest_exchange"),
+        pl.col("messages").max().alias("favourite_messages"),
+        (pl.col("messages").max() / pl.col("messages").sum()).alias("favourite_share"),
+        (pl.col("quiet").fill_null(0).sum() / pl.col("messages").sum()).alias("quiet_hours_share"),
         pl.col("messages").filter(~pl.col("replied")).max().alias("unanswered_persistence"),
         (pl.col("messages").max() / pl.col("messages").median()).alias("favourite_ratio"),
         (pl.col("handle") & (pl.col("rank") <= FAVOURITES)).sum().alias("favourite_handles"),

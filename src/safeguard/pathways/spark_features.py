@@ -29,6 +29,7 @@ from safeguard.pathways.features import (
     FEATURE_NAMES,
     MINOR_SHARES,
     NEW_ACCOUNT_DAYS,
+    QUIET_HOURS,
     RATE_DEFAULTS,
     SETTLE_US,
 )
@@ -136,13 +137,59 @@ def features_spark(
             F.min(F.when(col("kind").isin(*FIRST_MOVE_KINDS), col("ts_us"))).alias("first_in"),
             F.max(col("kind") == CONTACT_ACCEPT).alias("accepted"),
             F.max(col("kind") == MESSAGE).alias("replied"),
+            F.sum((col("kind") == MESSAGE).cast("long")).alias("messages_in"),
             F.max(col("kind") == BLOCK).alias("blocked"),
             F.max(col("kind") == REPORT).alias("reported"),
         )
     )
     flags = ["requested", "handle", "accepted", "replied", "blocked", "reported"]
     pairs = (
-        out.join(inn, ["s", "m"], "full").fillna(False, subset=flags).fillna(0, subset=["messages"])
+        out.join(inn, ["s", "m"], "full")
+        .fillna(False, subset=flags)
+        .fillna(0, subset=["messages", "messages_in"])
+    )
+    # the quiet hours of each country's children, and each pair's messages sent in them
+    msgs = act.filter(col("kind") == MESSAGE).withColumn(
+        "h", F.hour(F.timestamp_micros(col("ts_us")))
+    )
+    minor_hours = (
+        msgs.filter(col("a_band") <= 2)
+        .join(acc.select(col("account_id").alias("actor"), "country"), "actor")
+        .groupBy("country", "h")
+        .agg(F.count(F.lit(1)).alias("n"))
+    )
+    starts = (
+        minor_hours.select("country")
+        .distinct()
+        .crossJoin(
+            F.broadcast(acc.sparkSession.range(24).select(col("id").cast("int").alias("start")))
+        )
+    )
+    span = F.explode(F.sequence(F.lit(0), F.lit(QUIET_HOURS - 1))).alias("k")
+    covered = starts.select("country", "start", span).withColumn(
+        "h", (col("start") + col("k")) % 24
+    )
+    by_start = (
+        covered.join(minor_hours, ["country", "h"], "left")
+        .groupBy("country", "start")
+        .agg(F.sum(F.coalesce(col("n"), F.lit(0))).alias("total"))
+    )
+    first_quietest = Window.partitionBy("country").orderBy("total", "start")
+    quiet = (
+        by_start.withColumn("r", F.row_number().over(first_quietest))
+        .filter(col("r") == 1)
+        .select("country", span.alias("k"), col("start"))
+        .select(col("country").alias("m_country"), ((col("start") + col("k")) % 24).alias("h"))
+    )
+    quiet_messages = (
+        msgs.filter(_relevant(col("a_band"), col("b_band")))
+        .join(
+            acc.select(col("account_id").alias("target"), col("country").alias("m_country")),
+            "target",
+        )
+        .join(quiet, ["m_country", "h"], "left_semi")
+        .groupBy(col("actor").alias("s"), col("target").alias("m"))
+        .agg(F.count(F.lit(1)).alias("quiet"))
     )
     pairs = pairs.withColumn(
         "initiated",
@@ -221,6 +268,12 @@ def features_spark(
     as_int = lambda c: c.cast("long")  # noqa: E731
     per_pair = pairs.groupBy("s").agg(
         F.count("first_out").alias("minors_contacted"),
+        F.avg(
+            (
+                col("first_in").isNotNull()
+                & (col("first_out").isNull() | (col("first_in") < col("first_out")))
+            ).cast("double")
+        ).alias("minors_first_share"),
         F.min("first_out").alias("first_contact"),
         F.sum(as_int(col("blocked"))).alias("minors_blocking"),
         F.sum(as_int(col("reported"))).alias("minors_reporting"),
@@ -250,9 +303,16 @@ def features_spark(
     by_messages = Window.partitionBy("s").orderBy(F.desc("messages"))
     per_written = (
         pairs.filter(col("messages") > 0)
+        .join(quiet_messages, ["s", "m"], "left")
         .withColumn("rank", F.rank().over(by_messages))
         .groupBy("s")
         .agg(
+            F.max(F.least("messages", "messages_in")).alias("closest_exchange"),
+            F.max("messages").alias("favourite_messages"),
+            (F.max("messages") / F.sum("messages")).alias("favourite_share"),
+            (F.sum(F.coalesce(col("quiet"), F.lit(0))) / F.sum("messages")).alias(
+                "quiet_hours_share"
+            ),
             F.max(F.when(~col("replied"), col("messages"))).alias("unanswered_persistence"),
             (F.max("messages") / F.median("messages")).alias("favourite_ratio"),
             F.sum(as_int(col("handle") & (col("rank") <= FAVOURITES))).alias("favourite_handles"),
