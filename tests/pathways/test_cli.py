@@ -368,8 +368,10 @@ def test_train_also_learns_from_labelled_populations_in_directories(cli, tmp_pat
 
     r = cli(*args, "--data", dirs["fit"], "--calibration-data", dirs["fit"], "--out", out)
     assert r.exit_code == 2 and "populations must differ" in r.stderr
-    r = cli(*args, "--data", tmp_path / "nowhere", "--out", out)
+    never = tmp_path / "never.json"
+    r = cli(*args, "--data", tmp_path / "nowhere", "--out", never)
     assert r.exit_code == 2 and "nowhere" in r.stderr and "not a directory" in r.stderr
+    assert "nothing was trained" in r.stderr and not never.exists()
     # a log longer than a replay covers is refused by name, not trained on in part (without
     # the simulator's params.json, as another generator's directory, its span is the events')
     (dirs["fit"] / "params.json").unlink()

@@ -6,7 +6,8 @@ from safeguard.errors import SafeguardError
 
 
 class PathwaysInputError(SafeguardError):
-    """An accounts or events file that failed validation; nothing was scored from it."""
+    """An accounts or events file that failed validation; nothing was scored (or trained) from
+    it: `outcome` says which."""
 
     code = "invalid_event_log"
 
@@ -17,14 +18,16 @@ class PathwaysInputError(SafeguardError):
         row: int | None = None,
         column: str | None = None,
         line: int | None = None,
+        outcome: str = "nothing was scored",
     ) -> None:
         where = [path]
         if row is not None:
             where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
         if column is not None:
             where.append(f"column {column!r}")
-        super().__init__(f"{', '.join(where)}: {message}; nothing was scored")
+        super().__init__(f"{', '.join(where)}: {message}; {outcome}")
         self.path = path
+        self.problem = message
         self.row = row
         self.column = column
         self.line = line

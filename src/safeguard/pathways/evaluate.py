@@ -204,7 +204,11 @@ def load_population(directory: Path | str) -> Population:
     another generator with the same files (its params.json, if any, need only a seed)."""
     d = Path(directory)
     if not d.is_dir():
-        raise PathwaysInputError(str(d), "not a directory written by `safeguard pathways simulate`")
+        raise PathwaysInputError(
+            str(d),
+            "not a directory (expected one holding accounts, events and truth files, as "
+            "`safeguard pathways simulate` writes)",
+        )
 
     def find(stem: str) -> Path:
         for ext in ("csv", "jsonl", "parquet"):

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from safeguard.pathways.calibration import PROTECTED_BUDGET, measure
+from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.evaluate import checkpoints, load_population
 from safeguard.pathways.features import FEATURE_NAMES, IN_TOUCH, feature_matrix
 from safeguard.pathways.model import Model, fit
@@ -137,7 +138,13 @@ def train(
         for d in dirs:
             if progress:
                 progress(f"snapshotting {d}")
-            parts.append(population_snapshots(load_population(d), step_hours))
+            try:
+                pop = load_population(d)
+            except PathwaysInputError as e:
+                raise PathwaysInputError(
+                    e.path, e.problem, e.row, e.column, e.line, outcome="nothing was trained"
+                ) from None
+            parts.append(population_snapshots(pop, step_hours))
         if not parts:
             raise ValueError("no populations to train or calibrate on")
         x = np.vstack([p[0] for p in parts])
