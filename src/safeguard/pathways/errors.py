@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 from safeguard.errors import SafeguardError
 
 
 class PathwaysInputError(SafeguardError):
-    """An accounts or events file that failed validation; nothing was scored (or trained) from
-    it: `outcome` says which."""
+    """An accounts or events file that failed validation; nothing was scored from it (or, see
+    `undone`, trained)."""
 
     code = "invalid_event_log"
 
@@ -18,19 +20,26 @@ class PathwaysInputError(SafeguardError):
         row: int | None = None,
         column: str | None = None,
         line: int | None = None,
-        outcome: str = "nothing was scored",
     ) -> None:
         where = [path]
         if row is not None:
             where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
         if column is not None:
             where.append(f"column {column!r}")
-        super().__init__(f"{', '.join(where)}: {message}; {outcome}")
-        self.path = path
+        self.where = ", ".join(where)
         self.problem = message
+        super().__init__(f"{self.where}: {message}; nothing was scored")
+        self.path = path
         self.row = row
         self.column = column
         self.line = line
+
+    def undone(self, outcome: str) -> PathwaysInputError:
+        """The same error, ending with what it stopped instead (e.g. "nothing was trained")."""
+        e = copy.copy(self)
+        e.message = f"{self.where}: {self.problem}; {outcome}"
+        e.args = (e.message,)
+        return e
 
 
 class PathwaysModelError(SafeguardError):

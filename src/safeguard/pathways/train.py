@@ -141,9 +141,7 @@ def train(
             try:
                 pop = load_population(d)
             except PathwaysInputError as e:
-                raise PathwaysInputError(
-                    e.path, e.problem, e.row, e.column, e.line, outcome="nothing was trained"
-                ) from None
+                raise e.undone("nothing was trained") from None
             parts.append(population_snapshots(pop, step_hours))
         if not parts:
             raise ValueError("no populations to train or calibrate on")
