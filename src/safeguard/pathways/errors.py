@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from safeguard.errors import SafeguardError
 
 
@@ -36,7 +34,7 @@ class PathwaysInputError(SafeguardError):
 
     def undone(self, outcome: str) -> PathwaysInputError:
         """The same error, ending with what it stopped instead (e.g. "nothing was trained")."""
-        e = copy.copy(self)
+        e = PathwaysInputError(self.path, self.problem, self.row, self.column, self.line)
         e.message = f"{self.where}: {self.problem}; {outcome}"
         e.args = (e.message,)
         return e
