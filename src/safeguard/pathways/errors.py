@@ -26,7 +26,7 @@ class PathwaysInputError(SafeguardError):
             where.append(f"column {column!r}")
         self.where = ", ".join(where)
         self.problem = message
-        super().__init__(f"{self.where}: {message}; nothing was scored")
+        super().__init__(self._says("nothing was scored"))
         self.path = path
         self.row = row
         self.column = column
@@ -35,9 +35,12 @@ class PathwaysInputError(SafeguardError):
     def undone(self, outcome: str) -> PathwaysInputError:
         """The same error, ending with what it stopped instead (e.g. "nothing was trained")."""
         e = PathwaysInputError(self.path, self.problem, self.row, self.column, self.line)
-        e.message = f"{self.where}: {self.problem}; {outcome}"
+        e.message = self._says(outcome)
         e.args = (e.message,)
         return e
+
+    def _says(self, outcome: str) -> str:
+        return f"{self.where}: {self.problem}; {outcome}"
 
 
 class PathwaysModelError(SafeguardError):

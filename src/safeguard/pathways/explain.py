@@ -18,7 +18,7 @@ from safeguard.pathways.features import (
     FEATURES,
     account_table,
     encode_events,
-    pair_state,
+    minor_message_hours,
     quiet_hours,
 )
 from safeguard.pathways.io import EventLog
@@ -198,9 +198,11 @@ def _contacts(
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
 
-    acc = account_table(log.accounts)
-    state = pair_state(acc, encode_events(log.accounts, log.events), start, as_of)
-    quiet = quiet_hours(state.minor_hours).with_columns(pl.lit(True).alias("quiet"))
+    window = encode_events(log.accounts, log.events).filter(
+        (pl.col("ts") > start) & (pl.col("ts") <= as_of)
+    )
+    quiet = quiet_hours(minor_message_hours(account_table(log.accounts), window))
+    quiet = quiet.with_columns(pl.lit(True).alias("quiet"))
     ev = (
         ev.with_columns(pl.col("ts").dt.hour().cast(pl.Int8).alias("h"))
         .join(

@@ -366,6 +366,18 @@ def _components(pm: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def minor_message_hours(acc: pl.DataFrame, ev: pl.DataFrame) -> pl.DataFrame:
+    """(country, h, n): the messages minors sent in `ev` (encoded events), per country and hour
+    of the day (UTC); what each country's quiet hours are found from."""
+    minors = acc.filter(pl.col("band") <= 2).select(pl.col("id").alias("a"), "country")
+    return (
+        ev.filter(pl.col("kind") == MESSAGE)
+        .join(minors, on="a")
+        .group_by("country", pl.col("ts").dt.hour().cast(pl.Int8).alias("h"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+
+
 def quiet_hours(minor_hours: pl.DataFrame) -> pl.DataFrame:
     """(country, h) for the QUIET_HOURS consecutive hours of the day (UTC, wrapping at midnight)
     in which minors of each country sent fewest messages (the earliest start on a tie)."""
@@ -474,22 +486,16 @@ def pair_state(
         )
         .select("s", "m", "first_out", "first_in", "messages", "messages_in", *_PAIR_FLAGS)
     )
-    msgs = act.filter(pl.col("kind") == MESSAGE).with_columns(
-        pl.col("ts").dt.hour().cast(pl.Int8).alias("h")
-    )
     hours = (
-        msgs.filter(relevant(pl.col("a_band"), pl.col("b_band")))
-        .group_by(pl.col("a").alias("s"), pl.col("b").alias("m"), "h")
+        act.filter((pl.col("kind") == MESSAGE) & relevant(pl.col("a_band"), pl.col("b_band")))
+        .group_by(
+            pl.col("a").alias("s"),
+            pl.col("b").alias("m"),
+            pl.col("ts").dt.hour().cast(pl.Int8).alias("h"),
+        )
         .agg(pl.len().cast(pl.Int64).alias("n"))
     )
-    countries = acc.select(pl.col("id").alias("a"), "country")
-    minor_hours = (
-        msgs.filter(pl.col("a_band") <= 2)
-        .join(countries, on="a")
-        .group_by("country", "h")
-        .agg(pl.len().cast(pl.Int64).alias("n"))
-    )
-    return PairState(pairs, edges, hours, minor_hours)
+    return PairState(pairs, edges, hours, minor_message_hours(acc, act))
 
 
 def compute_features(
