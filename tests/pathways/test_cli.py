@@ -264,6 +264,56 @@ def test_evaluate_a_simulated_directory(cli, sim_dir: Path) -> None:
         assert g["accounts"] == 2 * groups[role]["accounts"]
 
 
+def test_evaluate_counts_offenders_it_never_scored_as_missed(
+    cli, sim_dir: Path, tmp_path: Path
+) -> None:
+    # an offender who declares an age under 13 is never scored; evaluate must count it as a
+    # missed offender, not leave it out of recall, precision at k and time to flag
+    before = json.loads(
+        cli("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24, "--json").stdout
+    )
+    poser = tmp_path / "poser"
+    poser.mkdir()
+    for f in sim_dir.iterdir():
+        (poser / f.name).write_bytes(f.read_bytes())
+    truth = pl.read_csv(sim_dir / "truth.csv")
+    accounts = pl.read_parquet(sim_dir / "accounts.parquet")
+    offender = truth.filter(pl.col("role").str.starts_with("offender"))["account_id"][0]
+    accounts.with_columns(
+        pl.when(pl.col("account_id") == offender)
+        .then(pl.lit("under_13"))
+        .otherwise(pl.col("age_band"))
+        .alias("age_band")
+    ).write_parquet(poser / "accounts.parquet")
+    r = cli("pathways", "evaluate", "--data", poser, "--step-hours", 24, "--json")
+    after = json.loads(r.stdout)
+    (b,), (a,) = before["per_seed"], after["per_seed"]
+    assert a["offenders"] == b["offenders"] > 0
+    assert a["offenders_not_scored"] == b["offenders_not_scored"] + 1
+    bands = after["offenders_not_scored"]["by_declared_age_band"]
+    assert (
+        bands.get("under_13", 0)
+        == before["offenders_not_scored"]["by_declared_age_band"].get("under_13", 0) + 1
+        and sum(bands.values()) == after["offenders_not_scored"]["count"]
+    )
+    ttf = after["time_to_flag_hours"]
+    groups = after["flagged_rate_by_group"]
+    assert (
+        ttf["offenders"]
+        == before["time_to_flag_hours"]["offenders"]
+        == sum(g["accounts"] for k, g in groups.items() if k.startswith("off"))
+    )
+    assert ttf["never_flagged"] >= 1
+    # recall is over every offender: the unscored one is in the denominator, never flagged
+    flagged_at_end = sum(
+        round(g["flagged_at_end_rate"] * g["accounts"]) for k, g in groups.items() if k[:3] == "off"
+    )
+    assert a["recall_at_threshold"] == pytest.approx(flagged_at_end / a["offenders"])
+    text = " ".join(cli("pathways", "evaluate", "--data", poser, "--step-hours", 24).stdout.split())
+    n = after["offenders_not_scored"]["count"]
+    assert f"{n} of {a['offenders']} offenders were never scored" in text, text
+
+
 def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Path) -> None:
     args = ("pathways", "evaluate", "--data", sim_dir, "--step-hours", 24)
     r = cli(*args, "--threshold", 0, "--json")  # everyone is flagged

@@ -412,6 +412,7 @@ def evaluate_cmd(
 
 def _print_evaluation(r: dict) -> None:
     from safeguard.pathways.calibration import Calibration
+    from safeguard.pathways.schema import WHO_IS_SCORED
 
     p = out_console.print
     # a directory (evaluate --data) is named by its path, a simulated population by its seed
@@ -426,6 +427,15 @@ def _print_evaluation(r: dict) -> None:
         f"precision@k {r['precision_at_k']:.3f} (min over seeds {r['precision_at_k_min']:.3f})  "
         f"recall {r['recall_at_threshold']:.3f}  PR-AUC {r['pr_auc']:.3f}"
     )
+    unscored = r["offenders_not_scored"]
+    if unscored["count"]:
+        offenders = sum(s["offenders"] for s in r["per_seed"])
+        bands = ", ".join(f"{n} {b}" for b, n in unscored["by_declared_age_band"].items())
+        p(
+            f"{unscored['count']} of {offenders} offenders were never scored (declared age: "
+            f"{bands}; {WHO_IS_SCORED}) and count as missed",
+            markup=False,
+        )
     ro = r["rules_only"]
     p(f"rules only: precision@k {ro['precision_at_k']:.3f}  PR-AUC {ro['pr_auc']:.3f}")
     p(_time_to_flag(r["time_to_flag_hours"]), markup=False)

@@ -137,6 +137,10 @@ class SeedResult:
     top_false_positives: list[dict[str, object]]
     #: account_id, highest: each account's highest score while in touch with minors
     highest: pl.DataFrame
+    #: account_id, role, age_band: offenders the scorer never scored (a declared age outside
+    #: schema.SUBJECT_BANDS, or a minor's age band and no minor contacted); every figure counts
+    #: them as missed
+    unscored: pl.DataFrame
 
 
 def run_population(
@@ -183,7 +187,15 @@ def run_population(
         for s, role, flagged in zip(said, top["role"], top["flagged"], strict=True)
     ]
     highest = pl.concat(seen).group_by("account_id").agg(pl.col("score").max().alias("highest"))
-    return SeedResult(pop.params.seed, final, first_flag, fc, before, false_positives, highest)
+    unscored = (
+        pop.truth.filter(pl.col("offender"))
+        .join(final, on="account_id", how="anti")
+        .join(pop.accounts.select("account_id", "age_band"), on="account_id")
+        .select("account_id", "role", "age_band")
+    )
+    return SeedResult(
+        pop.params.seed, final, first_flag, fc, before, false_positives, highest, unscored
+    )
 
 
 def run_seed(
@@ -314,20 +326,29 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
     hours_by_role: dict[str, list[float]] = {}
     before: list[int] = []
     groups: dict[str, list[int]] = {}
+    unscored_bands: dict[str, int] = {}
     for r in results:
         f = r.final
-        y = f["offender"].to_numpy().astype(int)
-        raw = f["raw"].to_numpy()
-        pts = f["points"].to_numpy()
+        u = r.unscored.height
+        for band, n in r.unscored.group_by("age_band").len().iter_rows():
+            unscored_bands[band] = unscored_bands.get(band, 0) + int(n)
+        # offenders never scored rank below every scored account: missed, not left out
+        y = np.concatenate([f["offender"].to_numpy().astype(int), np.ones(u, dtype=int)])
+        raw = _below(f["raw"].to_numpy(), u)
+        pts = _below(f["points"].to_numpy(), u)
+        n_off = int(y.sum())
         per_seed.append(
             {
                 "seed": r.seed,
-                "offenders": int(y.sum()),
+                "offenders": n_off,
+                "offenders_not_scored": u,
                 "scored_accounts": f.height,
                 "precision_at_k": _precision_at_k(y, raw),
                 "pr_auc": float(average_precision_score(y, raw)) if y.any() else float("nan"),
-                "recall_at_threshold": float(
-                    cast(float, f.filter(pl.col("offender"))["flagged"].mean())
+                "recall_at_threshold": (
+                    int(f.filter(pl.col("offender"))["flagged"].sum()) / n_off
+                    if n_off
+                    else float("nan")
                 ),
                 "rules_only_precision_at_k": _precision_at_k(y, pts),
                 "rules_only_pr_auc": float(average_precision_score(y, pts)) if y.any() else 0.0,
@@ -344,6 +365,10 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             g[0] += int(n)
             g[1] += int(n_ever)
             g[2] += int(n_now)
+        for role in r.unscored["role"]:
+            groups.setdefault(role, [0, 0, 0])[0] += 1
+            hours.append(math.inf)
+            hours_by_role.setdefault(role, []).append(math.inf)
         for role, aid in f.filter(pl.col("offender")).select("role", "account_id").iter_rows():
             if aid in r.first_flag and aid in r.first_contact:
                 h = max(0.0, (r.first_flag[aid] - r.first_contact[aid]).total_seconds() / 3600)
@@ -399,8 +424,18 @@ def summarize(results: list[SeedResult]) -> dict[str, object]:
             "median": float(np.median(before)) if before else None,
             "mean": round(float(np.mean(before)), 2) if before else None,
         },
+        "offenders_not_scored": {
+            "count": sum(unscored_bands.values()),
+            "by_declared_age_band": dict(sorted(unscored_bands.items())),
+        },
         "per_seed": per_seed,
     }
+
+
+def _below(values: np.ndarray, n: int) -> np.ndarray:
+    """`values` with `n` more, all tied below the lowest (offenders the scorer never saw)."""
+    floor = (float(values.min()) if values.size else 0.0) - 1.0
+    return np.concatenate([values, np.full(n, floor)])
 
 
 def _benign_in_touch(r: SeedResult) -> dict[str, object]:

@@ -34,6 +34,7 @@ from safeguard.pathways.schema import (
     OUTREACH_KINDS,
     REPORT,
     SUBJECT_BANDS,
+    WHO_IS_SCORED,
     YOUNGER_BANDS,
 )
 from safeguard.pathways.scoring import explain as explain_rows
@@ -128,10 +129,7 @@ def explain_account(
         raise InvalidRequest(f"no account {account_id!r} in the accounts file")
     band, country, created = found.select("age_band", "country", "created_at").row(0)
     if band not in SUBJECT_BANDS:
-        raise InvalidRequest(
-            f"account {account_id!r} is declared {band}: only adult, unknown-age and 16-17 "
-            "accounts are scored"
-        )
+        raise InvalidRequest(f"account {account_id!r} is declared {band}: {WHO_IS_SCORED}")
     end = as_of or log.end or created
     scored, thr = score_log(log, model, as_of=end, threshold=threshold, window_days=window_days)
     row = scored.filter(pl.col("account_id") == account_id)

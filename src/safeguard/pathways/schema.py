@@ -17,6 +17,8 @@ MINOR_BANDS = ("under_13", "13_15", "16_17")
 YOUNGER_BANDS = ("under_13", "13_15")
 #: accounts that are scored: anyone who is not a declared minor, and 16-17s (against younger)
 SUBJECT_BANDS = ("adult", "unknown", "16_17")
+#: who is scored, in the words errors and summaries use
+WHO_IS_SCORED = "only adult, unknown-age and 16-17 accounts are scored"
 
 CONTACT_REQUEST = "contact_request"
 CONTACT_ACCEPT = "contact_accept"
