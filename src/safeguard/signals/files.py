@@ -5,11 +5,16 @@ with `variants`, the variants lookups use), and report problems per file.
 `hash_file` never raises for a bad file: the returned `FileSignals` carries `error` and
 `error_code` instead, so one bad upload never stops a batch. `hash_paths` walks files and
 directories and hashes them on several processes, yielding results in input order.
+
+The worker processes come from a fork server (`worker_pool`), never from a fork of the
+caller: a caller that has run threads (an encoder's, a server's, a progress bar's) can be
+forked while one of them holds a lock, and the child then waits on it for ever.
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import stat
 from collections import deque
@@ -484,7 +489,7 @@ def _ordered_map(
         return
     chunk = max(1, min(32, len(paths) // (workers * 8)))
     batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         pending: deque[tuple[list[str | FileSignals], Future[list[FileSignals]]]] = deque()
         it = iter(batches)
         for batch in it:
@@ -497,6 +502,17 @@ def _ordered_map(
             nxt = next(it, None)
             if nxt is not None:
                 pending.append((nxt, pool.submit(_run_batch, fn, nxt)))
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from a fork server that has imported this module.
+
+    The server starts once per process, single-threaded, so its forks inherit no lock that
+    another thread holds; each worker then starts in milliseconds with the hashing code loaded.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def _run_batch(
