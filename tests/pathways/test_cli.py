@@ -322,6 +322,7 @@ def test_evaluate_fails_when_a_protected_group_breaks_its_limit(cli, sim_dir: Pa
     assert res["protected_limit"] == 0.01
     broken = {b["group"] for b in res["limit_breaches"]}
     limited = {"teacher", "coach", "youth_worker", "parent", "relative", "gamer", "creator"}
+    limited |= {"minor"}  # children: declared teenagers are scored
     assert broken == limited & set(res["flagged_rate_by_group"])
     assert "limit broken:" in r.stderr and "teacher accounts flagged (100.0%" in r.stderr
     r = cli(*args, "--threshold", 1, "--json")  # nobody is flagged

@@ -84,9 +84,10 @@ def test_explain_a_benign_adult_and_bad_accounts(cli: Cli, small_files: Path) ->
     assert not e["flagged"] and e["contacts"]
     r = _explain(cli, small_files, "no-such-account")
     assert r.exit_code == 2 and "no account 'no-such-account'" in r.stderr
-    child = next(a for a, r in roles.items() if r == "minor")
+    bands = pl.read_csv(small_files / "accounts.csv").filter(pl.col("age_band") == "under_13")
+    child = bands["account_id"][0]
     r = _explain(cli, small_files, child)
-    assert r.exit_code == 2 and "only adult, unknown-age and 16-17" in r.stderr
+    assert r.exit_code == 2 and "declared under_13: only accounts declaring" in r.stderr
 
 
 def test_no_flagged_account_has_an_empty_reason_list(cli: Cli, small_files: Path) -> None:

@@ -13,8 +13,8 @@ ACCOUNTS = [
     ("A", "2025-02-28T00:00:00Z", "adult", "GB"),  # new account approaching children cold
     ("T", "2020-01-01T00:00:00Z", "adult", "GB"),  # knows the children's parent
     ("P", "2019-01-01T00:00:00Z", "adult", "GB"),  # parent of k3
-    ("O", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen, scored against younger only
-    ("Q", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen who contacts no younger child
+    ("O", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen who writes to a younger one
+    ("Q", "2022-01-01T00:00:00Z", "16_17", "GB"),  # older teen who contacts no minor
     ("U", "2024-01-01T00:00:00Z", "unknown", ""),  # unknown age, never contacts a minor
     ("k1", "2023-01-01T00:00:00Z", "13_15", "GB"),
     ("k2", "2023-01-01T00:00:00Z", "13_15", "GB"),
@@ -79,8 +79,9 @@ def feats() -> dict[str, dict[str, float]]:
 
 
 def test_who_is_scored(feats) -> None:  # type: ignore[no-untyped-def]
-    # adults and unknown ages always; a 16-17 year old only once they contact a younger child
-    assert set(feats) == {"A", "T", "P", "O", "U"}
+    # adults and unknown ages always; a declared 13-15 or 16-17 year old once they contact a
+    # minor (k1 sent its friend k2 a request; Q and k3 contacted no minor); under-13s never
+    assert set(feats) == {"A", "T", "P", "O", "U", "k1"}
 
 
 def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +115,7 @@ def test_cold_approacher(feats) -> None:  # type: ignore[no-untyped-def]
         "minors_first_share": 0.0,  # A moved first with all three
         "cocontactors": 2,  # T (k1, k3) and P (k3)
         "risky_cocontactors": 0,
+        "declared_teen": 0,  # A declares an adult age
     }
     assert set(expected) == set(FEATURE_NAMES)
     for k, v in expected.items():
@@ -130,7 +132,7 @@ def test_connected_adult(feats) -> None:  # type: ignore[no-untyped-def]
     assert t["account_age_days"] == pytest.approx(
         (datetime(2025, 3, 1, 9) - datetime(2020, 1, 1)).total_seconds() / 86400
     )
-    assert t["cocontactors"] == 3  # A, P and O share children with T
+    assert t["cocontactors"] == 4  # A, P, O and k1 (who asked k2 to connect) share children with T
     assert t["risky_cocontactors"] == 1  # A: approached 3 children when 1.4 days old
 
 
@@ -236,6 +238,31 @@ def test_the_age_gap_counts_bands_between_the_account_and_each_child() -> None:
     f = compute_features(*_frames(accounts, events), as_of=AS_OF)
     got = dict(zip(f["account_id"], f["wide_age_gap_share"], strict=True))
     assert got == pytest.approx({"teen": 0.5, "adult": 2 / 3, "nobody": 0.0})
+
+
+def test_a_declared_teenager_is_scored_against_every_minor() -> None:
+    # an adult posing as a 13-15 year old approaches children of its declared age and older;
+    # a declared under-13 doing the same is not scored
+    accounts = [
+        ("poser", "2025-02-28T00:00:00Z", "13_15", "GB"),
+        ("small", "2024-01-01T00:00:00Z", "under_13", "GB"),
+        *[(f"t{i}", "2023-01-01T00:00:00Z", "13_15", "GB") for i in (1, 2, 3)],
+        ("older", "2023-01-01T00:00:00Z", "16_17", "GB"),
+    ]
+    events = [
+        *[(f"2025-03-01T0{i}:00:00Z", "message", "poser", f"t{i}") for i in (1, 2, 3)],
+        ("2025-03-01T04:00:00Z", "off_platform_handle", "poser", "older"),
+        ("2025-03-01T05:00:00Z", "message", "small", "t1"),
+        ("2025-03-01T06:00:00Z", "message", "small", "older"),
+    ]
+    f = compute_features(*_frames(accounts, events), as_of=AS_OF)
+    assert f["account_id"].to_list() == ["poser"]
+    p = f.row(0, named=True)
+    assert p["minors_contacted"] == p["minors_initiated"] == p["max_new_minors_24h"] == 4
+    assert p["off_platform_minors"] == 1 and p["minors_first_share"] == 0.0
+    assert p["wide_age_gap_share"] == 0.0  # no age gap between declared teenagers
+    assert p["cocontactors"] == 0  # the under-13 reached t1 and older too, but is not scored
+    assert p["declared_teen"] == 1
 
 
 def test_window_and_as_of() -> None:

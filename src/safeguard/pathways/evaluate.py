@@ -46,9 +46,10 @@ from safeguard.pathways.simulate import (
     simulate,
 )
 
-#: the benign adult groups that may each be at most PROTECTED_LIMIT flagged (issue #18): the
-#: groups the model's threshold is chosen for, and adult gamers and creators besides
-LIMITED_GROUPS = (*PROTECTED_ROLES, "gamer", "creator")
+#: the benign groups that may each be at most PROTECTED_LIMIT flagged (issue #18): the groups
+#: the model's threshold is chosen for, adult gamers and creators besides, and children (declared
+#: teenagers are scored, so a child can be flagged)
+LIMITED_GROUPS = (*PROTECTED_ROLES, "gamer", "creator", "minor")
 
 #: how many of the highest-scoring benign accounts each seed's result lists
 TOP_FALSE_POSITIVES = 10

@@ -35,7 +35,6 @@ from safeguard.pathways.schema import (
     REPORT,
     SUBJECT_BANDS,
     WHO_IS_SCORED,
-    YOUNGER_BANDS,
 )
 from safeguard.pathways.scoring import explain as explain_rows
 from safeguard.pathways.scoring import score_log
@@ -169,8 +168,7 @@ def _contacts(
     log: EventLog, account_id: str, band: str, as_of: datetime, window_days: float
 ) -> list[Contact]:
     """Minor by minor, what passed between the account and each child in the window."""
-    minors = YOUNGER_BANDS if band == "16_17" else MINOR_BANDS
-    kids = log.accounts.filter(pl.col("age_band").is_in(minors)).select(
+    kids = log.accounts.filter(pl.col("age_band").is_in(MINOR_BANDS)).select(
         "account_id", "age_band", "country"
     )
     start = as_of - timedelta(days=window_days)

@@ -1,9 +1,10 @@
 """The pathways feature job (polars): one row of behavioural features per scored account.
 
-Scored accounts ("subjects") are every adult or unknown-age account, and every 16-17 year old who
-contacted a younger child. For each subject the job looks at the minors it is in touch with (for
-a 16-17 year old only under-13s and 13-15s count) and summarises, over a sliding window ending at
-`as_of`, how it reaches them. Only who-contacted-whom-when metadata is used.
+Scored accounts ("subjects") are every adult or unknown-age account, and every account declaring
+13-15 or 16-17 that contacted a minor (adults posing as teenagers declare a teenage age). For each
+subject the job looks at the minors (declared under 18) it is in touch with and summarises, over
+a sliding window ending at `as_of`, how it reaches them. Only who-contacted-whom-when metadata is
+used.
 
 The same job, step for step, runs on Spark in spark_features.py; tests check they agree.
 """
@@ -238,6 +239,12 @@ FEATURES: tuple[Feature, ...] = (
         "approached three or more while under a week old",
         "rings of accounts share their target lists",
     ),
+    Feature(
+        "declared_teen",
+        0,
+        "1 when the account declares an age of 13-17, else 0",
+        "lets the trees read a declared teenager's contacts with children apart from an adult's",
+    ),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 COUNT_FEATURES = (
@@ -275,7 +282,7 @@ _BAND_CODE = {b: i for i, b in enumerate(AGE_BANDS)}  # under_13=0 13_15=1 16_17
 
 def relevant(subject_band: pl.Expr, minor_band: pl.Expr) -> pl.Expr:
     """True where `minor_band` is a minor this subject is scored against (band codes)."""
-    return (subject_band >= 2) & (minor_band < pl.min_horizontal(subject_band, pl.lit(3)))
+    return (subject_band >= 1) & (minor_band <= 2)
 
 
 def _subject_table(accounts: pl.DataFrame) -> pl.DataFrame:
@@ -618,7 +625,8 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
     w7 = _max_in_window(p, "7d", "max_new_minors_7d")
 
     subjects = acc.join(per_pair, left_on="id", right_on="s", how="left").filter(
-        pl.col("band").is_in([3, 4]) | ((pl.col("band") == 2) & (pl.col("minors_contacted") > 0))
+        pl.col("band").is_in([3, 4])
+        | (pl.col("band").is_in([1, 2]) & (pl.col("minors_contacted") > 0))
     )
     f = (
         subjects.join(per_init, left_on="id", right_on="s", how="left")
@@ -676,6 +684,7 @@ def features_from_state(acc: pl.DataFrame, state: PairState, as_of: datetime) ->
         .join(co, left_on="id", right_on="s", how="left")
         .with_columns(pl.col("cocontactors", "risky_cocontactors").fill_null(0))
     )
+    f = f.with_columns(pl.col("band").is_in([1, 2]).cast(pl.Float64).alias("declared_teen"))
     return f.select("account_id", *FEATURE_NAMES).sort("account_id")
 
 

@@ -13,12 +13,11 @@ EVENT_COLUMNS = ("ts", "kind", "actor", "target")
 
 AGE_BANDS = ("under_13", "13_15", "16_17", "adult", "unknown")
 MINOR_BANDS = ("under_13", "13_15", "16_17")
-#: bands that a 16-17 year old is scored against: children younger than them
-YOUNGER_BANDS = ("under_13", "13_15")
-#: accounts that are scored: anyone who is not a declared minor, and 16-17s (against younger)
-SUBJECT_BANDS = ("adult", "unknown", "16_17")
+#: accounts that are scored, every one against every declared minor: anyone not declared a
+#: minor, and teenagers (an adult posing as one declares a teenage age)
+SUBJECT_BANDS = ("adult", "unknown", "16_17", "13_15")
 #: who is scored, in the words errors and summaries use
-WHO_IS_SCORED = "only adult, unknown-age and 16-17 accounts are scored"
+WHO_IS_SCORED = "only accounts declaring an age of 13 or over (or none) are scored"
 
 CONTACT_REQUEST = "contact_request"
 CONTACT_ACCEPT = "contact_accept"

@@ -71,9 +71,7 @@ def _us(t: datetime) -> int:
 
 
 def _relevant(subject_band: Any, minor_band: Any) -> Any:
-    from pyspark.sql import functions as F
-
-    return (subject_band >= 2) & (minor_band < F.least(subject_band, F.lit(3)))
+    return (subject_band >= 1) & (minor_band <= 2)
 
 
 def features_spark(
@@ -335,7 +333,7 @@ def features_spark(
         acc.join(per_pair.withColumnRenamed("s", "account_id"), "account_id", "left")
         .filter(
             col("band").isin(3, 4)
-            | ((col("band") == 2) & (F.coalesce(col("minors_contacted"), F.lit(0)) > 0))
+            | (col("band").isin(1, 2) & (F.coalesce(col("minors_contacted"), F.lit(0)) > 0))
         )
         .join(per_init.withColumnRenamed("s", "account_id"), "account_id", "left")
         .join(w24.withColumnRenamed("s", "account_id"), "account_id", "left")
@@ -393,6 +391,7 @@ def features_spark(
         )
     )
     f = f.join(co, "account_id", "left").fillna(0, subset=["cocontactors", "risky_cocontactors"])
+    f = f.withColumn("declared_teen", col("band").isin(1, 2).cast("double"))
     return f.select("account_id", *FEATURE_NAMES)
 
 

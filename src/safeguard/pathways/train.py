@@ -1,10 +1,11 @@
 """Train a pathways model from simulator seeds and labelled directories (`safeguard pathways
-train`; `make pathways-model` adds the development generator's populations, as shipped).
+train`; `make pathways-model` adds the development generators' populations, as shipped).
 
 Training populations fit the trees; separate calibration populations fit the Platt scaling and
 choose the default threshold. Evaluation seeds (docs/pathways.md) are never used here. Each
 population is replayed and snapshotted (daily for training, every 6 hours for calibration), so
-the model learns what offenders look like early on, not only once they have finished.
+the model learns what offenders look like early on, not only once they have finished. The trees
+learn from every scored account, declared teenagers included.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from safeguard.pathways.errors import PathwaysInputError
 from safeguard.pathways.evaluate import checkpoints, load_population
 from safeguard.pathways.features import FEATURE_NAMES, IN_TOUCH, feature_matrix
 from safeguard.pathways.model import Model, fit
+from safeguard.pathways.schema import MINOR_BANDS
 from safeguard.pathways.simulate import (
     PROTECTED_ROLES,
     Population,
@@ -33,8 +35,9 @@ from safeguard.pathways.simulate import (
 #: six; more populations, more of the simulator's range seen: docs/evaluation.md)
 TRAIN_SEEDS = tuple(range(101, 113))
 CALIBRATION_SEEDS = tuple(range(201, 210))
-#: benign snapshots fitted on at most (a fixed random subset; 150,000 until 2026-12-07, when the
-#: development generator's populations joined the simulator's)
+#: benign snapshots fitted on at most, of accounts declaring an adult age (or none) and again of
+#: declared teenagers (a fixed random subset; 150,000 until 2026-12-07, when the development
+#: generator's populations joined the simulator's; one cap for all until teenagers were scored)
 MAX_BENIGN = 300_000
 #: approaches an offender needs (absent handles, blocks or reports) to count as a positive
 MIN_APPROACHES = 3
@@ -47,14 +50,15 @@ TRAIN_STEP_HOURS = 24.0
 CALIBRATION_STEP_HOURS = 6.0
 
 
-Snapshots = tuple[np.ndarray, np.ndarray, list[str], list[str]]
+#: X, y, role, account_id, and whether each account declares an adult (or no) age
+Snapshots = tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]
 
 
 def snapshots(
     seed: int, params: SimParams, step_hours: float = 24.0, randomise: bool = False
 ) -> Snapshots:
-    """Features of active accounts at each checkpoint of a simulator seed's population: X, y,
-    role, account_id. With `randomise`, the population has parameters drawn around `params`."""
+    """Features of active accounts at each checkpoint of a simulator seed's population (see
+    Snapshots). With `randomise`, the population has parameters drawn around `params`."""
     return population_snapshots(
         simulate(
             randomised(seed, params.scale, params) if randomise else replace(params, seed=seed)
@@ -65,9 +69,12 @@ def snapshots(
 
 def population_snapshots(pop: Population, step_hours: float = 24.0) -> Snapshots:
     """Features of active accounts at each checkpoint of any labelled population (the
-    simulator's, or a directory of accounts, events and truth): X, y, role, account_id."""
-    truth = pop.truth.select("account_id", "role", "offender")
-    xs, ys, roles, ids = [], [], [], []
+    simulator's, or a directory of accounts, events and truth): see Snapshots."""
+    truth = pop.truth.select("account_id", "role", "offender").join(
+        pop.accounts.select("account_id", ~pl.col("age_band").is_in(MINOR_BANDS).alias("adult")),
+        on="account_id",
+    )
+    xs, ys, roles, ids, adults = [], [], [], [], []
     for _, feats in checkpoints(pop, step_hours):
         active = feats.filter(IN_TOUCH).join(truth, on="account_id")
         # an offender's first one or two cold approaches, with nothing else, are not yet a
@@ -84,7 +91,8 @@ def population_snapshots(pop: Population, step_hours: float = 24.0) -> Snapshots
         ys.append(active["offender"].to_numpy().astype(int))
         roles += active["role"].to_list()
         ids += active["account_id"].to_list()
-    return np.vstack(xs), np.concatenate(ys), roles, ids
+        adults.append(active["adult"].to_numpy())
+    return np.vstack(xs), np.concatenate(ys), roles, ids, np.concatenate(adults)
 
 
 def highest_scores(
@@ -149,18 +157,22 @@ def train(
         y = np.concatenate([p[1] for p in parts])
         roles = [r for p in parts for r in p[2]]
         ids = [f"{i}:{a}" for i, p in enumerate(parts) for a in p[3]]
-        return x, y, roles, ids
+        return x, y, roles, ids, np.concatenate([p[4] for p in parts])
 
-    x, y, _, _ = collect(train_seeds, train_data, TRAIN_STEP_HOURS)
-    # benign snapshots repeat day after day: a fixed random subset is enough for the trees
+    x, y, _, _, adult = collect(train_seeds, train_data, TRAIN_STEP_HOURS)
+    # benign snapshots repeat day after day: a fixed random subset is enough for the trees,
+    # drawn apart for accounts declaring an adult age (or none) and for declared teenagers, so
+    # that the many children do not crowd out the adults the trees must also tell apart
     rng = np.random.default_rng(0)
-    benign = np.flatnonzero(y == 0)
-    if benign.size > MAX_BENIGN:
-        keep = np.sort(
-            np.concatenate([np.flatnonzero(y == 1), rng.choice(benign, MAX_BENIGN, replace=False)])
-        )
-        x, y = x[keep], y[keep]
-    xc, yc, roles_c, ids_c = collect(calibration_seeds, calibration_data, CALIBRATION_STEP_HOURS)
+    parts = [np.flatnonzero(y == 1)]
+    for group in (adult, ~adult):
+        benign = np.flatnonzero((y == 0) & group)
+        if benign.size > MAX_BENIGN:
+            benign = rng.choice(benign, MAX_BENIGN, replace=False)
+        parts.append(benign)
+    keep = np.sort(np.concatenate(parts))
+    x, y = x[keep], y[keep]
+    xc, yc, roles_c, ids_c, _ = collect(calibration_seeds, calibration_data, CALIBRATION_STEP_HOURS)
     if progress:
         progress(f"fitting on {len(y)} snapshots ({int(y.sum())} of offenders)")
     model = fit(x, y, xc, yc)
