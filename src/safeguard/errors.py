@@ -21,6 +21,13 @@ class ConfigError(SafeguardError):
     code = "bad_config"
 
 
+class WorkerStopped(SafeguardError):
+    """A hashing worker process that ended before its work was done: killed (out of memory),
+    or a script that hashes at import time, which each worker process imports again."""
+
+    code = "worker_stopped"
+
+
 class InvalidSignal(SafeguardError):
     """A hash value or signal type that is not well formed."""
 

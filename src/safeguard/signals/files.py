@@ -20,6 +20,8 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import BinaryIO
@@ -32,7 +34,7 @@ from safeguard.config import (
     DecodeLimits,
     Settings,
 )
-from safeguard.errors import ConfigError, FileProblem
+from safeguard.errors import ConfigError, FileProblem, WorkerStopped
 from safeguard.signals import SignalType, signal_types
 from safeguard.signals import local as local_features
 from safeguard.signals.images import decoded
@@ -489,7 +491,7 @@ def _ordered_map(
         return
     chunk = max(1, min(32, len(paths) // (workers * 8)))
     batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with worker_pool(workers) as pool:
+    with worker_pool(workers) as pool, workers_stopping():
         pending: deque[tuple[list[str | FileSignals], Future[list[FileSignals]]]] = deque()
         it = iter(batches)
         for batch in it:
@@ -513,6 +515,19 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+@contextmanager
+def workers_stopping() -> Iterator[None]:
+    """Say in words why a worker of `worker_pool` ended before its work was done."""
+    try:
+        yield
+    except BrokenProcessPool as e:
+        raise WorkerStopped(
+            "a hashing worker process stopped before it finished: it was killed (out of "
+            "memory?), or the main script hashes when it is imported, as the worker processes "
+            'import it again (put that work under `if __name__ == "__main__":`, or use workers=1)'
+        ) from e
 
 
 def _run_batch(
