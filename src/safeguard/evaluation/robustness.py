@@ -30,7 +30,7 @@ from safeguard.engine import Safeguard
 from safeguard.errors import InvalidRequest
 from safeguard.evaluation.edits import CATALOGUE, FAMILIES, Edit, deliver
 from safeguard.signals import local
-from safeguard.signals.files import hash_bytes, worker_pool, workers_stopping
+from safeguard.signals.files import hash_bytes, worker_pool
 from safeguard.signals.variants import needs_dihedral, needs_trim
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -146,7 +146,7 @@ def run(
     start = time.perf_counter()
     workers = workers or settings.workers
     done = 0
-    with worker_pool(workers) as pool, workers_stopping():
+    with worker_pool(workers) as pool:
         for queries, errors in pool.map(_hash_edits, jobs, chunksize=2):
             r.queries.extend(queries)
             r.errors.extend(errors)

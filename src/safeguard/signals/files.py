@@ -491,7 +491,7 @@ def _ordered_map(
         return
     chunk = max(1, min(32, len(paths) // (workers * 8)))
     batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with worker_pool(workers) as pool, workers_stopping():
+    with worker_pool(workers) as pool:
         pending: deque[tuple[list[str | FileSignals], Future[list[FileSignals]]]] = deque()
         it = iter(batches)
         for batch in it:
@@ -506,22 +506,20 @@ def _ordered_map(
                 pending.append((nxt, pool.submit(_run_batch, fn, nxt)))
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` processes forked from a fork server that has imported this module.
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `workers` processes forked from a fork server that has imported this module
+    (and the main script), shut down on leaving; a worker that ends before its work is done
+    raises WorkerStopped, which says why that happens.
 
     The server starts once per process, single-threaded, so its forks inherit no lock that
     another thread holds; each worker then starts in milliseconds with the hashing code loaded.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-@contextmanager
-def workers_stopping() -> Iterator[None]:
-    """Say in words why a worker of `worker_pool` ended before its work was done."""
     try:
-        yield
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield pool
     except BrokenProcessPool as e:
         raise WorkerStopped(
             "a hashing worker process stopped before it finished: it was killed (out of "
